@@ -1,0 +1,5 @@
+"""Test helpers shared across the monorepo's packages (not published)."""
+
+from gunicorn_testsupport.server import ServerProcess, free_port, raw_request, wait_for
+
+__all__ = ["ServerProcess", "free_port", "raw_request", "wait_for"]
