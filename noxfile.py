@@ -1,0 +1,135 @@
+"""The shared test matrix: one session per install set, plus lint, build, bench, fuzz.
+
+``nox`` runs the default matrix (what CI runs): core alone, each sibling with core,
+everything together, lint and build. Every install is from this checkout; pip
+never fetches the ``gunicorn`` distribution from the index.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PACKAGES = {
+    "core": ROOT / "packages" / "core",
+    "uwsgi": ROOT / "packages" / "uwsgi",
+    "workers-async": ROOT / "packages" / "workers-async",
+    "http2": ROOT / "packages" / "http2",
+    "dirty": ROOT / "packages" / "dirty",
+}
+TEST_DEPS = ["pytest>=8", "pytest-timeout", "hypothesis", "httpx", "flask", "django"]
+# Extra test dependencies of each sibling's own suite.
+SIBLING_TEST_DEPS = {
+    "uwsgi": [],
+    "workers-async": ["starlette", "fastapi", "websockets", "uvloop", "uvicorn-worker",
+                      "aiohttp", "gevent", "eventlet", "tornado"],
+    "http2": ["h2"],
+    "dirty": [],
+}
+
+nox.options.sessions = ["lint", "core", "siblings", "all_together", "build"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+def present(name: str) -> bool:
+    return (PACKAGES[name] / "pyproject.toml").exists()
+
+
+def siblings() -> list[str]:
+    return [name for name in PACKAGES if name != "core" and present(name)]
+
+
+def install_local(session: nox.Session, *names: str) -> None:
+    """Editable installs of core, the test support and the named siblings, from this tree."""
+    args = ["-e", str(ROOT / "testsupport")]
+    for name in ("core", *names):
+        args += ["-e", str(PACKAGES[name])]
+    # --no-deps keeps pip from resolving "gunicorn>=28" against the index
+    session.install("--no-deps", *args)
+
+
+def pytest(session: nox.Session, *paths: Path) -> None:
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                *[str(p / "tests") for p in paths], *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
+def core(session: nox.Session) -> None:
+    """Core alone: the slim install, nothing but the standard library at run time."""
+    session.install(*TEST_DEPS)
+    install_local(session)
+    pytest(session, PACKAGES["core"])
+
+
+@nox.session
+def siblings(session: nox.Session) -> None:
+    """Each sibling with core only, one fresh venv per sibling."""
+    for name in siblings():
+        venv = ROOT / ".nox" / f"sibling-{name}"
+        session.run("python", "-m", "venv", "--clear", str(venv), external=True)
+        py = str(venv / "bin" / "python")
+        session.run(py, "-m", "pip", "install", "-q", *TEST_DEPS, *SIBLING_TEST_DEPS[name],
+                    external=True)
+        session.run(py, "-m", "pip", "install", "-q", "--no-deps", "-e", str(ROOT / "testsupport"),
+                    "-e", str(PACKAGES["core"]), "-e", str(PACKAGES[name]), external=True)
+        session.run(py, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                    str(PACKAGES[name] / "tests"), *session.posargs, external=True)
+
+
+@nox.session
+def all_together(session: nox.Session) -> None:
+    """Every distribution installed at once: the core suite must still pass."""
+    names = siblings()
+    deps = sorted({d for n in names for d in SIBLING_TEST_DEPS[n]})
+    session.install(*TEST_DEPS, *deps)
+    install_local(session, *names)
+    session.run("python", "-c", "import gunicorn, gunicorn.workers; print(gunicorn.__path__)")
+    pytest(session, PACKAGES["core"])
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Wheel and sdist of every package; each installed alone into a fresh venv."""
+    session.install("build")
+    dist = ROOT / ".nox" / "dist"
+    names = ["core", *siblings()]
+    for name in names:
+        session.run("python", "-m", "build", "-q", "--outdir", str(dist / name), str(PACKAGES[name]))
+    core_wheel = next((dist / "core").glob("*.whl"))
+    for name in names:
+        venv = ROOT / ".nox" / f"alone-{name}"
+        session.run("python", "-m", "venv", "--clear", str(venv), external=True)
+        py = venv / "bin" / "python"
+        wheels = [str(core_wheel)]
+        if name != "core":
+            wheels.append(str(next((dist / name).glob("*.whl"))))
+        # the sibling's deps other than core are installed from the index; core comes from dist
+        session.run(str(py), "-m", "pip", "install", "-q", "--find-links", str(dist / "core"),
+                    *wheels, external=True)
+        session.run(str(venv / "bin" / "gunicorn"), "--version", external=True)
+        session.run(str(py), "-m", "pip", "check", external=True)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Side-by-side benchmarks against upstream gunicorn and peers (not part of CI)."""
+    session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs, external=True)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Bounded atheris run over the HTTP/1.1 parser (not part of the default matrix)."""
+    session.install("atheris")
+    install_local(session)
+    seconds = os.environ.get("FUZZ_SECONDS", "60")
+    session.run("python", str(PACKAGES["core"] / "tests" / "fuzz" / "fuzz_http_parser.py"),
+                f"-max_total_time={seconds}")
