@@ -1,0 +1,118 @@
+"""Sans-I/O reader for one uwsgi packet: the 4-byte header and the vars block."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from gunicorn.uwsgi.errors import InvalidUWSGIHeader, UnsupportedModifier
+
+HEADER_SIZE = 4
+# modifier1 0 is a WSGI/HTTP request; nginx uwsgi_pass sends it unless uwsgi_modifier1 says otherwise.
+WSGI_MODIFIER = 0
+# datasize is a uint16, so a vars block can never be larger than this.
+MAX_DATASIZE = 0xFFFF
+MAX_VARS = 1000
+
+_HEADER = struct.Struct("<BHB")
+_LENGTH = struct.Struct("<H")
+
+# Var names are CGI-style environ keys: printable ASCII without spaces.
+_NAME_BYTES = frozenset(range(0x21, 0x7F))
+
+
+@dataclass(frozen=True)
+class PacketHeader:
+    modifier1: int
+    datasize: int
+    modifier2: int
+
+    @property
+    def packet_size(self) -> int:
+        return HEADER_SIZE + self.datasize
+
+
+@dataclass(frozen=True)
+class Packet:
+    header: PacketHeader
+    vars: list[tuple[str, str]]
+
+
+def parse_header(data: bytes | bytearray | memoryview,
+                 max_datasize: int = MAX_DATASIZE) -> PacketHeader:
+    """Read and check the 4-byte header at the start of ``data``."""
+    if len(data) < HEADER_SIZE:
+        raise InvalidUWSGIHeader(f"truncated header: {len(data)} of {HEADER_SIZE} bytes")
+    modifier1, datasize, modifier2 = _HEADER.unpack_from(data, 0)
+    if modifier1 != WSGI_MODIFIER:
+        raise UnsupportedModifier(modifier1)
+    if datasize > max_datasize:
+        raise InvalidUWSGIHeader(f"vars block of {datasize} bytes is over the limit of {max_datasize}")
+    return PacketHeader(modifier1, datasize, modifier2)
+
+
+def parse_vars(block: bytes | bytearray | memoryview,
+               max_vars: int = MAX_VARS) -> list[tuple[str, str]]:
+    """Decode a vars block into ``(name, value)`` pairs, in order, repeats kept.
+
+    Values are latin-1, as PEP 3333 wants for environ strings; every length must
+    fit inside the block.
+    """
+    block = bytes(block)
+    size = len(block)
+    pos = 0
+    pairs: list[tuple[str, str]] = []
+    while pos < size:
+        if len(pairs) >= max_vars:
+            raise InvalidUWSGIHeader(f"more than {max_vars} vars")
+        key, pos = _read_string(block, pos, "key")
+        if not key or not _NAME_BYTES.issuperset(key):
+            raise InvalidUWSGIHeader(f"invalid var name {key!r}")
+        value, pos = _read_string(block, pos, "value")
+        pairs.append((key.decode("ascii"), value.decode("latin-1")))
+    return pairs
+
+
+def _read_string(block: bytes, pos: int, what: str) -> tuple[bytes, int]:
+    if pos + _LENGTH.size > len(block):
+        raise InvalidUWSGIHeader(f"truncated {what} length at offset {pos}")
+    (length,) = _LENGTH.unpack_from(block, pos)
+    pos += _LENGTH.size
+    end = pos + length
+    if end > len(block):
+        raise InvalidUWSGIHeader(
+            f"truncated {what}: {length} bytes declared, {len(block) - pos} left in the block")
+    return block[pos:end], end
+
+
+def read_packet(buffer: bytearray, max_datasize: int = MAX_DATASIZE,
+                max_vars: int = MAX_VARS) -> Packet | None:
+    """Take one whole packet off the front of ``buffer``, or return None if more bytes are needed.
+
+    The header is checked as soon as its 4 bytes are in, so a bad modifier or an
+    oversized block is refused before its vars arrive.
+    """
+    if len(buffer) < HEADER_SIZE:
+        return None
+    header = parse_header(buffer, max_datasize)
+    if len(buffer) < header.packet_size:
+        return None
+    pairs = parse_vars(buffer[HEADER_SIZE:header.packet_size], max_vars)
+    del buffer[:header.packet_size]
+    return Packet(header, pairs)
+
+
+def encode_packet(pairs, modifier1: int = WSGI_MODIFIER, modifier2: int = 0) -> bytes:
+    """Build a packet from ``(name, value)`` pairs (str as latin-1, or bytes), as nginx would."""
+    parts = []
+    for key, value in pairs:
+        for item in (key, value):
+            raw = item.encode("latin-1") if isinstance(item, str) else bytes(item)
+            if len(raw) > MAX_DATASIZE:
+                raise ValueError(f"a var of {len(raw)} bytes does not fit a uint16 length")
+            parts.append(_LENGTH.pack(len(raw)))
+            parts.append(raw)
+    block = b"".join(parts)
+    if len(block) > MAX_DATASIZE:
+        raise ValueError(f"vars block of {len(block)} bytes does not fit a uint16 datasize")
+    return _HEADER.pack(modifier1, len(block), modifier2) + block
