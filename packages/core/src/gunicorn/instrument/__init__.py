@@ -1,0 +1,1 @@
+"""Loggers that also report server metrics (statsd)."""
