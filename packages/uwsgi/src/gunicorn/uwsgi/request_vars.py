@@ -1,0 +1,147 @@
+"""Turn the vars of a uwsgi packet into the parts of core's ``Request`` and WSGI environ extras."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from gunicorn.uwsgi.errors import InvalidUWSGIHeader
+
+# Vars that carry no header but belong in the WSGI environ exactly as nginx sent them.
+# HTTP_* become headers (and the WSGI adapter turns headers back into HTTP_*);
+# CONTENT_TYPE/CONTENT_LENGTH become headers too.
+_HEADER_VARS = ("CONTENT_TYPE", "CONTENT_LENGTH")
+# Environ keys PEP 3333 requires to be non-empty: an empty var (nginx's $server_name
+# when no server_name is set) leaves the adapter's own value in place.
+_REQUIRED_NON_EMPTY = frozenset({"SERVER_NAME", "SERVER_PORT", "REMOTE_ADDR", "REQUEST_METHOD",
+                                 "SERVER_PROTOCOL"})
+# RFC 9110 section 5.5: field values never contain CR, LF or NUL.
+_BAD_FIELD_VALUE = re.compile(r"[\r\n\x00]")
+_PROTOCOL = re.compile(r"HTTP/(\d)(?:\.(\d))?\Z")
+_TRUE = frozenset({"on", "1", "true", "yes"})
+# Characters that stay literal when a decoded PATH_INFO is turned back into a raw path.
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
+
+
+@dataclass
+class RequestParts:
+    """Everything a uwsgi packet says about one request."""
+
+    method: str
+    uri: str
+    path: str
+    query: str
+    version: tuple
+    headers: list
+    scheme: str
+    content_length: int
+    keep_alive: bool
+    extra_environ: dict = field(default_factory=dict)
+
+
+def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False) -> RequestParts:
+    """Read method, target, headers, body length and environ extras from the vars."""
+    env: dict[str, str] = {}
+    for key, value in pairs:
+        if not key.startswith("HTTP_"):
+            # The first of a repeated CGI var wins: nginx sends uwsgi_params first.
+            env.setdefault(key, value)
+    headers: list[tuple[str, str]] = []
+    for key, value in pairs:
+        if key.startswith("HTTP_"):
+            if key[5:] in _HEADER_VARS and env.get(key[5:]):
+                # nginx may send both CONTENT_TYPE and HTTP_CONTENT_TYPE; keep one header.
+                continue
+            headers.append((key[5:].replace("_", "-"), _field_value(key, value)))
+    for key in _HEADER_VARS:
+        value = env.get(key, "")
+        if value:
+            headers.append((key.replace("_", "-"), _field_value(key, value)))
+
+    method = env.get("REQUEST_METHOD") or "GET"
+    query = env.get("QUERY_STRING", "")
+    uri, path = _target(env, query)
+    version = _version(env.get("SERVER_PROTOCOL", ""))
+    scheme = _scheme(env, is_ssl)
+
+    extra = {key: value for key, value in env.items()
+             if key not in _HEADER_VARS and (value or key not in _REQUIRED_NON_EMPTY)}
+    script_name = env.get("SCRIPT_NAME", "")
+    path_info = env.get("PATH_INFO")
+    if script_name and path_info is not None and path_info.startswith(script_name):
+        # WSGI (PEP 3333): PATH_INFO is what follows SCRIPT_NAME.
+        extra["PATH_INFO"] = path_info[len(script_name):]
+    extra["wsgi.url_scheme"] = scheme
+
+    return RequestParts(
+        method=method,
+        uri=uri,
+        path=path,
+        query=query,
+        version=version,
+        headers=headers,
+        scheme=scheme,
+        content_length=_content_length(env.get("CONTENT_LENGTH", "")),
+        keep_alive=_keep_alive(headers),
+        extra_environ=extra,
+    )
+
+
+def _field_value(key: str, value: str) -> str:
+    if _BAD_FIELD_VALUE.search(value):
+        raise InvalidUWSGIHeader(f"invalid character in {key}")
+    return value
+
+
+def _target(env: dict, query: str) -> tuple[str, str]:
+    """The raw request target and its %-encoded path."""
+    uri = env.get("REQUEST_URI", "")
+    if uri:
+        if "://" in uri.split("?", 1)[0]:
+            # absolute-form (RFC 9112 section 3.2.2): keep only the path
+            after_scheme = uri.split("://", 1)[1]
+            slash = after_scheme.find("/")
+            path_and_query = after_scheme[slash:] if slash >= 0 else "/"
+        else:
+            path_and_query = uri
+        path = path_and_query.split("#", 1)[0].split("?", 1)[0]
+        return uri, path
+    # No REQUEST_URI: rebuild one from the decoded CGI vars.
+    decoded = env.get("SCRIPT_NAME", "") + env.get("PATH_INFO", "")
+    path = quote(decoded.encode("latin-1"), safe=_PATH_SAFE) or "/"
+    return (f"{path}?{query}" if query else path), path
+
+
+def _version(protocol: str) -> tuple:
+    match = _PROTOCOL.match(protocol)
+    if not match:
+        return (1, 1)
+    return (int(match.group(1)), int(match.group(2) or 0))
+
+
+def _scheme(env: dict, is_ssl: bool) -> str:
+    uwsgi_scheme = env.get("UWSGI_SCHEME", "").lower()
+    if uwsgi_scheme in ("http", "https"):
+        return uwsgi_scheme
+    if env.get("HTTPS", "").lower() in _TRUE:
+        return "https"
+    if env.get("REQUEST_SCHEME", "").lower() == "https":
+        return "https"
+    return "https" if is_ssl else "http"
+
+
+def _content_length(value: str) -> int:
+    value = value.strip()
+    # Anything but plain digits (a sign, spaces, junk) means no body, as does a missing value.
+    return int(value) if value.isdigit() and value.isascii() else 0
+
+
+def _keep_alive(headers: list) -> bool:
+    # Default keep-alive, whatever SERVER_PROTOCOL says; only "Connection: close" ends it.
+    for name, value in headers:
+        if name == "CONNECTION":
+            tokens = {token.strip().lower() for token in value.split(",")}
+            if "close" in tokens:
+                return False
+    return True

@@ -1,0 +1,145 @@
+"""How uwsgi vars become a request (gunicorn.uwsgi.request_vars)."""
+
+import pytest
+
+from gunicorn.uwsgi.errors import InvalidUWSGIHeader
+from gunicorn.uwsgi.request_vars import request_parts
+
+# What nginx sends with the stock uwsgi_params for `curl 'http://h:8080/a%20b?x=1'`.
+NGINX_GET = [
+    ("QUERY_STRING", "x=1"), ("REQUEST_METHOD", "GET"), ("CONTENT_TYPE", ""),
+    ("CONTENT_LENGTH", ""), ("REQUEST_URI", "/a%20b?x=1"), ("PATH_INFO", "/a b"),
+    ("DOCUMENT_ROOT", "/srv/html"), ("SERVER_PROTOCOL", "HTTP/1.1"), ("REQUEST_SCHEME", "http"),
+    ("REMOTE_ADDR", "10.1.2.3"), ("REMOTE_PORT", "40124"), ("SERVER_PORT", "8080"),
+    ("SERVER_NAME", ""), ("HTTP_HOST", "h"), ("HTTP_USER_AGENT", "curl/7.88.1"),
+    ("HTTP_ACCEPT", "*/*"),
+]
+
+
+def test_nginx_get():
+    parts = request_parts(NGINX_GET)
+    assert parts.method == "GET"
+    assert parts.uri == "/a%20b?x=1"
+    assert parts.path == "/a%20b"
+    assert parts.query == "x=1"
+    assert parts.version == (1, 1)
+    assert parts.scheme == "http"
+    assert parts.content_length == 0
+    assert parts.keep_alive
+    assert parts.headers == [("HOST", "h"), ("USER-AGENT", "curl/7.88.1"), ("ACCEPT", "*/*")]
+    extra = parts.extra_environ
+    assert extra["PATH_INFO"] == "/a b"
+    assert extra["REQUEST_URI"] == "/a%20b?x=1"
+    assert extra["REMOTE_ADDR"] == "10.1.2.3"
+    assert extra["REMOTE_PORT"] == "40124"
+    assert extra["SERVER_PORT"] == "8080"
+    assert extra["DOCUMENT_ROOT"] == "/srv/html"
+    assert extra["wsgi.url_scheme"] == "http"
+    # empty SERVER_NAME would break PEP 3333 consumers: left to the adapter
+    assert "SERVER_NAME" not in extra
+    # never copied directly: they travel as headers
+    assert not any(key.startswith("HTTP_") for key in extra)
+    assert "CONTENT_TYPE" not in extra and "CONTENT_LENGTH" not in extra
+
+
+def test_http_vars_become_headers_with_dashes_and_repeats_kept():
+    parts = request_parts([("HTTP_X_FORWARDED_FOR", "1.2.3.4"), ("HTTP_X_FOO", "1"),
+                           ("HTTP_X_FOO", "2")])
+    assert parts.headers == [("X-FORWARDED-FOR", "1.2.3.4"), ("X-FOO", "1"), ("X-FOO", "2")]
+
+
+def test_content_type_and_length_become_headers_once():
+    parts = request_parts([("REQUEST_METHOD", "POST"), ("CONTENT_TYPE", "text/plain"),
+                           ("CONTENT_LENGTH", "6"), ("HTTP_CONTENT_TYPE", "text/plain"),
+                           ("HTTP_CONTENT_LENGTH", "6")])
+    assert sorted(parts.headers) == [("CONTENT-LENGTH", "6"), ("CONTENT-TYPE", "text/plain")]
+    assert parts.content_length == 6
+
+
+def test_http_content_type_kept_when_the_cgi_var_is_empty():
+    parts = request_parts([("CONTENT_TYPE", ""), ("HTTP_CONTENT_TYPE", "a/b")])
+    assert parts.headers == [("CONTENT-TYPE", "a/b")]
+
+
+@pytest.mark.parametrize("value, length", [("", 0), ("0", 0), ("1048576", 1048576),
+                                           ("-1", 0), ("abc", 0), ("1e3", 0), (" 12 ", 12),
+                                           ("\u0661", 0)])
+def test_content_length_missing_or_invalid_means_no_body(value, length):
+    assert request_parts([("CONTENT_LENGTH", value)]).content_length == length
+
+
+@pytest.mark.parametrize("connection, keep_alive", [
+    (None, True), ("keep-alive", True), ("close", False), ("Close", False),
+    ("keep-alive, close", False), ("upgrade", True)])
+def test_keep_alive_from_http_connection(connection, keep_alive):
+    pairs = [("SERVER_PROTOCOL", "HTTP/1.0")]
+    if connection is not None:
+        pairs.append(("HTTP_CONNECTION", connection))
+    assert request_parts(pairs).keep_alive is keep_alive
+
+
+@pytest.mark.parametrize("pairs, is_ssl, scheme", [
+    ([], False, "http"),
+    ([], True, "https"),
+    ([("HTTPS", "on")], False, "https"),
+    ([("HTTPS", "1")], False, "https"),
+    ([("HTTPS", "off")], False, "http"),
+    ([("UWSGI_SCHEME", "https")], False, "https"),
+    ([("UWSGI_SCHEME", "http"), ("HTTPS", "on")], True, "http"),
+    ([("REQUEST_SCHEME", "https")], False, "https"),
+    ([("REQUEST_SCHEME", "http")], False, "http"),
+])
+def test_scheme(pairs, is_ssl, scheme):
+    parts = request_parts(pairs, is_ssl=is_ssl)
+    assert parts.scheme == scheme
+    assert parts.extra_environ["wsgi.url_scheme"] == scheme
+
+
+def test_defaults_when_vars_are_missing():
+    parts = request_parts([])
+    assert (parts.method, parts.uri, parts.path, parts.query) == ("GET", "/", "/", "")
+    assert parts.version == (1, 1)
+    assert parts.headers == []
+
+
+def test_target_rebuilt_from_path_info_without_request_uri():
+    parts = request_parts([("PATH_INFO", "/caf\u00c3\u00a9 x"), ("QUERY_STRING", "a=1")])
+    assert parts.path == "/caf%C3%A9%20x"
+    assert parts.uri == "/caf%C3%A9%20x?a=1"
+
+
+def test_absolute_form_request_uri():
+    parts = request_parts([("REQUEST_URI", "http://example.com/p/q?x=1")])
+    assert parts.uri == "http://example.com/p/q?x=1"
+    assert parts.path == "/p/q"
+
+
+@pytest.mark.parametrize("protocol, version", [("HTTP/1.0", (1, 0)), ("HTTP/1.1", (1, 1)),
+                                               ("HTTP/2.0", (2, 0)), ("HTTP/2", (2, 0)),
+                                               ("junk", (1, 1))])
+def test_version_from_server_protocol(protocol, version):
+    assert request_parts([("SERVER_PROTOCOL", protocol)]).version == version
+
+
+def test_script_name_is_stripped_from_path_info():
+    extra = request_parts([("SCRIPT_NAME", "/app"), ("PATH_INFO", "/app/x")]).extra_environ
+    assert (extra["SCRIPT_NAME"], extra["PATH_INFO"]) == ("/app", "/x")
+    extra = request_parts([("SCRIPT_NAME", "/app"), ("PATH_INFO", "/other")]).extra_environ
+    assert extra["PATH_INFO"] == "/other"
+
+
+def test_custom_params_pass_through():
+    extra = request_parts([("APP_ENV", "prod"), ("UWSGI_SCHEME", "https")]).extra_environ
+    assert extra["APP_ENV"] == "prod"
+
+
+@pytest.mark.parametrize("pairs", [[("HTTP_X", "a\r\nInjected: 1")], [("HTTP_X", "a\x00")],
+                                   [("CONTENT_TYPE", "text/plain\n")]])
+def test_header_values_with_cr_lf_nul_are_refused(pairs):
+    with pytest.raises(InvalidUWSGIHeader, match="invalid character"):
+        request_parts(pairs)
+
+
+def test_decoded_path_info_may_hold_newlines():
+    # nginx decodes %0A into PATH_INFO; it is not a header, so it is kept.
+    assert request_parts([("PATH_INFO", "/a\nb")]).extra_environ["PATH_INFO"] == "/a\nb"
