@@ -344,6 +344,12 @@ class Logger:
     def _dict_config(user_config):
         config = dict(CONFIG_DEFAULTS)
         config.update(user_config)
+        # Keep the default handlers/formatters the user did not redefine, so the
+        # default root (console) still resolves when only some sections are given.
+        for section in ("handlers", "formatters"):
+            merged = dict(CONFIG_DEFAULTS[section])
+            merged.update(user_config.get(section) or {})
+            config[section] = merged
         try:
             logging.config.dictConfig(config)
         except (AttributeError, ImportError, ValueError, TypeError, KeyError) as exc:
@@ -428,6 +434,10 @@ class Logger:
 
         method = environ.get("REQUEST_METHOD") or getattr(req, "method", None)
         raw_uri = environ.get("RAW_URI") or getattr(req, "uri", None)
+        if not raw_uri and environ.get("PATH_INFO"):
+            # ASGI-built environs carry no RAW_URI: rebuild the target from its parts.
+            query = environ.get("QUERY_STRING")
+            raw_uri = environ["PATH_INFO"] + ("?" + query if query else "")
         protocol = (environ.get("SERVER_PROTOCOL")
                     or _protocol_name(getattr(req, "version", None)))
         if method or raw_uri or protocol:
