@@ -1,0 +1,279 @@
+"""Listening sockets: bind TCP, IPv6 and unix addresses, adopt inherited fds, TLS contexts."""
+
+import errno
+import os
+import socket
+import ssl
+import stat
+import sys
+import time
+
+from gunicorn import process
+from gunicorn.addresses import is_ipv6
+
+# how often a busy address is tried before giving up, one second apart
+BIND_ATTEMPTS = 5
+
+# ``--http-protocols`` names -> ALPN protocol ids (RFC 7301); h3 runs over QUIC, not TLS/TCP
+_ALPN_IDS = {"h1": "http/1.1", "h2": "h2"}
+
+
+class BaseSocket:
+    """A listening socket plus the configuration it was made from.
+
+    Unknown attributes are looked up on the wrapped socket, so a listener
+    can be used wherever a socket is expected (``accept``, ``fileno`` ...).
+    """
+
+    FAMILY = None
+
+    def __init__(self, address, conf, log, fd=None):
+        self.log = log
+        self.conf = conf
+        self.cfg_addr = address
+        if fd is None:
+            sock = socket.socket(self.FAMILY, socket.SOCK_STREAM)
+            bound = False
+        else:
+            # adopt an fd bound by a previous master or by systemd
+            sock = socket.socket(self.FAMILY, socket.SOCK_STREAM, fileno=os.dup(fd))
+            os.close(fd)
+            bound = True
+        try:
+            self.sock = self.set_options(sock, bound=bound)
+        except BaseException:
+            sock.close()
+            raise
+
+    def __str__(self):
+        return f"<socket {self.sock.fileno()}>"
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)
+
+    def set_options(self, sock, bound=False):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.conf.reuse_port and hasattr(socket, "SO_REUSEPORT"):
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            except OSError as err:
+                # unix sockets and some kernels do not support it: not fatal
+                if err.errno not in (errno.ENOPROTOOPT, errno.EINVAL, errno.EOPNOTSUPP):
+                    raise
+        if not bound:
+            self.bind(sock)
+        sock.setblocking(False)
+        # workers are forked (and a re-exec'ed master exec'ed) with these fds
+        sock.set_inheritable(True)
+        sock.listen(self.conf.backlog)
+        return sock
+
+    def bind(self, sock):
+        sock.bind(self.cfg_addr)
+
+    def close(self):
+        if self.sock is None:
+            return
+        try:
+            self.sock.close()
+        except OSError as e:
+            self.log.info("Error while closing socket %s", str(e))
+        self.sock = None
+
+
+class TCPSocket(BaseSocket):
+    FAMILY = socket.AF_INET
+
+    def __str__(self):
+        scheme = "https" if self.conf.is_ssl else "http"
+        host, port = self.sock.getsockname()[:2]
+        return f"{scheme}://{host}:{port}"
+
+    def set_options(self, sock, bound=False):
+        # responses are written whole; do not hold back the last segment
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return super().set_options(sock, bound=bound)
+
+
+class TCP6Socket(TCPSocket):
+    FAMILY = socket.AF_INET6
+
+    def __str__(self):
+        scheme = "https" if self.conf.is_ssl else "http"
+        host, port = self.sock.getsockname()[:2]
+        return f"{scheme}://[{host}]:{port}"
+
+
+class UnixSocket(BaseSocket):
+    FAMILY = socket.AF_UNIX
+
+    def __init__(self, addr, conf, log, fd=None):
+        if fd is None:
+            try:
+                st = os.stat(addr)
+            except FileNotFoundError:
+                pass
+            else:
+                # a socket file left by a dead server would make bind() fail
+                if stat.S_ISSOCK(st.st_mode):
+                    os.remove(addr)
+                else:
+                    raise ValueError(f"{addr!r} is not a socket")
+        super().__init__(addr, conf, log, fd=fd)
+
+    def __str__(self):
+        return f"unix:{self.cfg_addr}"
+
+    def bind(self, sock):
+        # the umask decides the socket file's mode, hence who may connect
+        old_umask = os.umask(self.conf.umask)
+        try:
+            sock.bind(self.cfg_addr)
+            process.chown(self.cfg_addr, self.conf.uid, self.conf.gid)
+        finally:
+            os.umask(old_umask)
+
+
+def _sock_type(addr):
+    if isinstance(addr, tuple):
+        return TCP6Socket if is_ipv6(addr[0]) else TCPSocket
+    if isinstance(addr, (str, bytes)):
+        return UnixSocket
+    raise TypeError(f"Unable to create socket from: {addr!r}")
+
+
+def _adopt(fd, conf, log):
+    """Wrap an already bound listening ``fd`` in the listener class of its family."""
+    probe = socket.socket(fileno=os.dup(fd))
+    try:
+        family, name = probe.family, probe.getsockname()
+    finally:
+        probe.close()
+    listener_class = {socket.AF_INET: TCPSocket, socket.AF_INET6: TCP6Socket,
+                      socket.AF_UNIX: UnixSocket}.get(family)
+    if listener_class is None:
+        raise RuntimeError(f"fd {fd} is not an inet or unix socket")
+    return listener_class(name, conf, log, fd=fd)
+
+
+def _check_tls_files(conf):
+    # fail at start, not on the first TLS handshake in a worker
+    for setting in ("certfile", "keyfile"):
+        path = getattr(conf, setting, None)
+        if path and not os.path.exists(path):
+            raise ValueError(f'{setting} "{path}" does not exist')
+
+
+def _bind(addr, conf, log):
+    listener_class = _sock_type(addr)
+    for attempt in range(BIND_ATTEMPTS):
+        try:
+            return listener_class(addr, conf, log)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                log.error("Connection in use: %s", str(addr))
+            elif e.errno == errno.EADDRNOTAVAIL:
+                log.error("Invalid address: %s", str(addr))
+            log.error("connection to %s failed: %s", str(addr), str(e))
+            if attempt < BIND_ATTEMPTS - 1:
+                log.debug("Retrying in 1 second.")
+                time.sleep(1)
+    return None
+
+
+def create_sockets(conf, log, fds=None):
+    """Listeners for every ``conf.address``, or for the inherited ``fds``.
+
+    Inherited fds (``fd://N`` binds, ``GUNICORN_FD``, systemd) are already
+    bound, so when any are present nothing new is bound. An address that stays
+    busy after a few attempts logs "Can't connect to ..." and exits with 1.
+    """
+    addresses = conf.address
+    inherited = [a for a in addresses if isinstance(a, int)]
+    if fds:
+        inherited += list(fds)
+    to_bind = [a for a in addresses if not isinstance(a, int)]
+
+    _check_tls_files(conf)
+
+    if inherited:
+        return [_adopt(fd, conf, log) for fd in inherited]
+
+    listeners = []
+    for addr in to_bind:
+        listener = _bind(addr, conf, log)
+        if listener is None:
+            log.error("Can't connect to %s", str(addr))
+            sys.exit(1)
+        listeners.append(listener)
+    return listeners
+
+
+def close_sockets(listeners, unlink=True):
+    """Close ``listeners``; remove unix socket files too unless ``unlink`` is False."""
+    for listener in listeners:
+        try:
+            name = listener.getsockname()
+        except OSError:
+            name = None
+        listener.close()
+        if unlink and isinstance(listener, UnixSocket) and isinstance(name, str) and name:
+            try:
+                os.unlink(name)
+            except FileNotFoundError:
+                pass
+
+
+def _alpn_protocols(conf):
+    protocols = getattr(conf, "http_protocols", None) or []
+    if isinstance(protocols, str):
+        protocols = [p.strip() for p in protocols.split(",") if p.strip()]
+    return [_ALPN_IDS[p] for p in protocols if p in _ALPN_IDS]
+
+
+def ssl_context(conf):
+    """The server's ``SSLContext``, built by the ``ssl_context`` hook.
+
+    The hook receives ``conf`` and a factory for the default context, so it
+    can adjust the default rather than start from scratch.
+    """
+
+    def default_ssl_context_factory():
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=conf.ca_certs)
+        context.load_cert_chain(certfile=conf.certfile, keyfile=conf.keyfile)
+        context.verify_mode = conf.cert_reqs
+        if conf.ciphers:
+            context.set_ciphers(conf.ciphers)
+        alpn = _alpn_protocols(conf)
+        if alpn:
+            context.set_alpn_protocols(alpn)
+        return context
+
+    hook = getattr(conf, "ssl_context", None)
+    if hook is None:
+        return default_ssl_context_factory()
+    return hook(conf, default_ssl_context_factory)
+
+
+def ssl_wrap_socket(sock, conf):
+    """Wrap an accepted connection in server-side TLS."""
+    return ssl_context(conf).wrap_socket(
+        sock, server_side=True,
+        suppress_ragged_eofs=conf.suppress_ragged_eofs,
+        do_handshake_on_connect=conf.do_handshake_on_connect)
+
+
+def get_negotiated_protocol(ssl_socket):
+    """The ALPN protocol the client chose (``"h2"``, ``"http/1.1"``) or None."""
+    selected = getattr(ssl_socket, "selected_alpn_protocol", None)
+    if selected is None:
+        return None
+    try:
+        return selected()
+    except (ssl.SSLError, ValueError, OSError):
+        return None
+
+
+def is_http2_negotiated(ssl_socket):
+    """True when the TLS handshake agreed on HTTP/2 (RFC 9113 section 3.2)."""
+    return get_negotiated_protocol(ssl_socket) == "h2"
