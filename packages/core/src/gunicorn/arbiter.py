@@ -217,6 +217,7 @@ class Arbiter:
         proc._setproctitle(f"master [{self.proc_name}]")
 
         try:
+            self.prepare_companions()
             self.manage_workers()
             self.start_companions()
 
@@ -659,9 +660,16 @@ class Arbiter:
 
     # -- companions ---------------------------------------------------------------
 
-    def start_companions(self):
-        """Load the enabled companions and start each (after the first workers)."""
+    def prepare_companions(self):
+        """Load the enabled companions; let them export what workers need before forking."""
         self.companions = load_companions(self.cfg, self.log)
+        for companion in self.companions:
+            prepare = getattr(companion, "prepare", None)
+            if prepare is not None:
+                prepare(self)
+
+    def start_companions(self):
+        """Start each companion (after the first workers)."""
         for companion in self.companions:
             self._start_companion(companion)
 

@@ -8,9 +8,11 @@ The interface (duck-typed; subclassing ``Companion`` is optional):
 
 - ``enabled(cfg) -> bool`` (classmethod): should it run with this config?
   Called once at start; the class is instantiated with no arguments when it is.
+- ``prepare(arbiter)`` (optional): before the first workers are forked, export
+  what they must inherit (e.g. ``GUNICORN_DIRTY_SOCKET``).
 - ``start(arbiter) -> int``: fork the process, return its pid (in the master).
   Called after the first workers are spawned, and again to respawn it. It may
-  set ``arbiter.dirty_arbiter_pid`` or export environment for the workers.
+  set ``arbiter.dirty_arbiter_pid``.
 - ``on_exit(pid, status) -> bool``: the master reaped ``pid`` (reaped before any
   worker); ``status`` is the raw ``waitpid`` status. Return True to be
   started again (never while the master is stopping).
