@@ -1,0 +1,1 @@
+"""Side-by-side benchmark harness: venvs, servers, scenarios, load, and reports."""

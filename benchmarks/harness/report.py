@@ -1,0 +1,135 @@
+"""Fold the rounds into medians and same-round ratios; render markdown and JSON."""
+
+import json
+import os
+import statistics
+
+NOISE_NOTE = (
+    "Absolute numbers are noisy on a shared 2-core machine (the load generator runs on "
+    "the same cores); only the same-run ratios count."
+)
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _ratio_columns(scenario):
+    """(title, baseline chooser) pairs: which row each row is divided by."""
+    if scenario.via_nginx_uwsgi:
+        return [
+            ("vs upstream", lambda spec: spec.baselines[0] if spec.baselines else None),
+            ("vs pyuwsgi", lambda spec: "pyuwsgi" if spec.venv == "ours" else None),
+        ]
+    return [
+        ("vs upstream", lambda spec: spec.baselines[0] if spec.baselines else None),
+        ("vs uvicorn", lambda spec: "uvicorn" if "uvicorn" in spec.baselines else None),
+    ]
+
+
+def summarize(scenarios, servers, runs):
+    """{scenario: {server: row}} where row holds medians, ratios and failures."""
+    summary = {}
+    for scenario in scenarios:
+        rows = {}
+        mine = [r for r in runs if r["scenario"] == scenario.name]
+        for spec in servers:
+            theirs = [r for r in mine if r["server"] == spec.name]
+            if not theirs:
+                continue
+            ok = [r for r in theirs if r["ok"]]
+            row = {"rounds": len(theirs), "ok_rounds": len(ok),
+                   "failures": [r["error"] for r in theirs if not r["ok"]]}
+            if ok:
+                for key in ("rps", "p50_ms", "p99_ms", "errors", "requests"):
+                    row[key] = _median([r["metrics"][key] for r in ok])
+                row["rps_per_round"] = [round(r["metrics"]["rps"], 1) for r in ok]
+                row["peak_rss_mib"] = _median(
+                    [r["peak_rss_kib"] / 1024 if r.get("peak_rss_kib") else None for r in ok])
+                if scenario.idle_connections:
+                    row["idle_ready"] = _median([r["idle"].get("ready") for r in ok])
+                    row["idle_still_open"] = _median([r["idle"].get("still_open") for r in ok])
+            rows[spec.name] = row
+        for title, chooser in _ratio_columns(scenario):
+            for spec in servers:
+                base = chooser(spec)
+                if spec.name in rows and base:
+                    rows[spec.name].setdefault("ratios", {})[title] = _round_ratio(
+                        mine, spec.name, base)
+        summary[scenario.name] = rows
+    return summary
+
+
+def _round_ratio(runs, name, base):
+    """Median over rounds of this row's req/s divided by the baseline's in the same round."""
+    by_round = {}
+    for r in runs:
+        if r["ok"] and r["server"] in (name, base):
+            by_round.setdefault(r["round"], {})[r["server"]] = r["metrics"]["rps"]
+    ratios = [pair[name] / pair[base] for pair in by_round.values()
+              if name in pair and pair.get(base)]
+    return _median(ratios)
+
+
+def _fmt(value, spec="{:.0f}"):
+    return "n/a" if value is None else spec.format(value)
+
+
+def markdown(scenarios, servers, summary, config):
+    out = [f"> {NOISE_NOTE}", ">",
+           f"> workers={config['workers']}, gthread/waitress threads={config['threads']}, "
+           f"wrk -t{config['wrk_threads']} -c{config['connections']} -d{config['duration']}s, "
+           f"{config['rounds']} round(s) interleaved, median shown; ratios are the median of "
+           f"same-round req/s ratios.", ""]
+    for scenario in scenarios:
+        rows = summary.get(scenario.name, {})
+        if not rows:
+            continue
+        ratio_titles = [t for t, _ in _ratio_columns(scenario)
+                        if any(t in row.get("ratios", {}) for row in rows.values())]
+        head = ["server", "worker class", "req/s", "p50 ms", "p99 ms", "errors",
+                "peak RSS/worker MiB", *ratio_titles]
+        if scenario.idle_connections:
+            head.append("idle held")
+        out += [f"### {scenario.name}: {scenario.title}", "",
+                "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        notes = []
+        for spec in servers:
+            row = rows.get(spec.name)
+            if row is None:
+                continue
+            if not row["ok_rounds"]:
+                reason = (row["failures"][0] or "failed").splitlines()[0][:80]
+                cells = [spec.name, spec.worker_class, f"not available: {reason}"]
+                cells += [""] * (len(head) - len(cells))
+            else:
+                cells = [spec.name, spec.worker_class, _fmt(row["rps"]),
+                         _fmt(row["p50_ms"], "{:.2f}"), _fmt(row["p99_ms"], "{:.2f}"),
+                         _fmt(row["errors"]), _fmt(row["peak_rss_mib"], "{:.1f}")]
+                for title in ratio_titles:
+                    cells.append(_fmt(row.get("ratios", {}).get(title), "{:.2f}x"))
+                if scenario.idle_connections:
+                    cells.append(f"{_fmt(row.get('idle_still_open'))}/"
+                                 f"{config['idle_connections']}")
+                if row["ok_rounds"] < row["rounds"]:
+                    notes.append(f"{spec.name}: {row['rounds'] - row['ok_rounds']} of "
+                                 f"{row['rounds']} rounds failed")
+            if spec.note:
+                notes.append(f"{spec.name}: {spec.note}")
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+        out += [f"- {n}" for n in notes]
+        if notes:
+            out.append("")
+    return "\n".join(out)
+
+
+def write_json(directory, stamp, payload):
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, f"{stamp}.json")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(payload, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+    return path
