@@ -1,6 +1,8 @@
 """The uwsgi wire protocol for gunicorn (``--protocol uwsgi``), as spoken by nginx ``uwsgi_pass``."""
 
+from gunicorn.plugins import require_plugin_api
+
 __version__ = "0.1.0"
 
-# The core plugin API major version this distribution was written against.
-PLUGIN_API = 1
+# Fail at load time, with a clear message, if core speaks another plugin API.
+require_plugin_api("gunicorn-uwsgi", 1)

@@ -1,0 +1,250 @@
+"""``UWSGIProtocol``: one uwsgi connection as a sans-I/O state machine, h11-style like core's HTTP/1.
+
+Request side, per cycle::
+
+    IDLE --packet--> BODY --CONTENT_LENGTH bytes--> DONE --start_next_cycle()--> IDLE
+
+``next_event()`` returns ``Request`` on leaving IDLE, ``Data`` while in BODY,
+``EndOfMessage`` on reaching DONE, then ``PAUSED`` until the cycle restarts.
+A peer that closes between packets gives ``ConnectionClosed``; one that closes
+inside a packet or body is an error. After any error the protocol is ERROR and
+keeps raising it: the connection must close.
+
+Response side: ``Response`` then ``Data``* then ``EndOfMessage``, serialized by
+core's HTTP/1 writer. nginx copies a uwsgi backend's body bytes to the client
+unchanged, so chunked framing is never used: a body of unknown length is
+delimited by closing the connection.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from gunicorn.http.allow_lists import parse_networks, peer_allowed
+from gunicorn.http.errors import NoMoreData
+from gunicorn.http.events import (
+    NEED_DATA,
+    PAUSED,
+    ConnectionClosed,
+    Data,
+    EndOfMessage,
+    InformationalResponse,
+    Request,
+    Response,
+)
+from gunicorn.http.response_head import frame_response
+from gunicorn.uwsgi.errors import ForbiddenUWSGIRequest, InvalidUWSGIHeader
+from gunicorn.uwsgi.packet import HEADER_SIZE, MAX_DATASIZE, parse_header, read_packet
+from gunicorn.uwsgi.request_vars import request_parts
+
+IDLE = "IDLE"
+BODY = "BODY"
+DONE = "DONE"
+CLOSED = "CLOSED"
+ERROR = "ERROR"
+
+DEFAULT_ALLOW_IPS = ("127.0.0.1", "::1")
+
+
+@lru_cache(maxsize=16)
+def _networks(allow_ips: tuple):
+    # Built per connection, so parse each distinct setting value once.
+    return parse_networks(list(allow_ips))
+
+
+def _allow_ips(cfg) -> tuple:
+    value = getattr(cfg, "uwsgi_allow_ips", DEFAULT_ALLOW_IPS)
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(item.strip() for item in value or ())
+
+
+class UWSGIProtocol:
+    """A uwsgi connection from a front end such as nginx ``uwsgi_pass``."""
+
+    # A uint16 datasize cannot say more; lower it in a subclass to refuse big packets early.
+    max_datasize = MAX_DATASIZE
+
+    def __init__(self, cfg, peer_addr, server_addr, is_ssl=False):
+        self.cfg = cfg
+        self.peer_addr = peer_addr
+        self.server_addr = server_addr
+        self.is_ssl = bool(is_ssl)
+        allow_ips = _allow_ips(cfg)
+        self._peer_allowed = peer_allowed(peer_addr, allow_ips, _networks(allow_ips))
+        self._buffer = bytearray()
+        self._peer_closed = False
+        self._state = IDLE
+        self._error: Exception | None = None
+        self._body_left = 0
+        self._must_close = False
+        self._req_number = 0
+        self.request: Request | None = None
+        self._response = None
+
+    # -- request side -----------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed bytes read from the socket; ``b""`` means the peer closed its side."""
+        if data:
+            if self._peer_closed:
+                raise RuntimeError("received data after the peer closed")
+            self._buffer += data
+        else:
+            self._peer_closed = True
+
+    def next_event(self):
+        """The next request-side event, ``NEED_DATA`` or ``PAUSED``; raises on bad input."""
+        if self._state == ERROR:
+            raise self._error
+        try:
+            return self._next_event()
+        except Exception as exc:
+            self._state = ERROR
+            self._error = exc
+            self._must_close = True
+            raise
+
+    def _next_event(self):
+        state = self._state
+        if state == IDLE:
+            return self._read_head()
+        if state == BODY:
+            return self._read_body()
+        if state == DONE:
+            return PAUSED
+        return ConnectionClosed()
+
+    def _read_head(self):
+        if not self._buffer:
+            if self._peer_closed:
+                self._state = CLOSED
+                return ConnectionClosed()
+            return NEED_DATA
+        if not self._peer_allowed:
+            raise ForbiddenUWSGIRequest(self._peer_host())
+        packet = read_packet(self._buffer, self.max_datasize)
+        if packet is None:
+            if self._peer_closed:
+                raise InvalidUWSGIHeader(self._truncation())
+            return NEED_DATA
+        parts = request_parts(packet.vars, self.is_ssl)
+        self._req_number += 1
+        self._must_close = self._must_close or not parts.keep_alive
+        self.request = Request(
+            parts.method, parts.uri, parts.path, parts.query, "", parts.version,
+            parts.headers, scheme=parts.scheme, content_length=parts.content_length,
+            chunked=False,
+            # nginx has read the whole body before it connects: never ask for it.
+            expect_continue=False,
+            must_close=self._must_close, peer_addr=self.peer_addr,
+            req_number=self._req_number, extra_environ=parts.extra_environ,
+        )
+        self._body_left = parts.content_length
+        self._state = BODY
+        return self.request
+
+    def _read_body(self):
+        if self._body_left == 0:
+            self._state = DONE
+            return EndOfMessage()
+        if not self._buffer:
+            if self._peer_closed:
+                raise NoMoreData(b"", self.request)
+            return NEED_DATA
+        if len(self._buffer) <= self._body_left:
+            chunk = bytes(self._buffer)
+            self._buffer.clear()
+        else:
+            chunk = bytes(self._buffer[:self._body_left])
+            del self._buffer[:self._body_left]
+        self._body_left -= len(chunk)
+        return Data(chunk)
+
+    def _truncation(self) -> str:
+        have = len(self._buffer)
+        if have < HEADER_SIZE:
+            return f"truncated header: {have} of {HEADER_SIZE} bytes"
+        expected = parse_header(self._buffer, self.max_datasize).packet_size
+        return f"truncated packet: {have} of {expected} bytes"
+
+    def _peer_host(self) -> str:
+        peer = self.peer_addr
+        return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+
+    # -- response side ----------------------------------------------------------------
+
+    def send(self, event) -> bytes:
+        """The bytes to write for a response event."""
+        if isinstance(event, Response):
+            return self._send_head(event)
+        if isinstance(event, Data):
+            return self._writing().writer.data(event.data)
+        if isinstance(event, EndOfMessage):
+            response = self._writing()
+            response.done = True
+            if not response.writer.complete:
+                # The app sent fewer bytes than its Content-Length: the stream is unusable.
+                self._must_close = True
+            return response.writer.end(event.trailers)
+        if isinstance(event, InformationalResponse):
+            # nginx would take a 1xx from a uwsgi backend as the final response, and it
+            # has read the request body already: 100 Continue and 103 are dropped.
+            return b""
+        if isinstance(event, ConnectionClosed):
+            self._must_close = True
+            return b""
+        raise TypeError(f"cannot send {event!r}")
+
+    def _send_head(self, event) -> bytes:
+        if self._response is not None:
+            raise RuntimeError("response head already sent for this request")
+        request = self.request
+        method = request.method if request is not None else "GET"
+        version = request.version if request is not None else (1, 1)
+        head, writer, keep_alive = frame_response(
+            event.status_code, event.reason, event.headers, method,
+            # nginx parses an HTTP/1.x status line whatever the client spoke.
+            max((1, 0), min(tuple(version), (1, 1))),
+            self.keep_alive, allow_chunked=False,
+        )
+        if not keep_alive:
+            self._must_close = True
+        self._response = _ResponseState(writer)
+        return head
+
+    def _writing(self) -> _ResponseState:
+        response = self._response
+        if response is None or response.done:
+            raise RuntimeError("no response head sent, or the response already ended")
+        return response
+
+    # -- cycle ---------------------------------------------------------------------------
+
+    @property
+    def keep_alive(self) -> bool:
+        """Whether the connection may carry another request after this one."""
+        return not (self._must_close or self._peer_closed or self._state in (ERROR, CLOSED))
+
+    def start_next_cycle(self) -> None:
+        """Reset for the next request on a kept-alive connection."""
+        if self._state != DONE or not self._response_done():
+            raise RuntimeError("start_next_cycle() before both request and response ended")
+        if not self.keep_alive:
+            raise RuntimeError("start_next_cycle() on a connection that must close")
+        self._state = IDLE
+        self.request = None
+        self._response = None
+
+    def _response_done(self) -> bool:
+        return self._response is not None and self._response.done
+
+
+class _ResponseState:
+    """The body writer of the response being sent, and whether it has ended."""
+
+    __slots__ = ("writer", "done")
+
+    def __init__(self, writer):
+        self.writer = writer
+        self.done = False
