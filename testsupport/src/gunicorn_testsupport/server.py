@@ -125,7 +125,10 @@ class ServerProcess:
                              capture_output=True, text=True).stdout
         return sorted(int(p) for p in out.split())
 
-    def stop(self, sig=signal.SIGTERM, timeout=15.0):
+    def stop(self, sig=None, timeout=15.0):
+        # no ``signal.SIGTERM`` default: the ``signal`` method above shadows the module here
+        if sig is None:
+            sig = signal.SIGTERM
         if self.proc is None or self.proc.poll() is not None:
             return
         self.proc.send_signal(sig)
