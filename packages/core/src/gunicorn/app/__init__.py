@@ -1,0 +1,1 @@
+"""Applications the arbiter runs: the base classes, the WSGI CLI app, PasteDeploy."""

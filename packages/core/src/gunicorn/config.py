@@ -1,0 +1,251 @@
+"""``Config``: the validated settings of one server, and the ``gunicorn.config`` names."""
+
+import argparse
+import ipaddress
+import os
+import re
+import shlex
+import sys
+
+from gunicorn import __version__
+from gunicorn.settings import KNOWN_SETTINGS, SECTIONS, Setting, make_settings
+from gunicorn.settings.validators import (  # noqa: F401  (public gunicorn.config names)
+    auto_int,
+    validate_bool,
+    validate_callable,
+    validate_chdir,
+    validate_class,
+    validate_dict,
+    validate_dirty_apps,
+    validate_file_exists,
+    validate_group,
+    validate_hostport,
+    validate_http2_cleartext,
+    validate_http_protocols,
+    validate_list_of_existing_files,
+    validate_list_string,
+    validate_pos_int,
+    validate_post_request,
+    validate_proxy_protocol,
+    validate_reload_engine,
+    validate_ssl_version,
+    validate_statsd_address,
+    validate_string,
+    validate_string_to_addr_list,
+    validate_string_to_list,
+    validate_user,
+)
+
+__all__ = ["Config", "Setting", "KNOWN_SETTINGS", "make_settings", "get_default_config_file"]
+
+DEFAULT_LOGGER = "gunicorn.glogging.Logger"
+STATSD_LOGGER = "gunicorn.instrument.statsd.Statsd"
+THREADED_WORKER = "gunicorn.workers.gthread.ThreadWorker"
+SENDFILE_TRUE = ("y", "1", "yes", "true")
+
+
+def get_default_config_file():
+    """``./gunicorn.conf.py`` as an absolute path when it exists, else None."""
+    path = os.path.join(os.path.abspath(os.getcwd()), "gunicorn.conf.py")
+    if os.path.exists(path):
+        return path
+    return None
+
+
+class Config:
+    """The settings of one server: ``cfg.<name>`` reads a validated value.
+
+    Values change only through ``set(name, value)``; assigning an attribute
+    that names a setting raises, as upstream.
+    """
+
+    def __init__(self, usage=None, prog=None):
+        self.settings = make_settings()
+        self.usage = usage
+        self.prog = prog or os.path.basename(sys.argv[0])
+        # Restored by the arbiter on re-exec.
+        self.env_orig = os.environ.copy()
+
+    def __str__(self):
+        lines = []
+        width = max((len(name) for name in self.settings), default=0)
+        for name in sorted(self.settings):
+            value = self.settings[name].value
+            if callable(value):
+                value = f"<{getattr(value, '__qualname__', repr(value))}()>"
+            lines.append(f"{name:{width}} = {value}")
+        return "\n".join(lines)
+
+    def __getattr__(self, name):
+        # Only called for names not found normally, i.e. settings.
+        settings = self.__dict__.get("settings")
+        if settings is None or name not in settings:
+            raise AttributeError(f"No configuration setting for: {name}")
+        return settings[name].get()
+
+    def __setattr__(self, name, value):
+        if name != "settings" and name in self.__dict__.get("settings", ()):
+            raise AttributeError("Invalid access!")
+        super().__setattr__(name, value)
+
+    def set(self, name, value):
+        if name not in self.settings:
+            raise AttributeError(f"No configuration setting for: {name}")
+        self.settings[name].set(value)
+
+    def get_cmd_args_from_env(self):
+        if "GUNICORN_CMD_ARGS" in os.environ:
+            return shlex.split(os.environ["GUNICORN_CMD_ARGS"])
+        return []
+
+    def parser(self):
+        """An argparse parser for every setting with flags, grouped by section."""
+        parser = argparse.ArgumentParser(usage=self.usage, prog=self.prog)
+        parser.add_argument("-v", "--version", action="version", default=argparse.SUPPRESS,
+                            version=f"%(prog)s (version {__version__})\n",
+                            help="show program's version number and exit")
+        parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+
+        groups = {}
+        ordered = sorted(self.settings.values(), key=_section_order)
+        for setting in ordered:
+            if not setting.cli:
+                continue
+            group = groups.get(setting.section)
+            if group is None:
+                group = groups[setting.section] = parser.add_argument_group(setting.section)
+            setting.add_option(group)
+        return parser
+
+    @property
+    def worker_class_str(self):
+        uri = self.settings["worker_class"].get()
+        if isinstance(uri, str):
+            if _is_sync(uri) and self.threads > 1:
+                return "gthread"
+            return uri
+        return uri.__name__
+
+    @property
+    def worker_class(self):
+        from gunicorn.importing import load_class
+
+        uri = self.settings["worker_class"].get()
+        if isinstance(uri, str) and _is_sync(uri) and self.threads > 1:
+            uri = THREADED_WORKER
+        worker_class = load_class(uri)
+        if hasattr(worker_class, "setup"):
+            worker_class.setup()
+        return worker_class
+
+    @property
+    def address(self):
+        from gunicorn.addresses import parse_address
+
+        return [parse_address(_text(bind)) for bind in self.settings["bind"].get()]
+
+    @property
+    def uid(self):
+        return self.settings["user"].get()
+
+    @property
+    def gid(self):
+        return self.settings["group"].get()
+
+    @property
+    def proc_name(self):
+        name = self.settings["proc_name"].get()
+        if name is not None:
+            return name
+        return self.settings["default_proc_name"].get()
+
+    @property
+    def logger_class(self):
+        from gunicorn.importing import load_class
+
+        uri = self.settings["logger_class"].get()
+        if uri == "simple":
+            uri = DEFAULT_LOGGER
+        statsd = self.settings.get("statsd_host")
+        if uri == DEFAULT_LOGGER and statsd is not None and statsd.value is not None:
+            uri = STATSD_LOGGER
+        logger_class = load_class(uri, default=DEFAULT_LOGGER, section="gunicorn.loggers")
+        if hasattr(logger_class, "install"):
+            logger_class.install()
+        return logger_class
+
+    @property
+    def is_ssl(self):
+        return bool(self.certfile or self.keyfile)
+
+    @property
+    def ssl_options(self):
+        return {name: setting.get() for name, setting in self.settings.items()
+                if setting.section == "SSL"}
+
+    @property
+    def env(self):
+        env = {}
+        for item in self.settings["raw_env"].get() or ():
+            key, sep, value = _text(item).partition("=")
+            if not sep:
+                raise RuntimeError(f"environment setting {item!r} invalid")
+            env[key] = value
+        return env
+
+    @property
+    def sendfile(self):
+        value = self.settings["sendfile"].get()
+        if value is not None:
+            return bool(value)
+        if "SENDFILE" in os.environ:
+            return os.environ["SENDFILE"].lower() in SENDFILE_TRUE
+        return True
+
+    @property
+    def reuse_port(self):
+        return self.settings["reuse_port"].get()
+
+    @property
+    def paste_global_conf(self):
+        raw = self.settings["raw_paste_global_conf"].get()
+        if raw is None:
+            return None
+        conf = {}
+        for item in raw:
+            # ``\=`` is an escaped equals sign inside the key.
+            parts = re.split(r"(?<!\\)=", _text(item), maxsplit=1)
+            if len(parts) != 2:
+                raise RuntimeError(f"environment setting {item!r} invalid")
+            key, value = (part.replace("\\=", "=") for part in parts)
+            conf[key] = value
+        return conf
+
+    def forwarded_allow_networks(self):
+        return _networks(self.forwarded_allow_ips)
+
+    def proxy_allow_networks(self):
+        return _networks(self.proxy_allow_ips)
+
+
+def _section_order(setting):
+    try:
+        section = SECTIONS.index(setting.section)
+    except ValueError:
+        section = len(SECTIONS)
+    return (section, setting.order)
+
+
+def _is_sync(uri):
+    return uri == "sync" or uri.endswith("SyncWorker")
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value
+
+
+def _networks(addresses):
+    """``ip_network`` objects for an address list; ``*`` (any peer) adds none."""
+    return [ipaddress.ip_network(addr, strict=False) for addr in addresses or () if addr != "*"]
