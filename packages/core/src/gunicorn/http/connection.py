@@ -1,0 +1,305 @@
+"""The per-connection HTTP/1.1 state machine: what the peer may send next and what we may send.
+
+Their side (the client):
+    IDLE --Request--> SEND_BODY --EndOfMessage--> DONE
+    IDLE --clean close before any byte of a request--> CLOSED
+    SEND_BODY/IDLE --close mid-message--> ERROR (NoMoreData raised)
+    any --ParseError--> ERROR
+Our side (the server):
+    IDLE --their Request--> SEND_RESPONSE
+    SEND_RESPONSE --InformationalResponse--> SEND_RESPONSE
+    SEND_RESPONSE --Response--> SEND_BODY --EndOfMessage--> DONE
+    any --ConnectionClosed--> CLOSED;  send_error() --> ERROR
+Both DONE and keep_alive: start_next_cycle() puts both back to IDLE, keeping
+any pipelined bytes already received.  keep_alive turns False for good when
+the request asks to close, the response is close-delimited or short of its
+Content-Length, a 100-continue body was never asked for, or on any error.
+Before the first request, a PROXY protocol header is read when enabled.
+"""
+
+from gunicorn.http.allow_lists import peer_allowed
+from gunicorn.http.body_readers import ChunkedReader, ContentLengthReader
+from gunicorn.http.error_response import render_parse_error
+from gunicorn.http.errors import (
+    ForbiddenProxyRequest,
+    InvalidHeader,
+    InvalidRequestLine,
+    LimitRequestHeaders,
+    LimitRequestLine,
+    LocalProtocolError,
+    NoMoreData,
+    ParseError,
+)
+from gunicorn.http.events import (
+    NEED_DATA,
+    PAUSED,
+    ConnectionClosed,
+    Data,
+    EndOfMessage,
+    InformationalResponse,
+    Response,
+)
+from gunicorn.http.proxy_protocol import NOT_PROXY, read_proxy_header
+from gunicorn.http.receive_buffer import ReceiveBuffer
+from gunicorn.http.request_head import HeadContext, parse_head
+from gunicorn.http.response_head import frame_response, informational_head
+
+IDLE = "IDLE"
+SEND_RESPONSE = "SEND_RESPONSE"
+SEND_BODY = "SEND_BODY"
+DONE = "DONE"
+CLOSED = "CLOSED"
+ERROR = "ERROR"
+
+_HTTP11 = (1, 1)
+_EMPTY_BODY = ContentLengthReader(0)
+
+
+class HTTP1Connection:
+    """One HTTP/1.x connection, server side, without any I/O."""
+
+    def __init__(self, opts, peer_addr=None, server_addr=None, is_ssl=False,
+                 allow_chunked=True):
+        self.opts = opts
+        self.peer_addr = peer_addr
+        self.server_addr = server_addr
+        self.is_ssl = is_ssl
+        self._allow_chunked = allow_chunked
+        self._trusted = None
+        self._ctx = HeadContext(opts, peer_addr, is_ssl, self._peer_trusted)
+        self._buf = ReceiveBuffer()
+        self._closed = False
+        self.their_state = IDLE
+        self.our_state = IDLE
+        self.request = None
+        self._reader = None
+        self._writer = None
+        self._keep_alive = True
+        self._sent_continue = False
+        self._skipped_crlf = False
+        self.req_number = 0
+        self.proxy = None
+        self._proxy_pending = opts.proxy_protocol != "off"
+        self.response_status = None
+
+    # -- receiving -------------------------------------------------------
+
+    def receive_data(self, data):
+        """Feed bytes from the peer; ``b""`` means the peer closed its side."""
+        if data:
+            self._buf.append(data)
+        else:
+            self._closed = True
+
+    @property
+    def trailing_data(self):
+        """(bytes received but not consumed, whether the peer closed)."""
+        return bytes(self._buf), self._closed
+
+    def next_event(self):
+        """The next event from the peer, NEED_DATA, or PAUSED; raises ParseError on bad input."""
+        state = self.their_state
+        try:
+            if state == SEND_BODY:
+                event = self._reader(self._buf, self._closed)
+                if event.__class__ is EndOfMessage:
+                    self.their_state = DONE
+                    self.request.trailers = event.trailers
+                return event
+            if state == IDLE:
+                if self.our_state != IDLE:
+                    return PAUSED
+                return self._next_request()
+            if state == DONE:
+                return PAUSED
+            if state == CLOSED:
+                return ConnectionClosed()
+        except ParseError as exc:
+            self.their_state = ERROR
+            self._keep_alive = False
+            if exc.req is None:
+                exc.req = self.request
+            raise
+        raise ParseError("cannot receive: the connection is in error")
+
+    def _next_request(self):
+        buf = self._buf
+        if self._proxy_pending:
+            if self._read_proxy() is NEED_DATA:
+                return NEED_DATA
+        if not self._skipped_crlf and buf.startswith(b"\r"):
+            # RFC 9112 section 2.2: ignore one empty line before a request.
+            if len(buf) < 2:
+                if not self._closed:
+                    return NEED_DATA
+            elif buf.startswith(b"\r\n"):
+                buf.discard(2)
+                self._skipped_crlf = True
+        end = buf.find_head_end()
+        opts = self.opts
+        limit = opts.limit_request_line
+        if end < 0:
+            if self._closed:
+                if not buf:
+                    self.their_state = CLOSED
+                    return ConnectionClosed()
+                raise NoMoreData(bytes(buf))
+            line_end = buf.find(b"\r\n")
+            if line_end < 0:
+                if limit and len(buf) > limit + 1:
+                    raise LimitRequestLine(len(buf), limit)
+            elif limit and line_end > limit:
+                raise LimitRequestLine(line_end, limit)
+            if buf.has_bare_lf():
+                if line_end < 0 or buf.find(b"\n", 0, line_end) >= 0:
+                    raise InvalidRequestLine("bare LF as line terminator")
+                raise InvalidHeader("bare LF as line terminator")
+            if len(buf) > opts.max_head_size:
+                raise LimitRequestHeaders("max buffer headers")
+            return NEED_DATA
+        if limit and end > limit:
+            line_end = buf.find(b"\r\n", 0, end + 2)
+            if line_end > limit:
+                raise LimitRequestLine(line_end, limit)
+        if end > opts.max_head_size:
+            raise LimitRequestHeaders("max buffer headers")
+        self.req_number += 1
+        req = parse_head(buf.extract_head(end), self._ctx, self.req_number)
+        if self.proxy is not None:
+            req.proxy = self.proxy
+            req.extra_environ.update(self.proxy.environ())
+        self.request = req
+        if req.chunked:
+            self._reader = ChunkedReader(opts)
+        elif req.content_length:
+            self._reader = ContentLengthReader(req.content_length)
+        else:
+            self._reader = _EMPTY_BODY
+        self.their_state = SEND_BODY
+        self.our_state = SEND_RESPONSE
+        return req
+
+    def _read_proxy(self):
+        result = read_proxy_header(self._buf, self.opts.proxy_protocol, self._closed)
+        if result is NEED_DATA:
+            if self._closed:
+                raise NoMoreData(bytes(self._buf))
+            return NEED_DATA
+        self._proxy_pending = False
+        if result is not NOT_PROXY:
+            opts = self.opts
+            if not peer_allowed(self.peer_addr, opts.proxy_allow_ips, opts.proxy_networks):
+                raise ForbiddenProxyRequest(self.peer_addr[0])
+            self.proxy = result
+        return result
+
+    def _peer_trusted(self):
+        """Whether the peer may set forwarding headers (forwarded_allow_ips); cached."""
+        trusted = self._trusted
+        if trusted is None:
+            opts = self.opts
+            trusted = self._trusted = peer_allowed(
+                self.peer_addr, opts.forwarded_allow_ips, opts.forwarded_networks)
+        return trusted
+
+    # -- sending ---------------------------------------------------------
+
+    def send(self, event):
+        """Bytes to write for a response event (Response, InformationalResponse, Data, EndOfMessage)."""
+        cls = event.__class__
+        state = self.our_state
+        if cls is Data:
+            if state != SEND_BODY:
+                raise LocalProtocolError("cannot send Data in state %s" % state)
+            return self._writer.data(event.data)
+        if cls is EndOfMessage:
+            if state != SEND_BODY:
+                raise LocalProtocolError("cannot send EndOfMessage in state %s" % state)
+            writer = self._writer
+            out = writer.end(event.trailers)
+            if not writer.complete:
+                # Fewer (or more) bytes than the Content-Length promised: the
+                # client cannot find the end of this response.
+                self._keep_alive = False
+            self.our_state = DONE
+            return out
+        if cls is Response:
+            if state != SEND_RESPONSE:
+                raise LocalProtocolError("cannot send Response in state %s" % state)
+            return self._send_response(event)
+        if cls is InformationalResponse:
+            if state != SEND_RESPONSE:
+                raise LocalProtocolError("cannot send a 1xx response in state %s" % state)
+            req = self.request
+            if req.version < _HTTP11:
+                # RFC 9110 section 15.2: no 1xx to an HTTP/1.0 client.
+                return b""
+            if event.status_code == 100:
+                if self._sent_continue or self.their_state != SEND_BODY:
+                    return b""
+                self._sent_continue = True
+            return informational_head(event.status_code, event.reason, event.headers)
+        if cls is ConnectionClosed:
+            self.our_state = CLOSED
+            self._keep_alive = False
+            return b""
+        raise LocalProtocolError("cannot send %r" % (event,))
+
+    def _send_response(self, event):
+        req = self.request
+        keep_alive = self._keep_alive and not req.must_close
+        if req.expect_continue and not self._sent_continue and self.their_state != DONE:
+            # The client may still be waiting for 100 Continue, or may send
+            # its body anyway: we cannot tell where the next request starts.
+            keep_alive = False
+        version = req.version if req.version in ((1, 0), (1, 1)) else _HTTP11
+        head, self._writer, keep_alive = frame_response(
+            event.status_code, event.reason, event.headers, req.method, version,
+            keep_alive, self._allow_chunked)
+        self._keep_alive = keep_alive
+        self.response_status = event.status_code
+        self.our_state = SEND_BODY
+        return head
+
+    def send_error(self, exc):
+        """Bytes answering a ParseError; the connection must close after writing them."""
+        self._keep_alive = False
+        self.our_state = ERROR
+        return render_parse_error(exc)
+
+    @property
+    def response_framing(self):
+        """"content-length", "chunked", "close" or "none" once a Response was sent."""
+        return None if self._writer is None else self._writer.framing
+
+    def note_body_sent(self, size):
+        """Count ``size`` body bytes written around send() (e.g. with sendfile)."""
+        writer = self._writer
+        if writer is not None and writer.framing == "content-length":
+            writer.remaining -= min(size, writer.remaining)
+
+    # -- cycle -----------------------------------------------------------
+
+    @property
+    def keep_alive(self):
+        """Whether this connection may carry another request after the current one."""
+        if not self._keep_alive or self._closed:
+            return False
+        req = self.request
+        return req is None or not req.must_close
+
+    def start_next_cycle(self):
+        """Reset for the next request on a kept-alive connection; leftover bytes are kept."""
+        if self.their_state != DONE or self.our_state != DONE:
+            raise LocalProtocolError(
+                "not done with the current request (%s, %s)" % (self.their_state, self.our_state))
+        if not self.keep_alive:
+            raise LocalProtocolError("connection is not keep-alive")
+        self.their_state = IDLE
+        self.our_state = IDLE
+        self.request = None
+        self._reader = None
+        self._writer = None
+        self._sent_continue = False
+        self._skipped_crlf = False
+        self.response_status = None

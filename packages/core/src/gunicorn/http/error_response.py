@@ -1,0 +1,31 @@
+"""A short plain-text response for a ParseError, so workers never send a traceback."""
+
+from gunicorn import SERVER
+from gunicorn.http.dates import http_date
+
+
+def render_error(status_code, reason, message=""):
+    """Bytes of an HTTP/1.1 error response that closes the connection."""
+    body = ("%s\n%s\n" % (reason, message) if message else "%s\n" % reason)
+    body = body.encode("latin-1", "replace")
+    head = (
+        "HTTP/1.1 %d %s\r\n"
+        "Server: %s\r\n"
+        "Date: %s\r\n"
+        "Connection: close\r\n"
+        "Content-Type: text/plain; charset=latin-1\r\n"
+        "Content-Length: %d\r\n"
+        "\r\n" % (status_code, reason, SERVER, http_date(), len(body))
+    ).encode("latin-1")
+    return head + body
+
+
+def render_parse_error(exc):
+    """Bytes answering ``exc`` (a ParseError): its status, reason and a one-line message.
+
+    The message is cut short and stripped of control characters: it may
+    echo attacker-chosen bytes.
+    """
+    message = str(exc)[:200]
+    message = "".join(ch if " " <= ch <= "~" else "?" for ch in message)
+    return render_error(exc.status_code, exc.reason, message)

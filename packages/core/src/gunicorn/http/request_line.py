@@ -1,0 +1,96 @@
+"""Parse and check the request line: method, request-target form and HTTP version (RFC 9112 section 3)."""
+
+from gunicorn.http.abnf import (
+    ABSOLUTE_FORM_RE,
+    HTTP_VERSION_RE,
+    METHOD_BADCHAR_RE,
+    TARGET_INVALID_RE,
+    TOKEN_RE,
+)
+from gunicorn.http.errors import (
+    InvalidHTTPVersion,
+    InvalidRequestLine,
+    InvalidRequestMethod,
+    UnsupportedHTTPVersion,
+)
+
+# Methods checked once here rather than by regex on every request.
+_COMMON_METHODS = frozenset((
+    "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE",
+))
+_HTTP11 = (1, 1)
+_HTTP10 = (1, 0)
+
+
+def check_method(method, opts):
+    """Return the method to use, or raise InvalidRequestMethod (RFC 9110 section 9)."""
+    if method in _COMMON_METHODS:
+        return method
+    if not opts.permit_unconventional_http_method:
+        # Not an RFC rule: gunicorn's convention that rules out lowercase
+        # look-alikes and absurd lengths for every registered method.
+        if METHOD_BADCHAR_RE.search(method) or not 3 <= len(method) <= 20:
+            raise InvalidRequestMethod(method)
+    if TOKEN_RE.fullmatch(method) is None:
+        raise InvalidRequestMethod(method)
+    if opts.casefold_http_method:
+        method = method.upper()
+    return method
+
+
+def parse_version(text, opts):
+    """Return the version tuple; malformed -> 400, well-formed but not 1.x -> 505."""
+    if text == "HTTP/1.1":
+        return _HTTP11
+    if text == "HTTP/1.0":
+        return _HTTP10
+    match = HTTP_VERSION_RE.fullmatch(text)
+    if match is None:
+        raise InvalidHTTPVersion(text)
+    version = (int(match.group(1)), int(match.group(2)))
+    if not (1, 0) <= version < (2, 0) and not opts.permit_unconventional_http_version:
+        raise UnsupportedHTTPVersion(text)
+    return version
+
+
+def split_target(target, method, line):
+    """Return (path, query, fragment) for one of the four forms of RFC 9112 section 3.2."""
+    if not target or TARGET_INVALID_RE.search(target) is not None:
+        raise InvalidRequestLine(line)
+    if target[0] == "/":
+        # origin-form; "//x" stays a path, it is not a network-path reference.
+        rest = target
+    elif target == "*":
+        # asterisk-form: only for a server-wide OPTIONS (section 3.2.4).
+        if method != "OPTIONS":
+            raise InvalidRequestLine(line)
+        return "*", "", ""
+    else:
+        match = ABSOLUTE_FORM_RE.fullmatch(target)
+        if match is not None:
+            # absolute-form (section 3.2.2): keep only the path and query.
+            rest = match.group(3)
+            if rest and rest[0] not in "/?#":
+                raise InvalidRequestLine(line)
+        elif method == "CONNECT":
+            # authority-form (section 3.2.3): host ":" port, nothing else.
+            host, colon, port = target.rpartition(":")
+            if not colon or not host or not port.isdigit() or "/" in target:
+                raise InvalidRequestLine(line)
+            return "", "", ""
+        else:
+            raise InvalidRequestLine(line)
+    path, _, fragment = rest.partition("#")
+    path, _, query = path.partition("?")
+    return path, query, fragment
+
+
+def parse_request_line(line, opts):
+    """Return (method, uri, path, query, fragment, version) for one request line."""
+    parts = line.split(" ")
+    if len(parts) != 3:
+        raise InvalidRequestLine(line)
+    method, uri, version = parts
+    method = check_method(method, opts)
+    path, query, fragment = split_target(uri, method, line)
+    return method, uri, path, query, fragment, parse_version(version, opts)

@@ -1,0 +1,103 @@
+"""Choose a response's framing and write its head: Server, Date, Connection, length or chunked."""
+
+from gunicorn import SERVER
+from gunicorn.http.abnf import CONTENT_LENGTH_RE
+from gunicorn.http.dates import http_date
+from gunicorn.http.errors import InvalidResponseHeader
+from gunicorn.http.writers import (
+    ChunkedWriter,
+    CloseDelimitedWriter,
+    ContentLengthWriter,
+    NoBodyWriter,
+    check_response_header,
+    encode_head,
+    status_line,
+)
+
+_NO_BODY_STATUSES = frozenset((204, 304))
+
+
+def body_forbidden(method, status_code):
+    """RFC 9110 sections 6.4.1, 9.3.2: HEAD, 1xx, 204 and 304 responses have no body."""
+    return method == "HEAD" or status_code < 200 or status_code in _NO_BODY_STATUSES
+
+
+def frame_response(status_code, reason, headers, method, version, keep_alive,
+                   allow_chunked=True, server=SERVER):
+    """Return (head bytes, body writer, keep_alive) for one final response.
+
+    ``headers`` come from the application; framing headers it gives
+    (Transfer-Encoding, Connection) are replaced by ours, Content-Length is
+    honoured.  ``allow_chunked=False`` is for protocols (uwsgi) whose front
+    end frames the body itself.
+    """
+    out = []
+    content_length = None
+    has_server = has_date = upgrade = False
+    for name, value in headers:
+        check_response_header(name, value)
+        lname = name.lower()
+        if lname == "content-length":
+            value = value.strip(" \t")
+            if CONTENT_LENGTH_RE.fullmatch(value) is None:
+                raise InvalidResponseHeader("invalid Content-Length %r" % (value,))
+            length = int(value)
+            if content_length is not None:
+                if length != content_length:
+                    raise InvalidResponseHeader("conflicting Content-Length values")
+                continue
+            content_length = length
+        elif lname == "transfer-encoding":
+            continue
+        elif lname == "connection":
+            lowered = value.lower()
+            if "close" in lowered:
+                keep_alive = False
+            if "upgrade" in lowered:
+                upgrade = True
+            continue
+        elif lname == "server":
+            has_server = True
+        elif lname == "date":
+            has_date = True
+        out.append((name, value))
+
+    if status_code == 101:
+        # Switching Protocols: what follows is the new protocol's bytes.
+        writer = CloseDelimitedWriter()
+        upgrade = True
+        keep_alive = False
+    elif body_forbidden(method, status_code):
+        if content_length is not None and (status_code < 200 or status_code == 204):
+            # RFC 9110 section 8.6: no Content-Length in 1xx and 204.
+            out = [(n, v) for n, v in out if n.lower() != "content-length"]
+        writer = NoBodyWriter()
+        upgrade = False
+    elif content_length is not None:
+        writer = ContentLengthWriter(content_length)
+    elif upgrade:
+        writer = CloseDelimitedWriter()
+        keep_alive = False
+    elif allow_chunked and version >= (1, 1):
+        writer = ChunkedWriter()
+    else:
+        writer = CloseDelimitedWriter()
+        keep_alive = False
+
+    first = []
+    if not has_server and server:
+        first.append(("Server", server))
+    if not has_date:
+        first.append(("Date", http_date()))
+    first.append(("Connection", "upgrade" if upgrade else ("keep-alive" if keep_alive else "close")))
+    if writer.framing == "chunked":
+        first.append(("Transfer-Encoding", "chunked"))
+    head = encode_head(status_line(version, status_code, reason), first + out)
+    return head, writer, keep_alive
+
+
+def informational_head(status_code, reason, headers, version=(1, 1)):
+    """Bytes for a 1xx response such as 100 Continue or 103 Early Hints."""
+    for name, value in headers:
+        check_response_header(name, value)
+    return encode_head(status_line(version, status_code, reason), headers)
