@@ -62,7 +62,8 @@ def test_prefix_normalised(raw, prefix):
 @pytest.mark.parametrize("raw,target", [
     (("127.0.0.1", 9125), (socket.AF_INET, ("127.0.0.1", 9125))),
     ("localhost:9125", (socket.AF_INET, ("localhost", 9125))),
-    ("statsd", (socket.AF_INET, ("statsd", 8125))),
+    ("statsd.sock", (socket.AF_UNIX, "statsd.sock")),
+    ("run/statsd:1", (socket.AF_UNIX, "run/statsd:1")),
     ("[::1]:9000", (socket.AF_INET, ("::1", 9000))),
     ("unix:/run/statsd.sock", (socket.AF_UNIX, "/run/statsd.sock")),
     ("unix:///run/statsd.sock", (socket.AF_UNIX, "/run/statsd.sock")),

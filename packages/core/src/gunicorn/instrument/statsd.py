@@ -1,6 +1,7 @@
 """Statsd: a Logger that also sends request and log metrics to statsd over UDP or a unix socket."""
 
 import logging
+import re
 import socket
 
 from gunicorn.glogging import Logger
@@ -13,7 +14,8 @@ COUNTER_TYPE = "counter"
 HISTOGRAM_TYPE = "histogram"
 TIMER_TYPE = "timer"
 
-DEFAULT_STATSD_PORT = 8125
+# A raw 'host:port' or '[v6]:port' string, as opposed to a unix socket path.
+_HOST_PORT = re.compile(r"(?:\[([0-9A-Fa-f:.]+)\]|([\w.-]+)):(\d+)")
 
 
 def statsd_prefix(prefix):
@@ -23,7 +25,11 @@ def statsd_prefix(prefix):
 
 
 def statsd_target(host):
-    """(family, address) for a statsd_host value: (host, port), 'host:port' or 'unix:PATH'."""
+    """(family, address) for a statsd_host value.
+
+    The validated setting is a (host, port) tuple or, for unix:PATH, the bare path
+    string; raw 'unix:PATH' and 'host:port' strings are read too.
+    """
     if isinstance(host, (tuple, list)):
         return socket.AF_INET, (str(host[0]), int(host[1]))
     host = str(host)
@@ -32,16 +38,10 @@ def statsd_target(host):
         if path.startswith("//"):
             path = path[2:]
         return socket.AF_UNIX, path
-    if host.startswith("/"):
-        return socket.AF_UNIX, host
-    if host.startswith("["):
-        name, _, tail = host[1:].partition("]")
-        port = tail[1:] if tail.startswith(":") else ""
-    elif host.count(":") == 1:
-        name, _, port = host.partition(":")
-    else:
-        name, port = host, ""
-    return socket.AF_INET, (name or "localhost", int(port) if port else DEFAULT_STATSD_PORT)
+    inet = _HOST_PORT.fullmatch(host)
+    if inet:
+        return socket.AF_INET, (inet.group(1) or inet.group(2), int(inet.group(3)))
+    return socket.AF_UNIX, host
 
 
 def _open_socket(target):
