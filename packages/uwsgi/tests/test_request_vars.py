@@ -143,3 +143,9 @@ def test_header_values_with_cr_lf_nul_are_refused(pairs):
 def test_decoded_path_info_may_hold_newlines():
     # nginx decodes %0A into PATH_INFO; it is not a header, so it is kept.
     assert request_parts([("PATH_INFO", "/a\nb")]).extra_environ["PATH_INFO"] == "/a\nb"
+
+
+def test_absurd_content_length_is_refused():
+    assert request_parts([("CONTENT_LENGTH", "9" * 18)]).content_length == 10**18 - 1
+    with pytest.raises(InvalidUWSGIHeader, match="CONTENT_LENGTH"):
+        request_parts([("CONTENT_LENGTH", "1" * 5000)])

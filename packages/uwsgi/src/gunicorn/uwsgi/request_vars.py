@@ -22,6 +22,8 @@ _PROTOCOL = re.compile(r"HTTP/(\d)(?:\.(\d))?\Z")
 _TRUE = frozenset({"on", "1", "true", "yes"})
 # Characters that stay literal when a decoded PATH_INFO is turned back into a raw path.
 _PATH_SAFE = "/!$&'()*+,;=:@-._~"
+# Up to 10**18 - 1 bytes; longer digit strings are junk (and int() caps at 4300 digits).
+_MAX_LENGTH_DIGITS = 18
 
 
 @dataclass
@@ -134,7 +136,11 @@ def _scheme(env: dict, is_ssl: bool) -> str:
 def _content_length(value: str) -> int:
     value = value.strip()
     # Anything but plain digits (a sign, spaces, junk) means no body, as does a missing value.
-    return int(value) if value.isdigit() and value.isascii() else 0
+    if not (value.isdigit() and value.isascii()):
+        return 0
+    if len(value) > _MAX_LENGTH_DIGITS:
+        raise InvalidUWSGIHeader(f"CONTENT_LENGTH of {len(value)} digits")
+    return int(value)
 
 
 def _keep_alive(headers: list) -> bool:
