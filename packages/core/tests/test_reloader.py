@@ -1,0 +1,70 @@
+"""reloader.py: the poll engine sees edits and new glob matches; engine table."""
+
+import os
+import threading
+import time
+
+import pytest
+from gunicorn_testsupport import wait_for
+
+from gunicorn import reloader
+
+
+def _bump_mtime(path):
+    st = os.stat(path)
+    os.utime(path, (st.st_atime, st.st_mtime + 5))
+
+
+def test_engines_table():
+    assert set(reloader.reloader_engines) == {"auto", "poll", "inotify"}
+    assert reloader.reloader_engines["poll"] is reloader.Reloader
+    assert reloader.reloader_engines["auto"] is reloader.preferred_reloader
+
+
+def test_poll_reloader_sees_changed_extra_file(tmp_path):
+    watched = tmp_path / "settings.yaml"
+    watched.write_text("a")
+    changed = []
+    event = threading.Event()
+
+    def callback(name):
+        changed.append(name)
+        event.set()
+
+    r = reloader.Reloader(extra_files=[str(watched)], interval=0.05, callback=callback)
+    assert str(watched) in r.get_files()
+    r.start()
+    time.sleep(0.2)  # let the first pass record the mtime
+    _bump_mtime(watched)
+    assert event.wait(5)
+    assert changed[0] == str(watched)
+
+
+def test_poll_reloader_reexpands_globs(tmp_path):
+    pattern = str(tmp_path / "templates" / "*.html")
+    (tmp_path / "templates").mkdir()
+    r = reloader.Reloader(extra_files=[pattern], interval=0.05, callback=lambda n: None)
+    assert not [f for f in r.get_files() if f.endswith(".html")]
+    new = tmp_path / "templates" / "index.html"
+    new.write_text("x")
+    assert str(new) in r.get_files()
+
+    seen = []
+    r = reloader.Reloader(extra_files=[pattern], interval=0.05, callback=seen.append)
+    r.start()
+    time.sleep(0.2)
+    _bump_mtime(new)
+    wait_for(lambda: seen, 5, message="reload callback for a glob match")
+    assert seen[0] == str(new)
+
+
+def test_poll_reloader_watches_loaded_modules():
+    files = reloader.Reloader().get_files()
+    assert reloader.__file__ in files
+
+
+@pytest.mark.skipif(reloader.has_inotify, reason="inotify is installed here")
+def test_inotify_missing_gives_clear_error():
+    with pytest.raises(ImportError, match="inotify"):
+        reloader.InotifyReloader(extra_files=[], callback=None)
+    assert reloader.reloader_engines["auto"] is reloader.Reloader
