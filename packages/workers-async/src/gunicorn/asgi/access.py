@@ -1,0 +1,65 @@
+"""What core's access logger and request hooks expect, built for an ASGI request."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+
+def reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+class ResponseSummary:
+    """The ``resp`` argument of ``log.access`` and ``post_request``.
+
+    ``status`` is the status line text (``"200 OK"``), ``headers`` a list of
+    ``(str, str)``, ``sent`` the body bytes written, ``response_length`` the same.
+    """
+
+    def __init__(self):
+        self.status_code = None
+        self.status = None
+        self.headers: list = []
+        self.sent = 0
+
+    def start(self, status_code: int, headers) -> None:
+        self.status_code = status_code
+        self.status = f"{status_code} {reason_phrase(status_code)}".rstrip()
+        self.headers = list(headers)
+
+    @property
+    def response_length(self) -> int:
+        return self.sent
+
+
+def request_environ(request, peer, sockname, scheme=None) -> dict:
+    """A WSGI-shaped dict for the access-log atoms and hooks (not passed to the app)."""
+    version = tuple(request.version)
+    environ = {
+        "REQUEST_METHOD": request.method,
+        "RAW_URI": request.uri,
+        "PATH_INFO": request.path,
+        "QUERY_STRING": request.query or "",
+        "SERVER_PROTOCOL": f"HTTP/{version[0]}.{version[1]}",
+        "wsgi.url_scheme": scheme or request.scheme or "http",
+    }
+    if isinstance(peer, tuple):
+        environ["REMOTE_ADDR"] = str(peer[0])
+        environ["REMOTE_PORT"] = str(peer[1])
+    if isinstance(sockname, tuple):
+        environ["SERVER_NAME"] = str(sockname[0])
+        environ["SERVER_PORT"] = str(sockname[1])
+    for name, value in request.headers:
+        key = "HTTP_" + name.replace("-", "_")
+        if name == "CONTENT-TYPE":
+            key = "CONTENT_TYPE"
+        elif name == "CONTENT-LENGTH":
+            key = "CONTENT_LENGTH"
+        if key in environ:
+            environ[key] += "," + value
+        else:
+            environ[key] = value
+    return environ

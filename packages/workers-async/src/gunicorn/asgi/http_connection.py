@@ -1,0 +1,267 @@
+"""An asyncio Protocol that feeds core's sans-I/O HTTP/1.1 protocol and runs ASGI cycles."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gunicorn.asgi.http_cycle import ClientDisconnected, HTTPCycle
+from gunicorn.asgi.scope import http_scope
+from gunicorn.asgi.websocket_handshake import is_websocket_upgrade
+from gunicorn.http.error_response import render_parse_error
+from gunicorn.http.errors import NoMoreData, ParseError
+from gunicorn.http.events import NEED_DATA, PAUSED, ConnectionClosed, Data, EndOfMessage, Request
+
+# Above this many unsent response bytes, send() waits for the client to read.
+WRITE_HIGH_WATER = 64 * 1024
+
+
+class HTTPConnection(asyncio.Protocol):
+    """One client connection of the asgi worker.
+
+    Bytes go in through ``data_received`` to the protocol object; request
+    events start ``HTTPCycle`` tasks; a WebSocket upgrade hands the transport
+    to a ``WebSocketSession``. Reading pauses while the app has not taken the
+    request body it was sent, writing waits (``drain``) while the client is slow.
+    """
+
+    def __init__(self, server):
+        self.server = server
+        self.cfg = server.cfg
+        self.log = server.log
+        self.transport = None
+        self.proto = None
+        self.peer = None
+        self.sockname = None
+        self.cycle: HTTPCycle | None = None
+        self.websocket = None
+        self.closed = False
+        self.must_close = False
+        self._reading_paused = False
+        self._writing_paused = False
+        self._drain_waiters: list = []
+        self._idle_timer = None
+        self._grace_timer = None
+        self._served = 0
+
+    # -- asyncio.Protocol --------------------------------------------------------
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        self.peer = transport.get_extra_info("peername")
+        self.sockname = transport.get_extra_info("sockname")
+        is_ssl = transport.get_extra_info("sslcontext") is not None
+        self.proto = self.server.protocol_class(self.cfg, self.peer, self.sockname, is_ssl)
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        self.server.connection_opened(self)
+        self._arm_idle_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self.websocket is not None:
+            self.websocket.data_received(data)
+            return
+        self.proto.receive_data(data)
+        if self.cycle is not None and self.cycle.body_complete:
+            # A pipelined request: keep it in the protocol, read no more until we answer.
+            self.pause_reading()
+            return
+        self._pump()
+
+    def eof_received(self):
+        if self.websocket is not None:
+            return self.websocket.eof_received()
+        self.proto.receive_data(b"")
+        if self.cycle is None or not self.cycle.body_complete:
+            self._pump()
+        # Keep the transport open so a response in progress can still be written.
+        return True
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        self._cancel_idle_timer()
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.disconnect()
+            self._start_grace_timer()
+        if self.websocket is not None:
+            self.websocket.connection_lost(exc)
+        for waiter in self._drain_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._drain_waiters.clear()
+        self.server.connection_closed(self)
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        for waiter in self._drain_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._drain_waiters.clear()
+
+    # -- used by cycles and sessions ---------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if data and not self.closed:
+            self.transport.write(data)
+
+    async def drain(self) -> None:
+        """Wait while the transport holds more than WRITE_HIGH_WATER unsent bytes."""
+        if self.closed:
+            raise ClientDisconnected("client disconnected")
+        if not self._writing_paused:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._drain_waiters.append(waiter)
+        await waiter
+        if self.closed:
+            raise ClientDisconnected("client disconnected")
+
+    def pause_reading(self) -> None:
+        if not self._reading_paused and not self.closed:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self._reading_paused and not self.closed:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    def abort(self) -> None:
+        if not self.closed:
+            self.transport.abort()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.transport.close()
+
+    # -- request flow ------------------------------------------------------------
+
+    def _pump(self) -> None:
+        """Turn buffered bytes into events until the protocol needs more or we must wait."""
+        while not self.closed and self.websocket is None:
+            if self.cycle is not None and self.cycle.body_complete:
+                return
+            try:
+                event = self.proto.next_event()
+            except NoMoreData:
+                # The peer closed mid-message: nothing to answer.
+                if self.cycle is not None:
+                    self.cycle.disconnect()
+                self.close()
+                return
+            except ParseError as exc:
+                self._reject(exc)
+                return
+            if event is NEED_DATA or event is PAUSED:
+                return
+            if isinstance(event, Request):
+                self._on_request(event)
+            elif isinstance(event, Data):
+                if self.cycle.feed_body(event.data):
+                    self.pause_reading()
+            elif isinstance(event, EndOfMessage):
+                self.cycle.end_body()
+            elif isinstance(event, ConnectionClosed):
+                if self.cycle is not None and not self.cycle.response_complete:
+                    self.cycle.disconnect()
+                self.close()
+                return
+
+    def _on_request(self, request) -> None:
+        self._cancel_idle_timer()
+        server = self.server
+        if is_websocket_upgrade(request.headers):
+            from gunicorn.asgi.websocket_session import WebSocketSession
+
+            self.websocket = WebSocketSession(self, request)
+            self.websocket.start()
+            return
+        scope = http_scope(request, self.peer, self.sockname, server.root_path, server.state)
+        self.cycle = HTTPCycle(self, request, scope)
+        server.pre_request(request)
+        self.cycle.task = server.spawn(self.cycle.run(server.app))
+
+    def _reject(self, exc: ParseError) -> None:
+        """Answer a malformed request with core's error page and close."""
+        peer = self.peer[0] if isinstance(self.peer, tuple) else self.peer
+        self.log.debug("Invalid request from ip=%s: %s", peer, exc)
+        cycle = self.cycle
+        if cycle is not None:
+            # The body went bad under a running app: it sees a disconnect.
+            started = cycle.response_started and cycle._head is None
+            cycle.disconnect()
+            if started:
+                self.abort()
+                return
+        self.write(render_parse_error(exc))
+        self.server.log_rejected(exc, exc.status_code, self.peer, self.sockname)
+        self.close()
+
+    def response_complete(self, cycle: HTTPCycle) -> None:
+        """The response is on the wire: log it and make the connection ready for the next."""
+        self._served += 1
+        self.server.request_done(cycle, self.peer, self.sockname)
+        if self.closed:
+            return
+        reusable = (
+            cycle.body_complete
+            and not self.must_close
+            and not cycle.request.should_close()
+            and self.proto.keep_alive
+            and self.cfg.keepalive > 0
+            and not self.server.closing
+        )
+        if not reusable:
+            self.close()
+            return
+        self.cycle = None
+        self.proto.start_next_cycle()
+        self._arm_idle_timer()
+        self.resume_reading()
+        self._pump()
+
+    def cycle_finished(self, cycle: HTTPCycle) -> None:
+        """The app's coroutine returned (maybe after the response completed)."""
+        if self._grace_timer is not None:
+            self._grace_timer.cancel()
+            self._grace_timer = None
+        if self.cycle is cycle and not cycle.response_complete:
+            self.close()
+
+    # -- timers and shutdown -----------------------------------------------------
+
+    def _arm_idle_timer(self) -> None:
+        self._cancel_idle_timer()
+        # A fresh connection gets the worker timeout for its first request head;
+        # a kept-alive one only ``keepalive`` seconds (upstream's keep-alive wait).
+        delay = self.cfg.keepalive if self._served else (self.cfg.timeout or 30)
+        if delay and delay > 0:
+            loop = asyncio.get_running_loop()
+            self._idle_timer = loop.call_later(delay, self._idle_timeout)
+
+    def _cancel_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _idle_timeout(self) -> None:
+        self._idle_timer = None
+        if self.cycle is None and self.websocket is None:
+            self.close()
+
+    def _start_grace_timer(self) -> None:
+        # asgi_disconnect_grace_period: how long the app may run once the client is gone.
+        grace = getattr(self.cfg, "asgi_disconnect_grace_period", 3)
+        task = self.cycle.task
+        if task is None or task.done():
+            return
+        loop = asyncio.get_running_loop()
+        self._grace_timer = loop.call_later(max(grace, 0), task.cancel)
+
+    def shutdown(self) -> None:
+        """Graceful stop: idle connections close now, busy ones after their response."""
+        if self.websocket is not None:
+            self.websocket.server_shutdown()
+        elif self.cycle is None:
+            self.close()

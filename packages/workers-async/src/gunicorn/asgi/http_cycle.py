@@ -1,0 +1,255 @@
+"""One ASGI ``http`` request/response cycle: the application's receive() and send()."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+
+from gunicorn.asgi.access import ResponseSummary, reason_phrase
+from gunicorn.http.events import Data, EndOfMessage, InformationalResponse, Response
+
+# Request body bytes held for the app before the connection stops reading.
+BODY_HIGH_WATER = 64 * 1024
+# Statuses and methods whose responses carry no body (RFC 9110 section 6.4.1).
+_NO_BODY_STATUS = frozenset((204, 304))
+
+
+class ClientDisconnected(OSError):
+    """send() after the client went away (ASGI http spec 2.4: an OSError subclass)."""
+
+
+def header_pairs(raw_headers):
+    pairs = []
+    for name, value in raw_headers:
+        name = bytes(name)
+        value = bytes(value)
+        # RFC 9110 section 5.5: CR, LF and NUL never belong in a field; refuse injection.
+        if b"\r" in name or b"\n" in name or b"\r" in value or b"\n" in value \
+                or b"\x00" in value or b":" in name or not name:
+            raise RuntimeError(f"invalid response header {name!r}: {value!r}")
+        pairs.append((name.decode("latin-1"), value.decode("latin-1")))
+    return pairs
+
+
+class HTTPCycle:
+    """The state shared by the app's coroutine and the connection for one request.
+
+    The connection pushes request body with ``feed_body``/``end_body`` and
+    reports ``disconnect``; the app pulls with ``receive`` and answers with
+    ``send``, whose bytes go through the connection's sans-I/O protocol.
+    """
+
+    def __init__(self, conn, request, scope):
+        self.conn = conn
+        self.request = request
+        self.scope = scope
+        self.summary = ResponseSummary()
+        self.started_at = time.monotonic()
+        self.task = None  # the asyncio task running the app for this cycle
+        self.body_complete = False
+        self.disconnected = False
+        self.response_started = False
+        self.response_complete = False
+        self._body: deque = deque()
+        self._buffered = 0
+        self._body_delivered = False
+        self._waiter = None
+        self._continue_sent = False
+        self._head = None  # Response held until the first body message
+        self._trailers_expected = False
+        self._final_body_sent = False
+        self._pending_trailers: list = []
+
+    # -- request side, driven by the connection ------------------------------------
+
+    def feed_body(self, data) -> bool:
+        """Queue body bytes; True when the connection should stop reading."""
+        if data:
+            self._body.append(bytes(data))
+            self._buffered += len(data)
+            self._wake()
+        return self._buffered > BODY_HIGH_WATER
+
+    def end_body(self) -> None:
+        self.body_complete = True
+        self._wake()
+
+    def disconnect(self) -> None:
+        self.disconnected = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def _wait(self) -> None:
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    # -- the application's side --------------------------------------------------
+
+    async def receive(self) -> dict:
+        while True:
+            if self.disconnected or self.response_complete:
+                return {"type": "http.disconnect"}
+            if not self._body_delivered and (self._body or self.body_complete):
+                chunk = b"".join(self._body)
+                self._body.clear()
+                was_full = self._buffered > BODY_HIGH_WATER
+                self._buffered = 0
+                if was_full:
+                    self.conn.resume_reading()
+                more = not self.body_complete
+                self._body_delivered = not more
+                return {"type": "http.request", "body": chunk, "more_body": more}
+            if not self._body_delivered:
+                # RFC 9110 section 10.1.1: say 100 Continue only once the app wants the body.
+                if self.request.expect_continue and not self._continue_sent \
+                        and not self.response_started:
+                    self._continue_sent = True
+                    self.conn.write(self.conn.proto.send(InformationalResponse(100, [])))
+                self.conn.resume_reading()
+            await self._wait()
+
+    async def send(self, message: dict) -> None:
+        kind = message["type"]
+        if self.disconnected:
+            raise ClientDisconnected("client disconnected")
+        if not self.response_started:
+            if kind != "http.response.start":
+                raise RuntimeError(f"expected 'http.response.start', got {kind!r}")
+            self._start(message)
+            return
+        if kind == "http.response.body":
+            await self._body_message(message)
+        elif kind == "http.response.trailers":
+            await self._trailers_message(message)
+        elif kind == "http.response.start":
+            raise RuntimeError("response already started")
+        else:
+            raise RuntimeError(f"unexpected ASGI message {kind!r} in an http response")
+
+    def _start(self, message: dict) -> None:
+        status = int(message["status"])
+        headers = header_pairs(message.get("headers", ()))
+        self.response_started = True
+        self._trailers_expected = bool(message.get("trailers", False))
+        self.summary.start(status, headers)
+        self._head = (status, headers)
+
+    def _head_bytes(self, last_body: bytes | None) -> bytes:
+        status, headers = self._head
+        self._head = None
+        if last_body is not None and self._may_add_length(status, headers):
+            # The whole body is known: frame it with Content-Length, not chunked.
+            headers = headers + [("Content-Length", str(len(last_body)))]
+        self.summary.headers = headers
+        return self.conn.proto.send(Response(status, reason_phrase(status), headers))
+
+    def _may_add_length(self, status, headers) -> bool:
+        if self._trailers_expected or self.request.method == "HEAD":
+            return False
+        if status < 200 or status in _NO_BODY_STATUS:
+            return False
+        names = {name.lower() for name, _ in headers}
+        return "content-length" not in names and "transfer-encoding" not in names
+
+    async def _body_message(self, message: dict) -> None:
+        if self._final_body_sent:
+            raise RuntimeError("response body already complete")
+        body = message.get("body", b"")
+        more = bool(message.get("more_body", False))
+        proto = self.conn.proto
+        out = []
+        if self._head is not None:
+            out.append(self._head_bytes(None if more else body))
+        if body:
+            out.append(proto.send(Data(body)))
+            self.summary.sent += len(body)
+        if not more:
+            self._final_body_sent = True
+            if not self._trailers_expected:
+                out.append(proto.send(EndOfMessage()))
+        self.conn.write(b"".join(out))
+        if self._final_body_sent and not self._trailers_expected:
+            self._finish()
+        else:
+            await self.conn.drain()
+
+    async def _trailers_message(self, message: dict) -> None:
+        if not self._trailers_expected:
+            raise RuntimeError("trailers were not announced in http.response.start")
+        if not self._final_body_sent:
+            raise RuntimeError("trailers sent before the end of the body")
+        self._pending_trailers += header_pairs(message.get("headers", ()))
+        if message.get("more_trailers", False):
+            return
+        out = b""
+        if self._head is not None:
+            out = self._head_bytes(None)
+        out += self.conn.proto.send(EndOfMessage(self._pending_trailers))
+        self.conn.write(out)
+        self._finish()
+
+    def _finish(self) -> None:
+        self.response_complete = True
+        self._wake()
+        self.conn.response_complete(self)
+
+    # -- failures ----------------------------------------------------------------
+
+    def send_error_response(self, status: int = 500) -> None:
+        """Answer for an app that failed before starting its response."""
+        body = reason_phrase(status).encode("ascii")
+        self.response_started = True
+        self._head = None
+        headers = [("Content-Type", "text/plain; charset=utf-8"),
+                   ("Content-Length", str(len(body))), ("Connection", "close")]
+        self.summary.start(status, headers)
+        proto = self.conn.proto
+        out = proto.send(Response(status, reason_phrase(status), headers))
+        out += proto.send(Data(body)) + proto.send(EndOfMessage())
+        self.summary.sent = len(body)
+        # The request stream may be out of sync (unread body): do not reuse it.
+        self.conn.must_close = True
+        self.conn.write(out)
+        self._final_body_sent = True
+        self._finish()
+
+    async def run(self, app) -> None:
+        log = self.conn.log
+        try:
+            await app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            log.debug("client went away during %s %s", self.request.method, self.request.uri)
+        except asyncio.CancelledError:
+            if not self.disconnected:
+                log.warning("request cancelled: %s %s", self.request.method, self.request.uri)
+            self._abandon()
+            raise
+        except Exception:
+            log.exception("Error handling request %s", self.request.uri)
+            self._abandon()
+        else:
+            if not self.response_started and not self.disconnected:
+                log.error("ASGI application returned without starting a response")
+                self._abandon()
+            elif not self.response_complete and not self.disconnected:
+                log.error("ASGI application returned without completing its response")
+                self._abandon()
+        finally:
+            self.conn.cycle_finished(self)
+
+    def _abandon(self) -> None:
+        if self.disconnected or self.response_complete:
+            return
+        if not self.response_started or self._head is not None:
+            self.send_error_response(500)
+        else:
+            # Part of the response is on the wire: only closing tells the client.
+            self.disconnected = True
+            self.conn.abort()

@@ -1,0 +1,89 @@
+"""Build ASGI ``http`` and ``websocket`` scopes from core's ``Request`` event."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from gunicorn.asgi.websocket_handshake import requested_subprotocols
+
+ASGI_VERSION = "3.0"
+# 2.4: send() on a closed connection raises an OSError subclass (ClientDisconnected).
+HTTP_SPEC_VERSION = "2.4"
+WEBSOCKET_SPEC_VERSION = "2.4"
+
+
+def address(addr):
+    """An ASGI ``client``/``server`` pair, or None for an unnamed (unix) peer."""
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        return (str(addr[0]), int(addr[1]))
+    if isinstance(addr, str) and addr:
+        return (addr, None)
+    return None
+
+
+def _split_target(request):
+    raw = request.path if request.path else "/"
+    if isinstance(raw, str):
+        raw = raw.encode("latin-1")
+    query = request.query or ""
+    if isinstance(query, str):
+        query = query.encode("latin-1")
+    return raw, query
+
+
+def headers_as_bytes(request) -> list:
+    # ASGI wants lower-case header names; core gives upper-case latin-1 strings.
+    return [(name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in request.headers]
+
+
+def _client(request, peer):
+    proxy = getattr(request, "proxy", None)
+    if proxy is not None:
+        src = getattr(proxy, "src_addr", None) or getattr(proxy, "source", None)
+        port = getattr(proxy, "src_port", None)
+        if src:
+            return (str(src), int(port) if port is not None else 0)
+    return address(peer)
+
+
+def _common(request, peer, sockname, root_path, state):
+    raw_path, query = _split_target(request)
+    # ASGI: ``path`` is percent-decoded and UTF-8 decoded, and includes root_path.
+    path = unquote(raw_path.decode("latin-1"), encoding="utf-8", errors="replace")
+    version = tuple(request.version)
+    scope = {
+        "asgi": {"version": ASGI_VERSION},
+        "http_version": f"{version[0]}.{version[1]}" if version < (2, 0) else str(version[0]),
+        "path": root_path + path,
+        "raw_path": root_path.encode("utf-8") + raw_path,
+        "query_string": query,
+        "root_path": root_path,
+        "headers": headers_as_bytes(request),
+        "client": _client(request, peer),
+        "server": address(sockname),
+    }
+    if state is not None:
+        # Each request gets a shallow copy of the lifespan state (ASGI lifespan spec).
+        scope["state"] = dict(state)
+    return scope
+
+
+def http_scope(request, peer, sockname, root_path="", state=None) -> dict:
+    scope = _common(request, peer, sockname, root_path, state)
+    scope["type"] = "http"
+    scope["asgi"]["spec_version"] = HTTP_SPEC_VERSION
+    scope["method"] = request.method
+    scope["scheme"] = request.scheme or "http"
+    scope["extensions"] = {"http.response.trailers": {}}
+    return scope
+
+
+def websocket_scope(request, peer, sockname, root_path="", state=None) -> dict:
+    scope = _common(request, peer, sockname, root_path, state)
+    scope["type"] = "websocket"
+    scope["asgi"]["spec_version"] = WEBSOCKET_SPEC_VERSION
+    scope["scheme"] = "wss" if request.scheme == "https" else "ws"
+    scope["subprotocols"] = requested_subprotocols(request.headers)
+    scope["extensions"] = {"websocket.http.response": {}}
+    return scope

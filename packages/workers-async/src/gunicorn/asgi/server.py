@@ -1,0 +1,194 @@
+"""Accept connections on the worker's listeners and account for them (cap, logs, shutdown)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import socket
+import time
+
+from gunicorn.asgi.access import ResponseSummary, request_environ
+from gunicorn.asgi.http_connection import HTTPConnection
+
+
+class ASGIServer:
+    """Serves one ASGI application on a set of listening sockets in one event loop.
+
+    Accepts with ``loop.add_reader`` on the shared listeners so that at
+    ``worker_connections`` open connections this worker simply stops accepting
+    (other workers take the load) without closing the listeners.
+    """
+
+    def __init__(self, app, cfg, log, protocol_class, worker=None, state=None,
+                 ssl_context=None):
+        self.app = app
+        self.cfg = cfg
+        self.log = log
+        self.protocol_class = protocol_class
+        self.worker = worker
+        self.state = state
+        self.ssl_context = ssl_context
+        self.root_path = getattr(cfg, "root_path", "") or ""
+        self.max_connections = getattr(cfg, "worker_connections", 1000) or 0
+        self.connections: set = set()
+        self.tasks: set = set()
+        self.closing = False
+        self.requests_served = 0
+        self._listeners: list = []
+        self._accepting = False
+        self._open = 0  # accepted sockets, including ones still in a TLS handshake
+        self._loop = None
+
+    # -- listening ---------------------------------------------------------------
+
+    def start(self, listeners) -> None:
+        self._loop = asyncio.get_running_loop()
+        for listener in listeners:
+            sock = getattr(listener, "sock", listener)
+            sock.setblocking(False)
+            self._listeners.append(sock)
+        self._resume_accepting()
+
+    def _resume_accepting(self) -> None:
+        if self._accepting or self.closing:
+            return
+        self._accepting = True
+        for sock in self._listeners:
+            self._loop.add_reader(sock.fileno(), self._accept, sock)
+
+    def _pause_accepting(self) -> None:
+        if not self._accepting:
+            return
+        self._accepting = False
+        for sock in self._listeners:
+            try:
+                self._loop.remove_reader(sock.fileno())
+            except (ValueError, OSError):
+                pass
+
+    def _at_capacity(self) -> bool:
+        return bool(self.max_connections) and self._open >= self.max_connections
+
+    def _accept(self, listener) -> None:
+        # Accept a bounded batch; the other workers share the same listeners.
+        for _ in range(64):
+            if self._at_capacity() or self.closing:
+                self._pause_accepting()
+                return
+            try:
+                conn, _addr = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                # EMFILE and friends: back off briefly rather than spin.
+                self.log.error("accept() failed: %s", exc)
+                self._pause_accepting()
+                self._loop.call_later(0.5, self._resume_accepting)
+                return
+            conn.setblocking(False)
+            if conn.family in (socket.AF_INET, socket.AF_INET6):
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._open += 1
+            self.spawn(self._attach(conn))
+
+    async def _attach(self, conn) -> None:
+        try:
+            await self._loop.connect_accepted_socket(
+                lambda: HTTPConnection(self), conn, ssl=self.ssl_context)
+        except Exception as exc:  # a failed TLS handshake is the client's problem
+            self.log.debug("connection setup failed: %s", exc)
+            conn.close()
+            self._release()
+
+    def _release(self) -> None:
+        self._open -= 1
+        if not self._at_capacity():
+            self._resume_accepting()
+
+    # -- bookkeeping used by connections -----------------------------------------
+
+    def spawn(self, coro):
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def connection_opened(self, conn) -> None:
+        self.connections.add(conn)
+
+    def connection_closed(self, conn) -> None:
+        if conn in self.connections:
+            self.connections.discard(conn)
+            self._release()
+
+    def pre_request(self, request) -> None:
+        if self.worker is None:
+            return
+        try:
+            self.cfg.pre_request(self.worker, request)
+        except Exception:
+            self.log.exception("Exception in pre_request hook")
+
+    def request_done(self, cycle, peer, sockname) -> None:
+        """Hooks, access log and max_requests accounting for a finished response."""
+        request = cycle.request
+        environ = request_environ(request, peer, sockname)
+        elapsed = datetime.timedelta(seconds=time.monotonic() - cycle.started_at)
+        self._after_request(request, environ, cycle.summary, elapsed)
+
+    def log_rejected(self, exc, status, peer, sockname) -> None:
+        request = getattr(exc, "req", None)
+        if request is None:
+            return
+        summary = ResponseSummary()
+        summary.start(status, [])
+        environ = request_environ(request, peer, sockname)
+        self._after_request(request, environ, summary, datetime.timedelta(0), count=False)
+
+    def _after_request(self, request, environ, summary, elapsed, count=True) -> None:
+        self.requests_served += 1
+        worker = self.worker
+        if worker is not None:
+            try:
+                self.cfg.post_request(worker, request, environ, summary)
+            except Exception:
+                self.log.exception("Exception in post_request hook")
+        try:
+            self.log.access(summary, request, environ, elapsed)
+        except Exception:
+            self.log.exception("Failed to write the access log")
+        if worker is not None and count:
+            worker.nr += 1
+            if worker.nr >= worker.max_requests and worker.alive:
+                self.log.info("Autorestarting worker after current request.")
+                worker.alive = False
+                wake = getattr(worker, "wake", None)
+                if wake is not None:
+                    wake()
+
+    # -- shutdown ----------------------------------------------------------------
+
+    def stop_accepting(self) -> None:
+        self.closing = True
+        self._pause_accepting()
+
+    async def shutdown(self, timeout: float, tick=None) -> None:
+        """Stop accepting, let in-flight requests finish for ``timeout`` s, then cut."""
+        self.stop_accepting()
+        for conn in list(self.connections):
+            conn.shutdown()
+        deadline = time.monotonic() + max(timeout, 0)
+        while (self.connections or self._app_tasks()) and time.monotonic() < deadline:
+            if tick is not None:
+                tick()
+            await asyncio.sleep(0.05)
+        for conn in list(self.connections):
+            conn.abort()
+        pending = [t for t in self.tasks if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=2.0)
+
+    def _app_tasks(self):
+        return [t for t in self.tasks if not t.done()]

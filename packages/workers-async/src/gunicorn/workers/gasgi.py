@@ -1,0 +1,155 @@
+"""The ``asgi`` worker: one asyncio (or uvloop) event loop serving an ASGI 3 application."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+from gunicorn.plugins import require_plugin_api
+from gunicorn.workers import base
+
+require_plugin_api("gunicorn-workers-async", 1)
+
+# The arbiter halts the whole server when a worker exits with this (Arbiter.APP_LOAD_ERROR).
+APP_LOAD_ERROR = 4
+
+
+class ASGIWorker(base.Worker):
+    """Serves HTTP/1.1 and WebSocket to an ASGI app; lifespan runs once per worker."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.worker_connections = self.cfg.worker_connections
+        self.loop = None
+        self.asgi = None
+        self.server = None
+        self.lifespan = None
+        self.exit_code = 0
+        self._wakeup = None
+        self._quick_exit = False
+
+    # -- process setup -----------------------------------------------------------
+
+    def init_process(self):
+        from gunicorn.asgi.event_loop import new_event_loop
+
+        self.loop = new_event_loop(getattr(self.cfg, "asgi_loop", "auto"))
+        asyncio.set_event_loop(self.loop)
+        super().init_process()
+
+    def init_signals(self):
+        # Reset what the master installed, then route signals through the loop so
+        # handlers run between callbacks instead of inside them.
+        for sig in self.SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        loop = self.loop
+        loop.add_signal_handler(signal.SIGTERM, self._graceful_stop)
+        loop.add_signal_handler(signal.SIGQUIT, self._quick_stop)
+        loop.add_signal_handler(signal.SIGINT, self._quick_stop)
+        loop.add_signal_handler(signal.SIGUSR1, self._reopen_logs)
+        loop.add_signal_handler(signal.SIGWINCH, self._ignore_winch)
+        # ABRT (heartbeat timeout) must work even when the loop is stuck in app code.
+        signal.signal(signal.SIGABRT, self.handle_abort)
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        from gunicorn.asgi.app_style import as_asgi3
+
+        self.asgi = as_asgi3(self.wsgi)
+
+    # -- signals -----------------------------------------------------------------
+
+    def wake(self):
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def _graceful_stop(self):
+        self.alive = False
+        self.wake()
+
+    def _quick_stop(self):
+        self.alive = False
+        self._quick_exit = True
+        try:
+            self.cfg.worker_int(self)
+        except Exception:
+            self.log.exception("Exception in worker_int hook")
+        self.wake()
+
+    def _reopen_logs(self):
+        self.log.reopen_files()
+
+    def _ignore_winch(self):
+        self.log.debug("worker: SIGWINCH ignored.")
+
+    # -- main loop ---------------------------------------------------------------
+
+    def run(self):
+        try:
+            self.loop.run_until_complete(self._serve())
+        finally:
+            try:
+                self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            finally:
+                self.loop.close()
+        if self.exit_code:
+            sys.exit(self.exit_code)
+
+    def _protocol_class(self):
+        name = getattr(self.cfg, "protocol", "http") or "http"
+        if name == "http":
+            from gunicorn.http.protocol import HTTP1Protocol
+
+            return HTTP1Protocol
+        from gunicorn.plugins import load_protocol
+
+        return load_protocol(name)
+
+    def _ssl_context(self):
+        if not self.cfg.is_ssl:
+            return None
+        from gunicorn.sock import ssl_context
+
+        return ssl_context(self.cfg)
+
+    async def _serve(self):
+        from gunicorn.asgi.lifespan import Lifespan, LifespanFailure
+        from gunicorn.asgi.server import ASGIServer
+
+        self._wakeup = asyncio.Event()
+        self.lifespan = Lifespan(self.asgi, getattr(self.cfg, "asgi_lifespan", "auto"), self.log)
+        try:
+            await self.lifespan.startup()
+        except LifespanFailure as exc:
+            self.log.error("ASGI application startup failed: %s", exc)
+            self.exit_code = APP_LOAD_ERROR
+            return
+        self.server = ASGIServer(
+            self.asgi, self.cfg, self.log, self._protocol_class(), worker=self,
+            state=self.lifespan.state if self.lifespan.supported else None,
+            ssl_context=self._ssl_context())
+        self.server.start(self.sockets)
+        try:
+            await self._heartbeat()
+        finally:
+            timeout = 0 if self._quick_exit else self.cfg.graceful_timeout
+            await self.server.shutdown(timeout, tick=self.notify)
+            if not self._quick_exit:
+                await self.lifespan.shutdown()
+
+    async def _heartbeat(self):
+        # notify() more often than ``timeout`` so the master knows we are alive.
+        interval = 1.0
+        while self.alive:
+            self.notify()
+            if self.ppid != os.getppid():
+                self.log.info("Parent changed, shutting down: %s", self)
+                self.alive = False
+                break
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), interval)
+            except asyncio.TimeoutError:
+                pass
+            self._wakeup.clear()

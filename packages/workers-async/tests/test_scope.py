@@ -1,0 +1,53 @@
+from gunicorn.asgi.access import request_environ
+from gunicorn.asgi.scope import http_scope, websocket_scope
+from gunicorn.http.events import Request
+
+
+def make_request(path="/caf%C3%A9/a%2Fb", query="x=1&y=%20", headers=None, scheme="http"):
+    headers = headers or [("HOST", "example.com"), ("X-CUSTOM", "v")]
+    return Request("GET", path + ("?" + query if query else ""), path, query, "", (1, 1),
+                   headers, scheme=scheme)
+
+
+def test_http_scope_fields():
+    scope = http_scope(make_request(), ("127.0.0.1", 5000), ("127.0.0.1", 8000),
+                       root_path="/api", state={"k": 1})
+    assert scope["type"] == "http"
+    assert scope["asgi"] == {"version": "3.0", "spec_version": "2.4"}
+    assert scope["http_version"] == "1.1"
+    assert scope["method"] == "GET" and scope["scheme"] == "http"
+    assert scope["path"] == "/api/café/a/b"
+    assert scope["raw_path"] == b"/api/caf%C3%A9/a%2Fb"
+    assert scope["query_string"] == b"x=1&y=%20"
+    assert scope["root_path"] == "/api"
+    assert scope["headers"] == [(b"host", b"example.com"), (b"x-custom", b"v")]
+    assert scope["client"] == ("127.0.0.1", 5000)
+    assert scope["server"] == ("127.0.0.1", 8000)
+    assert scope["state"] == {"k": 1}
+
+
+def test_state_is_a_copy_per_request():
+    state = {"k": 1}
+    scope = http_scope(make_request(), None, None, state=state)
+    scope["state"]["k"] = 2
+    assert state["k"] == 1
+
+
+def test_unix_socket_addresses():
+    scope = http_scope(make_request(), "", "/tmp/g.sock")
+    assert scope["client"] is None and scope["server"] == ("/tmp/g.sock", None)
+
+
+def test_websocket_scope():
+    req = make_request(headers=[("SEC-WEBSOCKET-PROTOCOL", "a, b")], scheme="https")
+    scope = websocket_scope(req, None, None)
+    assert scope["type"] == "websocket" and scope["scheme"] == "wss"
+    assert scope["subprotocols"] == ["a", "b"]
+    assert "method" not in scope
+
+
+def test_access_environ():
+    env = request_environ(make_request(), ("10.0.0.1", 1234), ("127.0.0.1", 80))
+    assert env["REMOTE_ADDR"] == "10.0.0.1"
+    assert env["RAW_URI"] == "/caf%C3%A9/a%2Fb?x=1&y=%20"
+    assert env["HTTP_X_CUSTOM"] == "v" and env["SERVER_PROTOCOL"] == "HTTP/1.1"
