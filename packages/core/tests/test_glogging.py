@@ -7,6 +7,7 @@ test_statsd* files import.
 import io
 import logging
 import os
+import sys
 import types
 
 import pytest
@@ -212,3 +213,52 @@ def test_unwritable_errorlog_is_a_clear_error(tmp_path):
     target = tmp_path / "missing-dir" / "error.log"
     with pytest.raises(RuntimeError, match="isn't writable"):
         Logger(fake_cfg(errorlog=str(target)))
+
+
+class Upper(logging.Formatter):
+    def format(self, record):
+        return super().format(record).upper()
+
+
+def test_subclass_setup_replacing_handlers_with_set_handler(capsys):
+    # A pattern third-party loggers use: own formatter on gunicorn's handlers.
+    class Custom(Logger):
+        def setup(self, cfg):
+            super().setup(cfg)
+            self._set_handler(self.error_log, cfg.errorlog, Upper("%(message)s"))
+            self._set_handler(self.access_log, cfg.accesslog, Upper("%(message)s"),
+                              stream=sys.stdout)
+
+    log = Custom(fake_cfg(accesslog="-"))
+    log.info("quiet words")
+    log.access_log.info("access words")
+    captured = capsys.readouterr()
+    assert captured.err == "QUIET WORDS\n"
+    assert captured.out == "ACCESS WORDS\n"
+    assert log.error_handlers == [own_stream_handler(log.error_log)]
+    assert log.access_handlers == [own_stream_handler(log.access_log)]
+
+
+def test_subclass_removing_handlers_to_propagate_to_root():
+    class ToRoot(Logger):
+        def setup(self, cfg):
+            super().setup(cfg)
+            self.error_log.propagate = True
+            self._set_handler(self.error_log, None, None)
+
+    records = []
+
+    class Grab(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    grab = Grab()
+    logging.getLogger().addHandler(grab)
+    try:
+        log = ToRoot(fake_cfg())
+        assert log._get_gunicorn_handler(log.error_log) is None
+        assert log.error_handlers == []
+        log.warning("to root")
+    finally:
+        logging.getLogger().removeHandler(grab)
+    assert records == ["to root"]

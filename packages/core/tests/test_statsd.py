@@ -225,3 +225,26 @@ def test_bad_status_does_not_raise(listener):
              datetime.timedelta(0))
     assert drain(listener, 2) == [b"gunicorn.request.duration:0.0|ms",
                                    b"gunicorn.requests:1|c|@1.0"]
+
+
+class RecordingSocket:
+    """Stands in for the UDP socket, as third-party tests of Statsd do."""
+
+    def __init__(self):
+        self.msgs = []
+
+    def send(self, data):
+        self.msgs.append(data)
+
+
+def test_replaceable_sock_attribute(listener):
+    s = make_statsd(listener, dogstatsd_tags="yucatan,libertine:rhubarb")
+    s.sock = RecordingSocket()
+    s.info("Blah", extra={"mtype": "gauge", "metric": "gunicorn.test", "value": 666})
+    s.access(types.SimpleNamespace(status="200 OK"), None, {}, datetime.timedelta(seconds=7))
+    assert s.sock.msgs == [
+        b"gunicorn.test:666|g|#yucatan,libertine:rhubarb",
+        b"gunicorn.request.duration:7000.0|ms|#yucatan,libertine:rhubarb",
+        b"gunicorn.requests:1|c|@1.0|#yucatan,libertine:rhubarb",
+        b"gunicorn.request.status.200:1|c|@1.0|#yucatan,libertine:rhubarb",
+    ]

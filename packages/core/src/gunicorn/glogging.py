@@ -231,19 +231,17 @@ class Logger:
         if getattr(cfg, "capture_output", False) and errorlog not in (None, "-"):
             self._capture_stdio(errorlog)
 
-        self._add_output_handler(
-            self.error_log, self.error_handlers, errorlog,
-            logging.Formatter(self.error_fmt, self.datefmt), sys.stderr)
+        self._set_handler(self.error_log, errorlog,
+                          logging.Formatter(self.error_fmt, self.datefmt))
         accesslog = getattr(cfg, "accesslog", None)
         if accesslog is not None:
-            self._add_output_handler(
-                self.access_log, self.access_handlers, accesslog,
-                logging.Formatter(self.access_fmt), sys.stdout)
+            self._set_handler(self.access_log, accesslog,
+                              logging.Formatter(self.access_fmt), stream=sys.stdout)
 
         if getattr(cfg, "syslog", False):
-            self._add_syslog_handler(self.error_log, self.error_handlers, cfg, "error")
+            self._set_syslog_handler(self.error_log, cfg, self.syslog_fmt, "error")
             if not getattr(cfg, "disable_redirect_access_to_syslog", False):
-                self._add_syslog_handler(self.access_log, self.access_handlers, cfg, "access")
+                self._set_syslog_handler(self.access_log, cfg, self.syslog_fmt, "access")
 
         self._apply_logconfig(cfg)
 
@@ -257,13 +255,38 @@ class Logger:
         self.error_handlers = []
         self.access_handlers = []
 
-    def _install(self, log, owned, handler, formatter):
+    # _get_gunicorn_handler, _set_handler and _set_syslog_handler keep their upstream
+    # names and signatures: custom loggers call them from their own setup().
+
+    def _owned(self, log):
+        if log is self.error_log:
+            return self.error_handlers
+        if log is self.access_log:
+            return self.access_handlers
+        return []
+
+    def _install(self, log, handler, formatter):
         handler.setFormatter(formatter)
         handler._gunicorn = True
         log.addHandler(handler)
-        owned.append(handler)
+        self._owned(log).append(handler)
 
-    def _add_output_handler(self, log, owned, output, formatter, stream):
+    def _get_gunicorn_handler(self, log):
+        """The first handler gunicorn installed on log, or None."""
+        for handler in log.handlers:
+            if getattr(handler, "_gunicorn", False):
+                return handler
+        return None
+
+    def _set_handler(self, log, output, fmt, stream=None):
+        """Replace gunicorn's output handler on log: '-' a stream, a path a file, None none."""
+        previous = self._get_gunicorn_handler(log)
+        if previous is not None:
+            log.removeHandler(previous)
+            owned = self._owned(log)
+            if previous in owned:
+                owned.remove(previous)
+            previous.close()
         if output is None:
             return
         if output == "-":
@@ -274,7 +297,7 @@ class Logger:
             except OSError as exc:
                 raise RuntimeError("Error: '%s' isn't writable [%r]" % (output, exc))
             self._give_to_worker_user(handler.baseFilename)
-        self._install(log, owned, handler, formatter)
+        self._install(log, handler, fmt)
 
     def _give_to_worker_user(self, path):
         # Workers run as cfg.user and must be able to reopen the file after rotation.
@@ -291,12 +314,13 @@ class Logger:
         except OSError:
             pass
 
-    def _add_syslog_handler(self, log, owned, cfg, name):
+    def _set_syslog_handler(self, log, cfg, fmt, name):
+        """Add a syslog handler tagged gunicorn.<prefix>.<name> using format fmt."""
         prefix = getattr(cfg, "syslog_prefix", None)
         if not prefix:
             prefix = (getattr(cfg, "proc_name", None) or "gunicorn").replace(":", ".")
         tag = "gunicorn.%s.%s" % (prefix, name)
-        formatter = logging.Formatter("%s: %s" % (tag.replace("%", "%%"), self.syslog_fmt))
+        formatter = logging.Formatter("%s: %s" % (tag.replace("%", "%%"), fmt))
 
         facility_name = str(getattr(cfg, "syslog_facility", "user")).lower()
         try:
@@ -311,7 +335,7 @@ class Logger:
                 address=address, facility=facility, socktype=socktype)
         except OSError as exc:
             raise RuntimeError("Error: cannot reach syslog at %r: %s" % (addr, exc))
-        self._install(log, owned, handler, formatter)
+        self._install(log, handler, formatter)
 
     def _apply_logconfig(self, cfg):
         logconfig_dict = getattr(cfg, "logconfig_dict", None)
@@ -394,14 +418,14 @@ class Logger:
             lvl = self.LOG_LEVELS.get(lvl.lower(), logging.INFO)
         self.error_log.log(lvl, msg, *args, **kwargs)
 
-    def _report_once(self, key, text):
+    def _report_once(self, key, text, level=logging.ERROR):
         # A broken format or odd response would repeat on every request: say it once.
         reported = self.__dict__.setdefault("_reported", set())
         if key in reported:
             return
         reported.add(key)
         try:
-            self.error_log.error(text)
+            self.error_log.log(level, text)
         except Exception:
             pass
 

@@ -155,7 +155,8 @@ class Statsd(Logger):
             if status is not None:
                 self.increment("gunicorn.request.status.%d" % _status_int(status), 1)
         except Exception:
-            self._report_once(("statsd-access",), "Failed to send request metrics to statsd")
+            self._report_once(("statsd-access",), "Failed to send request metrics to statsd",
+                              logging.WARNING)
 
     # -- metric types (statsd datagram format) --------------------------------
 
@@ -185,4 +186,5 @@ class Statsd(Logger):
                 self.sock.send(data)
         except Exception:
             # statsd is best effort: a full buffer or a missing listener must not hurt serving.
-            self._report_once(("statsd-send",), "Error sending message to statsd")
+            self._report_once(("statsd-send",), "Error sending message to statsd",
+                              logging.WARNING)
