@@ -1,0 +1,129 @@
+"""``SyncWorker``: one connection at a time, one request per connection."""
+
+import errno
+import os
+import select
+import ssl
+
+from gunicorn import process
+from gunicorn.workers.base import Worker
+from gunicorn.wsgi.serve import ServedConnection, client_gone_message
+
+# accept() found nobody (another worker won the race) or the client already left.
+_ACCEPT_RETRY = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK)
+
+
+class StopWaiting(Exception):
+    """The worker's wait on its listeners cannot continue (listeners closed)."""
+
+
+class SyncWorker(Worker):
+    """Accepts on every listener and serves each connection to completion.
+
+    Sync connections never stay open: each response says ``Connection: close``,
+    so a slow client can hold the worker for one request only.
+    """
+
+    def accept(self, listener):
+        client, addr = listener.accept()
+        client.setblocking(True)
+        process.close_on_exec(client.fileno())
+        self.handle(listener, client, addr)
+
+    def wait(self, timeout):
+        """Listeners ready to accept (the wakeup pipe is drained, not returned)."""
+        try:
+            self.notify()
+            ready, _, _ = select.select(self.wait_fds, [], [], timeout)
+        except InterruptedError:
+            return self.sockets
+        except OSError as exc:
+            if exc.errno == errno.EINTR:
+                return self.sockets
+            if exc.errno == errno.EBADF:
+                # listeners closed under us (shutdown): stop waiting
+                raise StopWaiting()
+            raise
+        except ValueError:
+            # a closed socket has fileno() -1
+            raise StopWaiting()
+        if self.PIPE and self.PIPE[0] in ready:
+            try:
+                while os.read(self.PIPE[0], 64):
+                    pass
+            except (BlockingIOError, InterruptedError):
+                pass
+            ready = [fd for fd in ready if fd != self.PIPE[0]]
+        return ready
+
+    def is_parent_alive(self):
+        # The master died and we were re-parented: nobody will stop us otherwise.
+        if self.ppid != os.getppid():
+            self.log.info("Parent changed, shutting down: %s", self)
+            return False
+        return True
+
+    def run(self):
+        # Half the arbiter's timeout is already in self.timeout: wake that often.
+        timeout = self.timeout or 0.5
+        # Listeners are shared with siblings: never block in accept().
+        for sock in self.sockets:
+            sock.setblocking(False)
+
+        while self.alive:
+            self.notify()
+            try:
+                ready = self.wait(timeout)
+            except StopWaiting:
+                return
+            for listener in ready:
+                if not self.alive:
+                    break
+                try:
+                    self.accept(listener)
+                except OSError as exc:
+                    if exc.errno not in _ACCEPT_RETRY:
+                        raise
+                self.notify()
+            if not self.is_parent_alive():
+                return
+
+    def handle(self, listener, client, addr):
+        """Serve one connection: exactly one request, then close."""
+        try:
+            if self.cfg.is_ssl:
+                client = self.wrap_tls(client)
+            ServedConnection(self, client, listener, addr, keepalive=False).serve()
+        except ssl.SSLError as exc:
+            if isinstance(exc, ssl.SSLEOFError) or exc.args and exc.args[0] == ssl.SSL_ERROR_EOF:
+                self.log.debug("ssl connection closed")
+            else:
+                self.log.debug("Error processing SSL request: %s", exc)
+            _close(client)
+        except OSError as exc:
+            message = client_gone_message(exc)
+            if message is None:
+                self.log.exception("Socket error processing request.")
+            else:
+                self.log.debug(message)
+            _close(client)
+
+    def wrap_tls(self, client):
+        """Server-side TLS over ``client``, with one SSLContext per worker."""
+        context = getattr(self, "_ssl_context", None)
+        if context is None:
+            from gunicorn import sock as gsock
+
+            context = self._ssl_context = gsock.ssl_context(self.cfg)
+        return context.wrap_socket(
+            client, server_side=True,
+            suppress_ragged_eofs=self.cfg.suppress_ragged_eofs,
+            do_handshake_on_connect=self.cfg.do_handshake_on_connect)
+
+
+def _close(sock):
+    try:
+        sock.close()
+    except OSError:
+        pass
+

@@ -1,0 +1,256 @@
+"""Build the PEP 3333 environ from a request head, the config and connection facts."""
+
+import ipaddress
+import os
+import socket
+from urllib.parse import unquote_to_bytes
+
+from gunicorn import SERVER_SOFTWARE
+from gunicorn.http.errors import ConfigurationProblem, InvalidSchemeHeaders
+from gunicorn.wsgi.error_stream import ErrorStream
+from gunicorn.wsgi.file_wrapper import FileWrapper
+
+# Default ports per scheme, for SERVER_PORT when neither Host nor listener gives one.
+_SCHEME_PORTS = {"http": "80", "https": "443"}
+
+
+def to_wsgi_path(raw_path):
+    """Percent-decode a raw request path into a PEP 3333 "bytes as latin-1" str."""
+    return unquote_to_bytes(raw_path).decode("latin-1")
+
+
+def split_host(host, default_port):
+    """``(name, port)`` of a Host header value, brackets kept on IPv6 literals."""
+    host = host.strip()
+    if host.startswith("["):
+        # RFC 3986 IP-literal: "[v6addr]" optionally followed by ":port"
+        end = host.find("]")
+        if end != -1:
+            name, rest = host[:end + 1], host[end + 1:]
+            if rest.startswith(":") and rest[1:]:
+                return name, rest[1:]
+            return name, default_port
+    name, sep, port = host.rpartition(":")
+    if sep and ":" not in name:
+        return name, port or default_port
+    return host, default_port
+
+
+def is_trusted_peer(peer, allowed, networks=None):
+    """Whether ``peer`` is in ``forwarded_allow_ips`` (unix-socket peers always are)."""
+    if not isinstance(peer, tuple):
+        return True
+    if "*" in (allowed or ()):
+        return True
+    try:
+        ip = ipaddress.ip_address(peer[0].split("%", 1)[0])
+    except ValueError:
+        return False
+    if networks is None:
+        networks = []
+        for item in allowed or ():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                continue
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip4 = ip.ipv4_mapped
+        return any(ip in net or ip4 in net for net in networks)
+    return any(ip in net for net in networks)
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return list(value)
+
+
+class ConnectionEnviron:
+    """What the environ takes from one connection: computed once, reused per request."""
+
+    def __init__(self, cfg, sock, peer, server, is_ssl=False, log=None, multithread=None):
+        self.cfg = cfg
+        self.is_ssl = bool(is_ssl)
+        self.peer = peer
+        allowed = _as_list(getattr(cfg, "forwarded_allow_ips", None))
+        networks = None
+        if hasattr(cfg, "forwarded_allow_networks") and "*" not in allowed:
+            try:
+                networks = list(cfg.forwarded_allow_networks())
+            except Exception:
+                networks = None
+        self.trusted = is_trusted_peer(peer, allowed, networks)
+        if self.trusted:
+            self.secure_headers = dict(getattr(cfg, "secure_scheme_headers", None) or {})
+            self.forwarder_headers = {h.strip().upper().replace("-", "_")
+                                      for h in _as_list(getattr(cfg, "forwarder_headers", None))}
+        else:
+            self.secure_headers = {}
+            self.forwarder_headers = set()
+        self.secure_headers = {k.upper(): v for k, v in self.secure_headers.items()}
+        self.script_name = self._configured_script_name(cfg)
+        self.server = self._listener_server(server)
+
+        if multithread is None:
+            multithread = (getattr(cfg, "threads", 1) or 1) > 1
+        base = {
+            "wsgi.version": (1, 0),
+            "wsgi.errors": ErrorStream(log),
+            "wsgi.multithread": bool(multithread),
+            "wsgi.multiprocess": (getattr(cfg, "workers", 1) or 1) > 1,
+            "wsgi.run_once": False,
+            "wsgi.file_wrapper": FileWrapper,
+            "wsgi.input_terminated": True,
+            "SERVER_SOFTWARE": SERVER_SOFTWARE,
+            "gunicorn.socket": sock,
+        }
+        if isinstance(peer, tuple):
+            base["REMOTE_ADDR"] = peer[0]
+            base["REMOTE_PORT"] = str(peer[1])
+        elif isinstance(peer, bytes):
+            base["REMOTE_ADDR"] = peer.decode("latin-1")
+        else:
+            # Unix-socket peers are usually unnamed: REMOTE_ADDR is then "".
+            base["REMOTE_ADDR"] = peer or ""
+        self.base = base
+
+    @staticmethod
+    def _configured_script_name(cfg):
+        # raw_env (-e SCRIPT_NAME=/app) lands in os.environ in the worker; cfg.env
+        # covers the moments before that (and embedders who only set the config).
+        env = getattr(cfg, "env", None)
+        if isinstance(env, dict) and env.get("SCRIPT_NAME"):
+            return env["SCRIPT_NAME"]
+        return os.environ.get("SCRIPT_NAME", "")
+
+    @staticmethod
+    def _listener_server(server):
+        if isinstance(server, tuple):
+            return str(server[0]), str(server[1])
+        if isinstance(server, bytes):
+            server = server.decode("latin-1")
+        # Unix listener: its path stands in for the host name.
+        return str(server or "localhost"), None
+
+    def url_scheme(self, headers):
+        """``https`` for TLS, or what a trusted proxy's secure scheme headers say.
+
+        Two trusted headers that disagree are an attack or a broken proxy chain:
+        refuse the request rather than guess.
+        """
+        scheme = "https" if self.is_ssl else "http"
+        if not self.secure_headers:
+            return scheme
+        decided = None
+        for name, value in headers:
+            expected = self.secure_headers.get(name)
+            if expected is None:
+                continue
+            said = "https" if value == expected else "http"
+            if decided is None:
+                decided = said
+            elif said != decided:
+                raise InvalidSchemeHeaders()
+        return decided or scheme
+
+    def build(self, req, wsgi_input, early_hints=None):
+        """The environ dict for request head ``req`` reading its body from ``wsgi_input``."""
+        environ = dict(self.base)
+        environ["wsgi.input"] = wsgi_input
+        if early_hints is not None:
+            environ["wsgi.early_hints"] = early_hints
+        environ["REQUEST_METHOD"] = req.method
+        environ["RAW_URI"] = req.uri
+        environ["QUERY_STRING"] = req.query or ""
+        environ["SERVER_PROTOCOL"] = "HTTP/%d.%d" % tuple(req.version[:2])
+
+        host = None
+        script_name = self.script_name
+        path = req.path or ""
+        for name, value in req.headers:
+            if name == "HOST":
+                host = value
+            elif name == "CONTENT-TYPE":
+                environ["CONTENT_TYPE"] = value
+                continue
+            elif name == "CONTENT-LENGTH":
+                environ["CONTENT_LENGTH"] = value
+                continue
+            elif name in ("SCRIPT_NAME", "PATH_INFO"):
+                # Only a trusted proxy may set these, and only when listed in
+                # forwarder_headers; otherwise the header is ignored outright.
+                if name in self.forwarder_headers:
+                    if name == "SCRIPT_NAME":
+                        script_name = value
+                    else:
+                        path = value
+                    continue
+            key = "HTTP_" + name.replace("-", "_")
+            if key in environ:
+                # RFC 9110 section 5.3: repeated fields combine with commas.
+                environ[key] = environ[key] + "," + value
+            else:
+                environ[key] = value
+
+        # The protocol already judged trusted scheme headers (and refused
+        # contradictory ones); objects without that verdict get ours.
+        scheme = getattr(req, "scheme", None) or self.url_scheme(req.headers)
+        environ["wsgi.url_scheme"] = scheme
+
+        default_port = _SCHEME_PORTS.get(scheme, "")
+        if host is not None:
+            name, port = split_host(host, default_port)
+        else:
+            name, port = self.server
+            port = port or default_port
+        environ["SERVER_NAME"] = name
+        environ["SERVER_PORT"] = str(port)
+
+        if script_name:
+            script_name = script_name.rstrip("/")
+        if script_name:
+            if not path.startswith(script_name):
+                raise ConfigurationProblem(
+                    "Request path %r does not start with SCRIPT_NAME %r" % (path, script_name),
+                    req)
+            path = path[len(script_name):]
+        environ["SCRIPT_NAME"] = script_name
+        environ["PATH_INFO"] = to_wsgi_path(path)
+
+        proxy = getattr(req, "proxy", None)
+        if proxy is not None:
+            environ.update(proxy_environ(proxy))
+        extra = getattr(req, "extra_environ", None)
+        if extra:
+            environ.update(extra)
+        return environ
+
+
+def proxy_environ(proxy):
+    """The PROXY_* keys (and the real client address) from PROXY protocol info."""
+    info = proxy.as_dict() if hasattr(proxy, "as_dict") else dict(proxy)
+    out = {}
+    if info.get("proxy_protocol") is not None:
+        out["PROXY_PROTOCOL"] = info["proxy_protocol"]
+    if info.get("client_addr") is not None:
+        out["REMOTE_ADDR"] = info["client_addr"]
+    if info.get("client_port") is not None:
+        out["REMOTE_PORT"] = str(info["client_port"])
+    if info.get("proxy_addr") is not None:
+        out["PROXY_ADDR"] = info["proxy_addr"]
+    if info.get("proxy_port") is not None:
+        out["PROXY_PORT"] = str(info["proxy_port"])
+    return out
+
+
+def peer_of(sock, addr):
+    """The peer address to report: ``addr`` from accept(), "" for unnamed unix peers."""
+    if getattr(sock, "family", None) == socket.AF_UNIX:
+        return addr if addr else ""
+    return addr
+
+
+__all__ = ["ConnectionEnviron", "to_wsgi_path", "split_host", "is_trusted_peer",
+           "proxy_environ", "peer_of"]

@@ -1,0 +1,359 @@
+"""The blocking request driver shared by the sync, gthread, gevent and eventlet workers.
+
+``serve_connection(worker, sock, listener, addr)`` runs a whole connection.
+Workers that schedule connections themselves (gthread keeps idle keep-alive
+sockets in a poller) use ``ServedConnection`` directly:
+``next_request(timeout)`` -> ``Request`` or None, ``handle(req)`` -> whether the
+connection may carry another request, ``close()``.
+"""
+
+import errno
+import socket
+import ssl
+from datetime import datetime
+
+from gunicorn.http.errors import ParseError
+from gunicorn.http.events import ConnectionClosed, Request
+from gunicorn.wsgi.connection import ClientConnection
+from gunicorn.wsgi.environ import ConnectionEnviron
+from gunicorn.wsgi.error_page import reason_for, render_error
+from gunicorn.wsgi.input import RequestBody
+from gunicorn.wsgi.response import WSGIResponse
+
+# A peer that went away mid-conversation: routine, logged at debug only.
+CLIENT_GONE = {
+    errno.EPIPE: "Ignoring EPIPE",
+    errno.ECONNRESET: "Ignoring connection reset",
+    errno.ENOTCONN: "Ignoring socket not connected",
+    errno.ESHUTDOWN: "Ignoring socket shutdown",
+    errno.ECONNABORTED: "Ignoring connection aborted",
+}
+
+# Bounds of the "lingering close" that keeps an unread body from turning the
+# close into a TCP reset (which can destroy the response in flight).
+LINGER_SECONDS = 0.5
+LINGER_BYTES = 1 << 18
+
+_protocol_classes = {}
+
+
+def protocol_class(cfg):
+    """The protocol class named by ``cfg.protocol`` (entry-point group gunicorn.protocols)."""
+    name = getattr(cfg, "protocol", None) or "http"
+    cls = _protocol_classes.get(name)
+    if cls is None:
+        from gunicorn import plugins
+
+        try:
+            cls = plugins.load_protocol(name)
+        except RuntimeError:
+            if name != "http":
+                raise
+            # Core's own protocol, even when the distribution metadata is absent.
+            from gunicorn.http.protocol import HTTP1Protocol as cls
+        _protocol_classes[name] = cls
+    return cls
+
+
+def sendfile_enabled(cfg):
+    value = getattr(cfg, "sendfile", True)
+    return True if value is None else bool(value)
+
+
+def client_gone_message(exc):
+    """The debug line for a disconnect error, or None if ``exc`` is a real failure."""
+    if isinstance(exc, ssl.SSLEOFError):
+        return "ssl connection closed"
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return "Ignoring socket timeout"
+    if isinstance(exc, OSError):
+        return CLIENT_GONE.get(exc.errno)
+    return None
+
+
+def error_reply(exc):
+    """``(status_code, reason, message)`` of the error page answering ``exc``."""
+    if isinstance(exc, ParseError):
+        status = getattr(exc, "status_code", 400)
+        reason = getattr(exc, "reason", None) or reason_for(status)
+        return status, reason, "" if status >= 500 else str(exc)
+    if isinstance(exc, ssl.SSLError):
+        return 403, "Forbidden", "SSL error"
+    return 500, "Internal Server Error", ""
+
+
+class _ErrorResponse:
+    """What the access log and post_request see when an error page replaced the app."""
+
+    def __init__(self, status_code, reason, body_length, headers=()):
+        self.status = "%d %s" % (status_code, reason)
+        self.status_code = status_code
+        self.headers = list(headers)
+        self.sent = body_length
+        self.response_length = body_length
+        self.headers_sent = True
+
+
+class ServedConnection:
+    """One accepted client, served request by request with the worker's WSGI app."""
+
+    def __init__(self, worker, sock, listener, addr, proto=None, keepalive=False):
+        self.worker = worker
+        self.cfg = cfg = worker.cfg
+        self.log = worker.log
+        self.sock = sock
+        self.addr = addr
+        try:
+            server = listener.getsockname() if listener is not None else sock.getsockname()
+        except OSError:
+            server = None
+        self.listener_name = server
+        is_ssl = isinstance(sock, ssl.SSLSocket)
+        if proto is None:
+            proto = protocol_class(cfg)(cfg, addr, server, is_ssl)
+        self.conn = ClientConnection(sock, proto)
+        self.environ = ConnectionEnviron(
+            cfg, sock, addr, server, is_ssl=is_ssl, log=worker.log,
+            multithread=getattr(worker, "wsgi_multithread", None))
+        self.keepalive = keepalive
+        self.body = None
+        self.closed = False
+
+    @property
+    def proto(self):
+        return self.conn.proto
+
+    # -- reading requests --------------------------------------------------
+    def next_request(self, timeout=None):
+        """The next request head, or None when the connection should end.
+
+        ``timeout`` bounds the wait for an idle keep-alive connection; parse
+        errors are answered here (with their status) before returning None.
+        """
+        if self.conn.broken or self.conn.peer_closed:
+            return None
+        previous = self.sock.gettimeout() if timeout is not None else None
+        if timeout is not None:
+            self.sock.settimeout(timeout)
+        try:
+            event = self.conn.next_event()
+        except ParseError as exc:
+            self.reply_error(exc, getattr(exc, "req", None), datetime.now())
+            return None
+        except ssl.SSLError as exc:
+            self.log.debug("SSL error while reading a request: %s", exc)
+            return None
+        except OSError as exc:
+            message = client_gone_message(exc)
+            if message is None:
+                raise
+            self.log.debug(message)
+            return None
+        finally:
+            if timeout is not None and not self.closed:
+                try:
+                    self.sock.settimeout(previous)
+                except OSError:
+                    pass
+        if isinstance(event, Request):
+            return event
+        if not isinstance(event, ConnectionClosed):
+            self.log.debug("Unexpected protocol event %r; closing", event)
+        return None
+
+    # -- one request -------------------------------------------------------
+    def handle(self, req):
+        """Serve ``req``; True when the connection may carry another request."""
+        worker, cfg, log = self.worker, self.cfg, self.log
+        start = datetime.now()
+        body = self.body = RequestBody(self.conn, req)
+        req.body = body
+        resp = WSGIResponse(self.conn, req, sendfile=sendfile_enabled(cfg),
+                            on_head=self._before_head)
+        environ = None
+        result = None
+        ok = False
+        try:
+            cfg.pre_request(worker, req)
+            environ = self.environ.build(req, body, resp.early_hints)
+            if not self.keepalive:
+                req.force_close()
+            worker.nr += 1
+            if worker.nr >= worker.max_requests:
+                if worker.alive:
+                    log.info("Autorestarting worker after current request.")
+                worker.alive = False
+                req.force_close()
+            result = worker.wsgi(environ, resp.start_response)
+            handled = getattr(worker, "is_already_handled", None)
+            if handled is not None and handled(result):
+                # The app took the socket over (e.g. a websocket): write nothing.
+                self.conn.broken = True
+                return False
+            resp.write_iterable(result)
+            resp.finish()
+            ok = True
+        except Exception as exc:
+            resp = self._fail(exc, req, resp, environ, start) or resp
+        finally:
+            self._close_iterable(result)
+            if environ is None:
+                environ = self._fallback_environ(req, body)
+            try:
+                log.access(resp, req, environ, datetime.now() - start)
+            except Exception:
+                log.exception("Failed to write the access log line")
+            try:
+                cfg.post_request(worker, req, environ, resp)
+            except Exception:
+                log.exception("Exception in post_request hook")
+        if not ok:
+            return False
+        return self._may_continue(req, resp, body)
+
+    def _before_head(self, resp):
+        # Decided at the last moment: a TERM or max_requests during the app call
+        # must still turn this response into the connection's last one.
+        if not self.keepalive or not self.worker.alive:
+            resp.must_close = True
+
+    def _may_continue(self, req, resp, body):
+        if not (self.keepalive and self.worker.alive) or resp.must_close \
+                or self.conn.broken or req.should_close() \
+                or not getattr(self.proto, "keep_alive", False):
+            return False
+        try:
+            if not body.drain():
+                return False
+        except (ParseError, OSError) as exc:
+            self.log.debug("Closing after unread request body: %s", exc)
+            return False
+        self.proto.start_next_cycle()
+        return True
+
+    def _fail(self, exc, req, resp, environ, start):
+        """Answer or abandon a request whose handling raised ``exc``."""
+        message = client_gone_message(exc) if isinstance(exc, OSError) else None
+        self.conn.broken = True
+        if message is not None:
+            self.log.debug(message)
+            return None
+        if isinstance(exc, ParseError):
+            self.log.debug("Invalid request from ip=%s: %s", self._peer_ip(), exc)
+        else:
+            uri = getattr(req, "uri", None)
+            self.log.exception("Error handling request %s" % (uri,) if uri
+                               else "Error handling request (no URI read)")
+        if resp.headers_sent:
+            # Too late for an error page: closing is the only honest signal.
+            return None
+        status, reason, mesg = error_reply(exc)
+        return self._send_error_page(status, reason, mesg, self._protocol_page(exc))
+
+    def reply_error(self, exc, req, start):
+        """Answer a request that failed before reaching the app (parse errors)."""
+        status, reason, mesg = error_reply(exc)
+        level = self.log.debug if status < 500 else self.log.warning
+        level("Invalid request from ip=%s: %s", self._peer_ip(), exc)
+        self.conn.broken = True
+        resp = self._send_error_page(status, reason, mesg, self._protocol_page(exc))
+        environ = self._fallback_environ(req, None)
+        try:
+            self.log.access(resp, req, environ, datetime.now() - start)
+        except Exception:
+            self.log.exception("Failed to write the access log line")
+
+    def _protocol_page(self, exc):
+        # The protocol renders its own parse errors (and learns it must close).
+        send_error = getattr(self.proto, "send_error", None)
+        if send_error is None or not isinstance(exc, ParseError):
+            return None
+        try:
+            return send_error(exc)
+        except Exception:
+            return None
+
+    def _send_error_page(self, status, reason, mesg, page=None):
+        if page is None:
+            page = render_error(status, reason, mesg)
+        head_end = page.index(b"\r\n\r\n") + 4
+        try:
+            self.sock.sendall(page)
+        except (OSError, ValueError) as exc:
+            self.log.debug("Failed to send error message: %s", exc)
+        return _ErrorResponse(status, reason, len(page) - head_end,
+                              [("Connection", "close"), ("Content-Type", "text/html")])
+
+    def _fallback_environ(self, req, body):
+        if req is None:
+            return dict(self.environ.base)
+        try:
+            return self.environ.build(req, body)
+        except Exception:
+            return dict(self.environ.base)
+
+    def _close_iterable(self, result):
+        close = getattr(result, "close", None)
+        if close is None:
+            return
+        try:
+            close()
+        except Exception:
+            self.log.exception("Error while closing the response iterable")
+
+    def _peer_ip(self):
+        return self.addr[0] if isinstance(self.addr, tuple) else self.addr
+
+    # -- the connection ----------------------------------------------------
+    def serve(self, keepalive_timeout=None):
+        """Serve requests until the connection ends; always closes the socket."""
+        try:
+            req = self.next_request()
+            while req is not None:
+                if not self.handle(req) or not self.worker.alive:
+                    break
+                req = self.next_request(timeout=keepalive_timeout)
+        except OSError as exc:
+            message = client_gone_message(exc)
+            if message is None:
+                self.log.exception("Socket error processing request.")
+            else:
+                self.log.debug(message)
+        finally:
+            self.close()
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        body = self.body
+        if body is not None and not body.complete and not self.conn.peer_closed \
+                and not body.needs_continue:
+            self._linger()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _linger(self):
+        # Closing with unread request bytes makes the kernel send RST, which can
+        # discard the response before the client reads it: half-close, then
+        # read (bounded) until the client closes too.
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.settimeout(LINGER_SECONDS)
+            drained = 0
+            while drained < LINGER_BYTES:
+                data = self.sock.recv(65536)
+                if not data:
+                    break
+                drained += len(data)
+        except (OSError, ValueError):
+            pass
+
+
+def serve_connection(worker, sock, listener, addr, proto=None, keepalive=False,
+                     keepalive_timeout=None):
+    """Serve one accepted connection to its end (the sync worker: one request)."""
+    ServedConnection(worker, sock, listener, addr, proto=proto,
+                     keepalive=keepalive).serve(keepalive_timeout)
