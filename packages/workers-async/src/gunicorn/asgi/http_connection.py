@@ -7,7 +7,6 @@ import asyncio
 from gunicorn.asgi.http_cycle import ClientDisconnected, HTTPCycle
 from gunicorn.asgi.scope import http_scope
 from gunicorn.asgi.websocket_handshake import is_websocket_upgrade
-from gunicorn.http.error_response import render_parse_error
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import NEED_DATA, PAUSED, ConnectionClosed, Data, EndOfMessage, Request
 
@@ -194,7 +193,7 @@ class HTTPConnection(asyncio.Protocol):
             if started:
                 self.abort()
                 return
-        self.write(render_parse_error(exc))
+        self.write(self.proto.send_error(exc))
         self.server.log_rejected(exc, exc.status_code, self.peer, self.sockname)
         self.close()
 

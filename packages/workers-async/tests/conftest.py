@@ -1,0 +1,5 @@
+import sys
+from pathlib import Path
+
+# tests/ holds helper modules (inprocess, ws_client_frames) and the apps/ package.
+sys.path.insert(0, str(Path(__file__).parent))
