@@ -195,3 +195,19 @@ def test_data_after_peer_close_is_a_bug(proto):
     proto.receive_data(b"")
     with pytest.raises(RuntimeError):
         proto.receive_data(b"x")
+
+
+def test_datasize_limit_follows_the_request_head_limits():
+    proto = make_proto(limit_request_line=4094, limit_request_fields=5,
+                       limit_request_field_size=100)
+    assert proto.max_datasize == 4094 + 4 + 5 * 102 + 4
+    proto.receive_data(b"\x00" + (5000).to_bytes(2, "little") + b"\x00")
+    with pytest.raises(InvalidUWSGIHeader, match="over the limit"):
+        proto.next_event()
+
+
+def test_default_limits_allow_the_largest_packet(proto):
+    assert proto.max_datasize == 0xFFFF
+    big = encode_packet([("REQUEST_METHOD", "GET"), ("HTTP_COOKIE", "c" * 65000)])
+    proto.receive_data(big)
+    assert proto.next_event().headers == [("COOKIE", "c" * 65000)]

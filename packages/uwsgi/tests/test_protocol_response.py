@@ -158,3 +158,12 @@ def test_two_requests_on_one_connection():
     request = proto.next_event()
     assert request.uri == "/2" and request.req_number == 2
     assert proto.send(ConnectionClosed()) == b""
+
+
+def test_sendfile_bytes_count_toward_content_length():
+    proto = start()
+    proto.send(Response(200, "OK", [("Content-Length", "10")]))
+    proto.send(Data(b"abc"))
+    proto.body_sent_externally(7)
+    proto.send(EndOfMessage())
+    assert proto.keep_alive

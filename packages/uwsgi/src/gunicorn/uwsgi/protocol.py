@@ -32,6 +32,7 @@ from gunicorn.http.events import (
     Request,
     Response,
 )
+from gunicorn.http.parser_options import ParserOptions
 from gunicorn.http.response_head import frame_response
 from gunicorn.uwsgi.errors import ForbiddenUWSGIRequest, InvalidUWSGIHeader
 from gunicorn.uwsgi.packet import HEADER_SIZE, MAX_DATASIZE, parse_header, read_packet
@@ -52,6 +53,31 @@ def _networks(allow_ips: tuple):
     return parse_networks(list(allow_ips))
 
 
+@lru_cache(maxsize=16)
+def _max_datasize(limits: tuple) -> int:
+    line, fields, field_size = limits
+    cfg = _Limits(line, fields, field_size)
+    # The vars block stands in for the request line and headers: it gets the head-size
+    # bound core derives from the same limit_request_* settings for HTTP/1.
+    return min(MAX_DATASIZE, ParserOptions(cfg).max_head_size)
+
+
+class _Limits:
+    __slots__ = ("limit_request_line", "limit_request_fields", "limit_request_field_size")
+
+    def __init__(self, line, fields, field_size):
+        self.limit_request_line = line
+        self.limit_request_fields = fields
+        self.limit_request_field_size = field_size
+
+
+def max_datasize_for(cfg) -> int:
+    """The largest vars block accepted under ``cfg``'s ``limit_request_*`` settings."""
+    return _max_datasize((getattr(cfg, "limit_request_line", 4094),
+                          getattr(cfg, "limit_request_fields", 100),
+                          getattr(cfg, "limit_request_field_size", 8190)))
+
+
 def _allow_ips(cfg) -> tuple:
     value = getattr(cfg, "uwsgi_allow_ips", DEFAULT_ALLOW_IPS)
     if isinstance(value, str):
@@ -62,9 +88,6 @@ def _allow_ips(cfg) -> tuple:
 class UWSGIProtocol:
     """A uwsgi connection from a front end such as nginx ``uwsgi_pass``."""
 
-    # A uint16 datasize cannot say more; lower it in a subclass to refuse big packets early.
-    max_datasize = MAX_DATASIZE
-
     def __init__(self, cfg, peer_addr, server_addr, is_ssl=False):
         self.cfg = cfg
         self.peer_addr = peer_addr
@@ -72,6 +95,7 @@ class UWSGIProtocol:
         self.is_ssl = bool(is_ssl)
         allow_ips = _allow_ips(cfg)
         self._peer_allowed = peer_allowed(peer_addr, allow_ips, _networks(allow_ips))
+        self.max_datasize = max_datasize_for(cfg)
         self._buffer = bytearray()
         self._peer_closed = False
         self._state = IDLE
@@ -212,6 +236,13 @@ class UWSGIProtocol:
             self._must_close = True
         self._response = _ResponseState(writer)
         return head
+
+    def body_sent_externally(self, count: int) -> None:
+        """sendfile() put ``count`` body bytes on the socket without us: keep the count right."""
+        writer = self._writing().writer
+        remaining = getattr(writer, "remaining", None)
+        if remaining is not None:
+            writer.remaining = max(0, remaining - count)
 
     def _writing(self) -> _ResponseState:
         response = self._response
