@@ -13,6 +13,7 @@ from gunicorn.http.events import (
     Request,
     Response,
 )
+from gunicorn.uwsgi.errors import ForbiddenUWSGIRequest
 from gunicorn.uwsgi.packet import encode_packet
 
 
@@ -164,6 +165,25 @@ def test_sendfile_bytes_count_toward_content_length():
     proto = start()
     proto.send(Response(200, "OK", [("Content-Length", "10")]))
     proto.send(Data(b"abc"))
-    proto.body_sent_externally(7)
+    assert proto.response_framing == "content-length"
+    proto.note_body_sent(7)
     proto.send(EndOfMessage())
     assert proto.keep_alive
+
+
+def test_response_framing_is_never_chunked():
+    proto = start()
+    assert proto.response_framing is None
+    proto.send(Response(200, "OK", []))
+    assert proto.response_framing == "close"
+
+
+def test_send_error_renders_the_parse_error_and_closes():
+    proto = make_proto(peer=("10.0.0.9", 1))
+    proto.receive_data(encode_packet([("REQUEST_METHOD", "GET")]))
+    with pytest.raises(ForbiddenUWSGIRequest) as info:
+        proto.next_event()
+    page = proto.send_error(info.value)
+    assert page.startswith(b"HTTP/1.1 403 Forbidden\r\n")
+    assert b"Connection: close" in page
+    assert not proto.keep_alive

@@ -21,6 +21,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from gunicorn.http.allow_lists import parse_networks, peer_allowed
+from gunicorn.http.error_response import render_parse_error
 from gunicorn.http.errors import NoMoreData
 from gunicorn.http.events import (
     NEED_DATA,
@@ -237,12 +238,23 @@ class UWSGIProtocol:
         self._response = _ResponseState(writer)
         return head
 
-    def body_sent_externally(self, count: int) -> None:
-        """sendfile() put ``count`` body bytes on the socket without us: keep the count right."""
+    def send_error(self, exc) -> bytes:
+        """Bytes answering a ParseError (nginx relays them); the connection closes after."""
+        self._must_close = True
+        self._state = ERROR
+        self._error = self._error or exc
+        return render_parse_error(exc)
+
+    @property
+    def response_framing(self):
+        """"content-length", "close" or "none" once a Response was sent (never "chunked")."""
+        return None if self._response is None else self._response.writer.framing
+
+    def note_body_sent(self, size: int) -> None:
+        """Count ``size`` body bytes written around send() (sendfile) against Content-Length."""
         writer = self._writing().writer
-        remaining = getattr(writer, "remaining", None)
-        if remaining is not None:
-            writer.remaining = max(0, remaining - count)
+        if writer.framing == "content-length":
+            writer.remaining -= min(size, writer.remaining)
 
     def _writing(self) -> _ResponseState:
         response = self._response
