@@ -77,6 +77,11 @@ async def slow(request):
     return PlainTextResponse("slow done")
 
 
+async def loop_name(request):
+    loop = asyncio.get_running_loop()
+    return PlainTextResponse(f"{type(loop).__module__}.{type(loop).__name__} {os.getpid()}")
+
+
 async def boom(request):
     raise RuntimeError("boom from the app")
 
@@ -133,6 +138,7 @@ app = Starlette(lifespan=lifespan, routes=[
     Route("/state", state),
     Route("/slow", slow),
     Route("/boom", boom),
+    Route("/loop", loop_name),
     Route("/info/{rest:path}", info),
     WebSocketRoute("/ws", ws_echo),
     WebSocketRoute("/ws-deny", ws_deny),

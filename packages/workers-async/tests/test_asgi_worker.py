@@ -1,0 +1,159 @@
+"""``gunicorn -k asgi`` as a real server: lifespan, graceful TERM, limits, WebSocket close."""
+
+import asyncio
+import signal
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+from gunicorn_testsupport import ServerProcess, wait_for
+
+TESTS = Path(__file__).parent
+
+
+def events(path):
+    return path.read_text().split("\n") if path.exists() else []
+
+
+@pytest.fixture
+def events_file(tmp_path):
+    return tmp_path / "events.txt"
+
+
+def serve(events_file, *args, **kw):
+    return ServerProcess("-k", "asgi", *args, "apps.starlette_app:app", cwd=TESTS,
+                         env={"ASGI_TEST_EVENTS": str(events_file)}, **kw)
+
+
+def test_http_websocket_and_lifespan(events_file):
+    with serve(events_file, "--access-logfile", "-") as srv:
+        assert httpx.get(srv.url("/state")).text == "hello from lifespan"
+        assert "uvloop" in httpx.get(srv.url("/loop")).text
+
+        async def talk():
+            async with websockets.connect(f"ws://127.0.0.1:{srv.port}/ws") as ws:
+                await ws.send("over the real server")
+                return await ws.recv()
+        assert asyncio.run(talk()) == "over the real server"
+        srv.stop()
+        assert srv.proc.returncode == 0
+        log = srv.log
+    assert '"GET /state HTTP/1.1" 200' in log
+    assert events(events_file)[:1] == ["startup"]
+    assert "shutdown" in events(events_file)
+
+
+def test_asyncio_loop_setting(events_file):
+    with serve(events_file, "--asgi-loop", "asyncio") as srv:
+        assert httpx.get(srv.url("/loop")).text.startswith("asyncio.")
+
+
+def test_graceful_term_finishes_in_flight_request(events_file):
+    with serve(events_file, "--graceful-timeout", "10") as srv:
+        result = {}
+
+        def slow_request():
+            result["r"] = httpx.get(srv.url("/slow?t=1.5"), timeout=10)
+
+        import threading
+        t = threading.Thread(target=slow_request)
+        t.start()
+        wait_for(lambda: srv.worker_pids(), message="worker")
+        time.sleep(0.5)
+        srv.signal(signal.SIGTERM)
+        # New connections are refused or not served once the stop began.
+        t.join(10)
+        assert result["r"].status_code == 200 and result["r"].text == "slow done"
+        assert srv.wait(10) == 0
+    assert events(events_file)[:3] == ["startup", "slow-done", "shutdown"]
+
+
+def test_graceful_timeout_cuts_long_request(events_file):
+    with serve(events_file, "--graceful-timeout", "1") as srv:
+        import threading
+        result = {}
+
+        def slow_request():
+            try:
+                result["r"] = httpx.get(srv.url("/slow?t=30"), timeout=10)
+            except httpx.HTTPError as exc:
+                result["e"] = exc
+        t = threading.Thread(target=slow_request)
+        t.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        srv.wait(10)
+        t.join(10)
+        assert time.monotonic() - started < 5
+    assert "e" in result or result["r"].status_code >= 500
+
+
+def test_term_closes_websocket_with_1001(events_file):
+    with serve(events_file) as srv:
+        async def main():
+            async with websockets.connect(f"ws://127.0.0.1:{srv.port}/ws") as ws:
+                await ws.send("hi")
+                await ws.recv()
+                srv.signal(signal.SIGTERM)
+                with pytest.raises(websockets.ConnectionClosed) as info:
+                    await asyncio.wait_for(ws.recv(), 10)
+                return info.value.rcvd.code
+        assert asyncio.run(main()) == 1001
+        assert srv.wait(10) == 0
+
+
+def test_lifespan_startup_failure_halts_the_server(tmp_path):
+    srv = ServerProcess("-k", "asgi", "apps.failing_lifespan:app", cwd=TESTS, wait_ready=False)
+    with srv:
+        code = srv.wait(15)
+        log = srv.log
+    assert code == 4, log
+    assert "database unreachable" in log
+    assert "Traceback" not in log
+
+
+def test_lifespan_on_requires_support(tmp_path):
+    srv = ServerProcess("-k", "asgi", "--asgi-lifespan", "on", "apps.bare_app:app",
+                        cwd=TESTS, wait_ready=False)
+    with srv:
+        assert srv.wait(15) == 4
+
+
+def test_lifespan_off_serves_without_it(events_file):
+    with serve(events_file, "--asgi-lifespan", "off") as srv:
+        assert httpx.get(srv.url("/")).text == "hello"
+    assert "startup" not in events(events_file)
+
+
+def test_max_requests_recycles_the_worker(events_file):
+    with serve(events_file, "--max-requests", "2") as srv:
+        pids = set()
+        for _ in range(6):
+            r = httpx.get(srv.url("/loop"), headers={"Connection": "close"}, timeout=5)
+            pids.add(r.text.split()[-1])
+            time.sleep(0.2)
+        assert len(pids) >= 2
+
+
+def test_worker_connections_caps_open_connections(events_file):
+    with serve(events_file, "--worker-connections", "2", "--keep-alive", "30") as srv:
+        held = []
+        for _ in range(2):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert s.recv(65536).startswith(b"HTTP/1.1 200")
+            held.append(s)
+        third = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        third.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        third.settimeout(0.7)
+        with pytest.raises(TimeoutError):
+            third.recv(65536)
+        held[0].close()
+        third.settimeout(5)
+        assert third.recv(65536).startswith(b"HTTP/1.1 200")
+        for s in [third] + held[1:]:
+            s.close()
