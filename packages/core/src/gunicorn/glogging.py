@@ -11,6 +11,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import traceback
 
 LOG_LEVELS = {
@@ -87,19 +88,19 @@ class SafeAtoms(dict):
     """Access-log atoms for %-formatting: quotes escaped, unknown names render as '-'."""
 
     def __init__(self, atoms):
-        dict.__init__(self)
-        for key, value in atoms.items():
-            if isinstance(value, str):
-                # The default format wraps r, f and a in double quotes.
-                value = value.replace('"', '\\"')
-            self[key] = value
+        # The default format wraps r, f and a in double quotes: escape them in every string.
+        dict.__init__(self, {
+            key: value.replace('"', '\\"') if type(value) is str and '"' in value else value
+            for key, value in atoms.items()
+        })
 
-    def __getitem__(self, key):
+    # No __getitem__ override: exact hits stay in C, dict calls __missing__ for the rest.
+    def __missing__(self, key):
         if key.startswith("{"):
             # {Header-Name}i / {Header}o / {VAR}e: names are stored lower-cased.
-            key = key.lower()
-        if dict.__contains__(self, key):
-            return dict.__getitem__(self, key)
+            lowered = key.lower()
+            if lowered != key and dict.__contains__(self, lowered):
+                return dict.__getitem__(self, lowered)
         return "-"
 
 
@@ -175,7 +176,9 @@ def _header_pairs(headers):
     if hasattr(headers, "items"):
         headers = headers.items()
     try:
-        return [(_text(name), _text(value)) for name, value in headers]
+        return [(name if type(name) is str else _text(name),
+                 value if type(value) is str else _text(value))
+                for name, value in headers]
     except (TypeError, ValueError):
         return ()
 
@@ -444,10 +447,17 @@ class Logger:
 
     def now(self):
         """Local time as the Common Log Format writes it: [10/Oct/2000:13:55:36 -0700]."""
-        now = datetime.datetime.now().astimezone()
-        return "[%02d/%s/%04d:%02d:%02d:%02d %s]" % (
+        second = int(time.time())
+        cached = self.__dict__.get("_now_cache")
+        if cached is not None and cached[0] == second:
+            return cached[1]
+        now = datetime.datetime.fromtimestamp(second).astimezone()
+        text = "[%02d/%s/%04d:%02d:%02d:%02d %s]" % (
             now.day, _MONTHS[now.month - 1], now.year,
             now.hour, now.minute, now.second, now.strftime("%z"))
+        # One access line per request, many per second: format each second once.
+        self._now_cache = (second, text)
+        return text
 
     def atoms(self, resp, req, environ, request_time):
         """The raw atom values for one request (see the access_log_format setting)."""
@@ -496,13 +506,12 @@ class Logger:
             request_headers = req
         if request_headers is None:
             request_headers = _environ_headers(environ)
-        for name, value in _header_pairs(request_headers):
-            atoms["{%s}i" % name.lower()] = value
-        for name, value in _header_pairs(getattr(resp, "headers", None)):
-            atoms["{%s}o" % name.lower()] = value
-        for key, value in environ.items():
-            if isinstance(key, str):
-                atoms["{%s}e" % key.lower()] = value
+        atoms.update({"{%s}i" % name.lower(): value
+                      for name, value in _header_pairs(request_headers)})
+        atoms.update({"{%s}o" % name.lower(): value
+                      for name, value in _header_pairs(getattr(resp, "headers", None))})
+        atoms.update({"{%s}e" % key.lower(): value
+                      for key, value in environ.items() if type(key) is str})
         return atoms
 
     def access(self, resp, req, environ, request_time):
