@@ -1,0 +1,236 @@
+"""The serve driver: keep-alive, parse errors, hooks, max_requests, access log."""
+
+import datetime
+
+import pytest
+from wsgi_support import FakeWorker, PieceSocket, make_cfg, parse_responses, serve_bytes
+
+from gunicorn.wsgi.serve import ServedConnection, error_reply, protocol_class
+
+GET = b"GET /p HTTP/1.1\r\nHost: h\r\n\r\n"
+
+
+def hello(environ, start_response):
+    body = environ["PATH_INFO"].encode("latin-1")
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def echo(environ, start_response):
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def ignore_body(environ, start_response):
+    start_response("200 OK", [("Content-Length", "2")])
+    return [b"ok"]
+
+
+def test_sync_style_serves_one_request_and_closes():
+    sock, worker = serve_bytes(hello, GET + GET)
+    responses = parse_responses(sock.out)
+    assert len(responses) == 1
+    assert responses[0][1]["connection"] == "close"
+    assert worker.nr == 1
+    assert sock.closed
+
+
+def test_keepalive_serves_pipelined_requests():
+    raw = b"".join(b"GET /%d HTTP/1.1\r\nHost: h\r\n\r\n" % i for i in range(3))
+    sock, worker = serve_bytes(hello, raw, keepalive=True)
+    responses = parse_responses(sock.out)
+    assert [r[2] for r in responses] == [b"/0", b"/1", b"/2"]
+    assert [r[1]["connection"] for r in responses] == ["keep-alive"] * 3
+    assert worker.nr == 3
+
+
+def test_keepalive_with_bodies_read_or_not():
+    post = b"POST /e HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+    sock, _ = serve_bytes(echo, post + post)
+    assert [r[2] for r in parse_responses(sock.out)] == [b"hello"]
+    sock, _ = serve_bytes(echo, post + post, keepalive=True)
+    assert [r[2] for r in parse_responses(sock.out)] == [b"hello", b"hello"]
+    # an unread body is drained so the next request is found where it starts
+    sock, _ = serve_bytes(ignore_body, post + GET, keepalive=True)
+    assert [r[2] for r in parse_responses(sock.out)] == [b"ok", b"ok"]
+
+
+def test_unread_body_of_continue_request_closes_connection():
+    post = b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"
+    sock, _ = serve_bytes(ignore_body, post + b"hello" + GET, keepalive=True)
+    responses = parse_responses(sock.out)
+    assert [r[0] for r in responses] == [200]
+    assert responses[0][1]["connection"] == "close"
+    assert b"100 Continue" not in bytes(sock.out)
+
+
+def test_continue_sent_when_app_reads():
+    post = b"POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello"
+    sock, _ = serve_bytes(echo, post)
+    assert [r[0] for r in parse_responses(sock.out)] == [100, 200]
+
+
+def test_http10_keepalive_only_when_asked():
+    raw = b"GET /a HTTP/1.0\r\n\r\nGET /b HTTP/1.0\r\n\r\n"
+    sock, _ = serve_bytes(hello, raw, keepalive=True)
+    assert len(parse_responses(sock.out)) == 1
+    raw = b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /b HTTP/1.0\r\n\r\n"
+    sock, _ = serve_bytes(hello, raw, keepalive=True)
+    assert [r[2] for r in parse_responses(sock.out)] == [b"/a", b"/b"]
+
+
+@pytest.mark.parametrize("raw, status", [
+    (b"GARBAGE\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nBad Header\r\n\r\n", 400),
+    (b"GET / HTTP/9.9\r\nHost: h\r\n\r\n", 505),
+    (b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n", 414),
+    (b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 200 + b"\r\n", 431),
+    (b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: foo, chunked\r\n\r\n", 501),
+    (b"GET / HTTP/1.1\r\nHost: h\r\nExpect: teapot\r\n\r\n", 417),
+    (b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Ssl: off\r\n\r\n",
+     400),
+])
+def test_parse_errors_answered_with_their_status(raw, status):
+    sock, worker = serve_bytes(hello, raw)
+    code, headers, _ = parse_responses(sock.out)[0]
+    assert code == status
+    assert headers["connection"] == "close"
+    assert not worker.log.levels("exception")
+    assert b"Traceback" not in bytes(sock.out)
+    assert worker.log.accesses and worker.log.accesses[0][0].status_code == status
+    assert sock.closed
+
+
+def test_forbidden_proxy_is_403():
+    cfg = make_cfg(proxy_protocol="v1", proxy_allow_ips="10.0.0.1")
+    raw = b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n" + GET
+    sock, _ = serve_bytes(hello, raw, cfg=cfg)
+    assert parse_responses(sock.out)[0][0] == 403
+
+
+def test_script_name_mismatch_is_500(monkeypatch):
+    monkeypatch.setenv("SCRIPT_NAME", "/app")
+    sock, worker = serve_bytes(hello, GET)
+    assert parse_responses(sock.out)[0][0] == 500
+
+
+def test_body_parse_error_while_app_reads():
+    raw = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nQQ\r\n"
+    sock, worker = serve_bytes(echo, raw)
+    assert parse_responses(sock.out)[0][0] == 400
+    assert not worker.log.levels("exception")
+
+
+def test_client_closing_early_is_quiet():
+    sock, worker = serve_bytes(hello, b"")
+    assert bytes(sock.out) == b""
+    assert not worker.log.accesses
+    sock, worker = serve_bytes(hello, b"GET / HTTP/1.1\r\nHo")
+    assert not worker.log.levels("exception")
+
+
+def test_hooks_and_access_log_order():
+    calls = []
+    cfg = make_cfg(
+        pre_request=lambda worker, req: calls.append(("pre", req.path)),
+        post_request=lambda worker, req, environ, resp: calls.append(
+            ("post", req.path, environ["PATH_INFO"], resp.status)),
+    )
+
+    def app(environ, start_response):
+        calls.append(("app",))
+        start_response("200 OK", [])
+        return [b"x"]
+    sock, worker = serve_bytes(app, GET, cfg=cfg)
+    assert calls == [("pre", "/p"), ("app",), ("post", "/p", "/p", "200 OK")]
+    resp, req, environ, request_time = worker.log.accesses[0]
+    assert isinstance(request_time, datetime.timedelta)
+    assert req.path == "/p" and environ["PATH_INFO"] == "/p"
+    assert resp.response_length is None and resp.sent == 1
+
+
+def test_post_request_failure_is_logged_not_fatal():
+    def boom(worker, req, environ, resp):
+        raise RuntimeError("hook")
+    raw = GET + GET
+    sock, worker = serve_bytes(hello, raw, cfg=make_cfg(post_request=boom), keepalive=True)
+    assert len(parse_responses(sock.out)) == 2
+    assert any("post_request" in m for m in worker.log.levels("exception"))
+
+
+def test_max_requests_stops_worker_and_closes():
+    worker = FakeWorker(hello)
+    worker.max_requests = 2
+    raw = GET * 4
+    sock, worker = serve_bytes(hello, raw, keepalive=True, worker=worker)
+    responses = parse_responses(sock.out)
+    assert len(responses) == 2
+    assert responses[-1][1]["connection"] == "close"
+    assert worker.alive is False
+    assert "Autorestarting worker after current request." in worker.log.levels("info")
+
+
+def test_term_during_app_closes_keepalive_connection():
+    worker = FakeWorker(None)
+
+    def app(environ, start_response):
+        worker.alive = False
+        return hello(environ, start_response)
+    worker.wsgi = app
+    sock, _ = serve_bytes(app, GET * 2, keepalive=True, worker=worker)
+    responses = parse_responses(sock.out)
+    assert len(responses) == 1 and responses[0][1]["connection"] == "close"
+
+
+def test_keepalive_idle_timeout_applied_and_restored():
+    seen = []
+
+    class Sock(PieceSocket):
+        def settimeout(self, value):
+            seen.append(value)
+            super().settimeout(value)
+    sock = Sock(GET, piece=100)
+    worker = FakeWorker(hello)
+    ServedConnection(worker, sock, None, ("127.0.0.1", 1), keepalive=True).serve(
+        keepalive_timeout=7)
+    assert 7 in seen
+
+
+def test_unix_peer_access_and_environ():
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(environ)
+        return hello(environ, start_response)
+    import socket
+    sock = PieceSocket(GET, family=socket.AF_UNIX)
+    serve_bytes(app, GET, sock=sock, peer="")
+    assert seen["REMOTE_ADDR"] == ""
+
+
+def test_error_reply_mapping():
+    from gunicorn.http import errors
+    assert error_reply(errors.LimitRequestLine(9000, 4094))[0] == 414
+    assert error_reply(errors.LimitRequestHeaders("x"))[0] == 431
+    assert error_reply(errors.UnsupportedTransferCoding("gzip"))[0] == 501
+    assert error_reply(errors.ForbiddenProxyRequest("1.2.3.4"))[0] == 403
+    assert error_reply(errors.InvalidRequestLine("x"))[0] == 400
+    assert error_reply(ValueError("x")) == (500, "Internal Server Error", "")
+
+
+def test_protocol_class_default_is_http1():
+    from gunicorn.http.protocol import HTTP1Protocol
+    assert protocol_class(make_cfg()) is HTTP1Protocol
+
+
+def test_unknown_protocol_names_the_extra(monkeypatch):
+    from gunicorn import plugins
+    monkeypatch.setattr(plugins, "_module_available", lambda name: False)
+
+    class Cfg:
+        protocol = "uwsgi"
+    from gunicorn.wsgi import serve
+    monkeypatch.setattr(serve, "_protocol_classes", {})
+    with pytest.raises(RuntimeError, match=r"pip install gunicorn\[uwsgi\]"):
+        protocol_class(Cfg())
