@@ -289,3 +289,22 @@ def test_none_environ_does_not_raise():
     atoms = log.atoms(make_response(), None, None, ELAPSED)
     assert atoms["h"] == "-"
     assert atoms["r"] == "-"
+
+
+def test_now_uses_local_zone_and_follows_the_clock(monkeypatch):
+    import time
+
+    from gunicorn import glogging
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # +0530, no DST: a stable expectation
+    time.tzset()
+    try:
+        log = Logger(fake_cfg())
+        clock = [1_000_000_000.25]  # 2001-09-09 01:46:40 UTC
+        monkeypatch.setattr(glogging.time, "time", lambda: clock[0])
+        assert log.now() == "[09/Sep/2001:07:16:40 +0530]"
+        clock[0] += 1
+        assert log.now() == "[09/Sep/2001:07:16:41 +0530]"
+    finally:
+        monkeypatch.undo()
+        time.tzset()
