@@ -9,6 +9,7 @@ import sys
 
 from gunicorn import __version__
 from gunicorn.settings import KNOWN_SETTINGS, SECTIONS, Setting, make_settings
+from gunicorn.settings.logs import AccessLogFormat  # noqa: F401  (aiohttp.worker imports it)
 from gunicorn.settings.validators import (  # noqa: F401  (public gunicorn.config names)
     auto_int,
     validate_bool,
