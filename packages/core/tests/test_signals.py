@@ -1,0 +1,186 @@
+"""Signals to the real master: TTIN/TTOU/HUP, a killed or hung worker, USR1, USR2, WINCH."""
+
+import os
+import re
+import signal
+import threading
+
+import httpx
+import pytest
+from arbiter_support import (
+    get,
+    hook_lines,
+    server,
+    started_marker,
+    wait_for,
+    wait_gone,
+    wait_log,
+    worker_count_is,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_ttin_ttou_change_worker_count(tmp_path):
+    with server(tmp_path, "-w", "2", hooks=True) as srv:
+        wait_for(worker_count_is(srv, 2), message="2 workers")
+        srv.signal(signal.SIGTTIN)
+        wait_for(worker_count_is(srv, 3), message="3 workers after TTIN")
+        # one at a time: the kernel merges a signal sent while the same one is pending
+        srv.signal(signal.SIGTTOU)
+        wait_for(worker_count_is(srv, 2), message="2 workers after TTOU")
+        srv.signal(signal.SIGTTOU)
+        wait_for(worker_count_is(srv, 1), message="1 worker after 2x TTOU")
+        assert get(srv).status_code == 200
+        changes = [line[2:] for line in hook_lines(tmp_path, "nworkers_changed")]
+        assert changes == [["2", "None"], ["3", "2"], ["2", "3"], ["1", "2"]]
+
+
+def test_ttou_never_below_one(tmp_path):
+    with server(tmp_path, "-w", "1", hooks=True) as srv:
+        wait_for(worker_count_is(srv, 1), message="1 worker")
+        (pid,) = srv.worker_pids()
+        srv.signal(signal.SIGTTOU)
+        wait_log(srv, "Handling signal: ttou")
+        # a TTIN behind it shows the TTOU was fully handled
+        srv.signal(signal.SIGTTIN)
+        wait_for(worker_count_is(srv, 2), message="2 workers")
+        assert pid in srv.worker_pids()
+        assert [line[2:] for line in hook_lines(tmp_path, "nworkers_changed")] == [
+            ["1", "None"], ["2", "1"]]
+
+
+def test_hup_replaces_all_workers(tmp_path):
+    with server(tmp_path, "-w", "2", hooks=True) as srv:
+        wait_for(worker_count_is(srv, 2), message="2 workers")
+        old = set(srv.worker_pids())
+        srv.signal(signal.SIGHUP)
+        wait_for(lambda: len(srv.worker_pids()) == 2 and not old & set(srv.worker_pids()),
+                 message="2 new workers after HUP")
+        assert "Hang up: Master" in srv.log
+        assert len(hook_lines(tmp_path, "on_reload")) == 1
+        assert get(srv).status_code == 200
+
+
+def test_hup_rereads_config_file(tmp_path):
+    # the worker count comes from the config file alone (a -w flag would win)
+    with server(tmp_path, hooks=True) as srv:
+        wait_for(worker_count_is(srv, 1), message="1 worker")
+        conf = tmp_path / "gunicorn.conf.py"
+        conf.write_text(conf.read_text() + "\nworkers = 3\n")
+        srv.signal(signal.SIGHUP)
+        wait_for(worker_count_is(srv, 3), message="3 workers from the reloaded config")
+
+
+def test_killed_worker_is_replaced(tmp_path):
+    with server(tmp_path, "-w", "2", hooks=True) as srv:
+        wait_for(worker_count_is(srv, 2), message="2 workers")
+        victim = srv.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: len(srv.worker_pids()) == 2 and victim not in srv.worker_pids(),
+                 message="replacement worker")
+        wait_log(srv, f"Worker (pid:{victim}) was sent SIGKILL! Perhaps out of memory?")
+        assert re.search(rf"\[ERROR\] Worker \(pid:{victim}\) was sent SIGKILL", srv.log)
+        assert [victim] == [int(line[2]) for line in hook_lines(tmp_path, "child_exit")]
+        assert get(srv).status_code == 200
+
+
+def test_hung_worker_is_aborted_and_replaced(tmp_path):
+    with server(tmp_path, "-w", "1", "--timeout", "2", hooks=True) as srv:
+        wait_for(worker_count_is(srv, 1), message="1 worker")
+        (hung,) = srv.worker_pids()
+
+        def hang():
+            try:
+                get(srv, "/slow?30", timeout=20)
+            except httpx.HTTPError:
+                pass
+
+        threading.Thread(target=hang, daemon=True).start()
+        wait_for(started_marker(tmp_path).exists, message="slow request to start")
+        wait_log(srv, f"WORKER TIMEOUT (pid:{hung})")
+        assert re.search(rf"\[CRITICAL\] WORKER TIMEOUT \(pid:{hung}\)", srv.log)
+        wait_for(lambda: hook_lines(tmp_path, "worker_abort"), message="worker_abort hook")
+        assert hook_lines(tmp_path, "worker_abort")[0][1] == str(hung)
+        wait_for(lambda: srv.worker_pids() and hung not in srv.worker_pids(),
+                 message="replacement worker")
+        assert get(srv).status_code == 200
+
+
+def test_usr1_reopens_rotated_access_log(tmp_path):
+    access = tmp_path / "access.log"
+    with server(tmp_path, "-w", "2", "--access-logfile", str(access)) as srv:
+        wait_for(worker_count_is(srv, 2), message="2 workers")
+        assert get(srv, "/before").status_code == 200
+        wait_for(lambda: access.exists() and "/before" in access.read_text(),
+                 message="first access line")
+        rotated = tmp_path / "access.log.1"
+        access.rename(rotated)
+        srv.signal(signal.SIGUSR1)
+        wait_log(srv, "Handling signal: usr1")
+        # the first request served from the new file shows the workers got USR1
+        wait_for(lambda: get(srv, "/after").status_code == 200 and access.exists()
+                 and "/after" in access.read_text(), message="a line in the new access.log")
+        for n in range(6):
+            assert get(srv, f"/final{n}").status_code == 200
+        wait_for(lambda: access.read_text().count("/final") == 6, message="all lines in new file")
+        assert "/final" not in rotated.read_text()
+        assert "/before" in rotated.read_text()
+
+
+def test_usr1_reopens_master_error_log(tmp_path):
+    errlog = tmp_path / "error.log"
+    with server(tmp_path, "--error-logfile", str(errlog)) as srv:
+        wait_for(lambda: "Listening at" in errlog.read_text(), message="error log")
+        errlog.rename(tmp_path / "error.log.1")
+        srv.signal(signal.SIGUSR1)
+        srv.signal(signal.SIGTTIN)
+        wait_for(lambda: errlog.exists() and "Handling signal: ttin" in errlog.read_text(),
+                 message="master logs into the reopened file")
+
+
+def test_winch_ignored_when_not_daemon(tmp_path):
+    with server(tmp_path, "-w", "2", "--log-level", "debug") as srv:
+        wait_for(worker_count_is(srv, 2), message="2 workers")
+        pids = srv.worker_pids()
+        srv.signal(signal.SIGWINCH)
+        wait_log(srv, "SIGWINCH ignored. Not daemonized")
+        assert srv.worker_pids() == pids
+
+
+def test_usr2_reexec_new_master_serves(tmp_path):
+    pidfile = tmp_path / "g.pid"
+    new_master = None
+    with server(tmp_path, "-w", "1", "--pid", str(pidfile), hooks=True) as srv:
+        try:
+            wait_for(worker_count_is(srv, 1), message="1 worker")
+            srv.signal(signal.SIGUSR2)
+            masters = lambda: [int(p) for p in re.findall(r"Listening at: \S+ \((\d+)\)", srv.log)]  # noqa: E731
+            wait_for(lambda: len(masters()) == 2, message=f"a second master\n{srv.log}")
+            new_master = masters()[1]
+            assert new_master in srv.worker_pids()  # forked by the old master
+            assert hook_lines(tmp_path, "pre_exec")[0][1] == str(new_master)
+            wait_for(lambda: (tmp_path / "g.pid.2").exists(), message="g.pid.2")
+            assert (tmp_path / "g.pid.2").read_text().strip() == str(new_master)
+            assert pidfile.read_text().strip() == str(srv.pid)
+
+            # a second USR2 is refused while the new master runs
+            srv.signal(signal.SIGUSR2)
+            wait_log(srv, "USR2 signal ignored. Child exists.")
+
+            # retire the old master: the new one is promoted and keeps serving
+            srv.signal(signal.SIGTERM)
+            assert srv.wait() == 0
+            wait_log(srv, "Master has been promoted.")
+            wait_for(lambda: pidfile.exists() and pidfile.read_text().strip() == str(new_master),
+                     message="pid file renamed for the promoted master")
+            assert not (tmp_path / "g.pid.2").exists()
+            response = get(srv)
+            assert response.status_code == 200
+        finally:
+            if new_master is not None:
+                try:
+                    os.kill(new_master, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+                wait_gone(new_master)
