@@ -130,7 +130,7 @@ class IdleHolder:
 
     def finish(self):
         try:
-            self.proc.stdin.close()
+            # communicate() closes stdin, which tells the holder to report and exit.
             out, _ = self.proc.communicate(timeout=15)
             for line in out.splitlines():
                 self.info.update(json.loads(line))
@@ -165,14 +165,14 @@ def run_one(spec, scenario, python, args, tuning, workdir):
         else:
             server.wait_ready(lambda: load.http_ok(port))
     except procs.StartError as exc:
-        record["error"] = f"start failed: {exc}"
+        record["error"] = f"not available: start failed: {exc}"
         record["start_failed"] = True
         _stop_all(started)
         return record
     try:
         problem = check_response(front_port, scenario)
         if problem:
-            record["error"] = problem
+            record["error"] = f"failed: {problem}"
             return record
         if scenario.idle_connections:
             holder = IdleHolder(front_port, args.idle_connections,
@@ -193,7 +193,7 @@ def run_one(spec, scenario, python, args, tuning, workdir):
         record["worker_pids_seen"] = len(sampler.peak_kib)
         record["ok"] = True
     except load.LoadError as exc:
-        record["error"] = str(exc)
+        record["error"] = f"failed: {exc}"
     finally:
         if holder is not None:
             record["idle"] = holder.finish()
@@ -254,7 +254,7 @@ def main(argv=None):
 
     log("preparing venvs ...")
     pythons = prepare_pythons(needed, args.ours_python)
-    unavailable = {s.name: f"venv: {pythons[s.venv]}" for s in needed
+    unavailable = {s.name: f"not available: {pythons[s.venv]}" for s in needed
                    if not isinstance(pythons[s.venv], str)}
     tuning = servers.Tuning(workers=args.workers, threads=args.threads)
     config = {k: getattr(args, k) for k in ("workers", "threads", "wrk_threads", "connections",

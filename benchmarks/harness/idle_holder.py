@@ -2,7 +2,8 @@
 
 Run as a child process: `python idle_holder.py PORT COUNT MAX_SECONDS`. Each socket
 sends one keep-alive GET and reads the answer, so it is a real idle keep-alive
-connection, then stays silent. Prints one JSON line when ready, and one with how many
+connection, then stays silent; a socket whose answer says `Connection: close` is
+closed, as a browser would. Prints one JSON line when ready, and one with how many
 were still open when stdin closes (or MAX_SECONDS pass, whichever is first).
 """
 
@@ -16,15 +17,23 @@ REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 OPEN_PHASE_LIMIT = 20.0
 
 
-def _response_complete(buf):
+def _parse_response(buf):
+    """None while incomplete, else whether the server offered to keep the connection."""
     head, sep, body = buf.partition(b"\r\n\r\n")
     if not sep:
-        return False
+        return None
+    length = 0
+    keep = True
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return len(body) >= int(value.strip() or 0)
-    return True  # the hello app always sends Content-Length; a head alone is enough here
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value.strip() or 0)
+        elif name == b"connection" and b"close" in value.lower():
+            keep = False
+    if len(body) < length:
+        return None
+    return keep
 
 
 def open_idle(port, count):
@@ -44,6 +53,7 @@ def open_idle(port, count):
         pending[s] = b""
         sel.register(s, selectors.EVENT_WRITE)
     answered = []
+    refused = 0
     deadline = time.monotonic() + OPEN_PHASE_LIMIT
     while pending and time.monotonic() < deadline:
         for key, mask in sel.select(timeout=0.5):
@@ -63,16 +73,24 @@ def open_idle(port, count):
                 s.close()
                 continue
             pending[s] += data
-            if _response_complete(pending[s]):
-                sel.unregister(s)
-                del pending[s]
+            keep = _parse_response(pending[s])
+            if keep is None:
+                continue
+            sel.unregister(s)
+            del pending[s]
+            if keep:
                 answered.append(s)
+            else:
+                # A real client closes when told to; holding on would stall a server
+                # that lingers for the client's FIN (e.g. a sync worker).
+                refused += 1
+                s.close()
     failed += len(pending)
     for s in pending:
         sel.unregister(s)
         s.close()
     sel.close()
-    return answered, failed
+    return answered, failed, refused
 
 
 def still_open(sockets):
@@ -93,8 +111,8 @@ def still_open(sockets):
 def main():
     port, count, max_seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     started = time.monotonic()
-    sockets, failed = open_idle(port, count)
-    print(json.dumps({"ready": len(sockets), "failed": failed,
+    sockets, failed, refused = open_idle(port, count)
+    print(json.dumps({"ready": len(sockets), "failed": failed, "closed_by_server": refused,
                       "open_seconds": round(time.monotonic() - started, 2)}), flush=True)
     sel = selectors.DefaultSelector()
     sel.register(sys.stdin, selectors.EVENT_READ)

@@ -61,6 +61,11 @@ def rss_kib(pid):
     return None
 
 
+def last_line(text):
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
 def tail(path, lines=15):
     try:
         with open(path, errors="replace") as f:
@@ -126,7 +131,9 @@ class ServerProcess:
         last_error = "no answer"
         while time.monotonic() < deadline:
             if not self.alive():
-                raise StartError(f"exited with {self.proc.returncode}:\n{tail(self.log_path)}")
+                log_tail = tail(self.log_path)
+                raise StartError(f"exited with {self.proc.returncode}: {last_line(log_tail)}"
+                                 f"\n{log_tail}")
             try:
                 if probe():
                     self.workers()
@@ -134,7 +141,9 @@ class ServerProcess:
             except OSError as exc:
                 last_error = str(exc)
             time.sleep(0.1)
-        raise StartError(f"not ready after {timeout:.0f}s ({last_error}):\n{tail(self.log_path)}")
+        log_tail = tail(self.log_path)
+        raise StartError(f"not ready after {timeout:.0f}s ({last_error}): "
+                         f"{last_line(log_tail)}\n{log_tail}")
 
     def stop(self, sig=signal.SIGINT):
         """Ask the master to quit, then SIGKILL it and any child of ours still around."""

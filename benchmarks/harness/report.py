@@ -100,8 +100,8 @@ def markdown(scenarios, servers, summary, config):
             if row is None:
                 continue
             if not row["ok_rounds"]:
-                reason = (row["failures"][0] or "failed").splitlines()[0][:80]
-                cells = [spec.name, spec.worker_class, f"not available: {reason}"]
+                reason = (row["failures"][0] or "failed").splitlines()[0][:100]
+                cells = [spec.name, spec.worker_class, reason.replace("|", "/")]
                 cells += [""] * (len(head) - len(cells))
             else:
                 cells = [spec.name, spec.worker_class, _fmt(row["rps"]),

@@ -14,7 +14,7 @@ PIP_TIMEOUT = 900
 # Each peer lives alone so its dependency pins cannot change another server's code.
 # uvloop sits beside upstream gunicorn so its asgi worker's "auto" loop matches ours.
 PEER_REQUIREMENTS = {
-    "upstream": ["gunicorn==27.0.1", "gevent", "uvloop"],
+    "upstream": ["gunicorn[gevent]==27.0.1", "uvloop"],
     "uvicorn": ["uvicorn[standard]"],
     "granian": ["granian"],
     "hypercorn": ["hypercorn", "uvloop"],
@@ -38,21 +38,20 @@ def venv_python(name):
 
 
 def ours_requirements():
-    """pip arguments for this checkout: core always, siblings once they exist."""
-    args = ["-e", os.path.join(REPO_DIR, "packages", "core")]
-    extras = []
+    """pip argument groups for this checkout: core always, each sibling once it exists."""
+    groups = [["-e", os.path.join(REPO_DIR, "packages", "core")]]
     for rel, deps in OURS_SIBLINGS:
         folder = os.path.join(REPO_DIR, rel)
         if os.path.exists(os.path.join(folder, "pyproject.toml")):
-            args += ["-e", folder]
-            extras += deps
-    return args + sorted(set(extras))
+            groups.append(["-e", folder, *deps])
+    return groups
 
 
 def requirements_for(name):
+    """Groups of pip arguments; the first must install, later ones may fail alone."""
     if name == "ours":
         return ours_requirements()
-    return list(PEER_REQUIREMENTS[name])
+    return [list(PEER_REQUIREMENTS[name])]
 
 
 def _read_marker(path):
@@ -64,24 +63,37 @@ def _read_marker(path):
 
 
 def ensure_venv(name, log=print):
-    """Return the python of venv `name`, creating or updating it only when needed."""
-    requirements = requirements_for(name)
+    """Return the python of venv `name`, creating or updating it only when needed.
+
+    A sibling of ours that fails to install (work in progress) is logged and retried on
+    the next run; core failing makes the whole venv unavailable.
+    """
+    groups = requirements_for(name)
     root = os.path.join(VENV_ROOT, name)
     python = venv_python(name)
     marker_path = os.path.join(root, MARKER)
-    if os.path.exists(python) and _read_marker(marker_path) == requirements:
+    if os.path.exists(python) and _read_marker(marker_path) == groups:
         return python
     os.makedirs(VENV_ROOT, exist_ok=True)
     log_path = os.path.join(VENV_ROOT, name + ".log")
+    installed = []
     with open(log_path, "a") as out:
         if not os.path.exists(python):
             log(f"  creating venv {name} ...")
             _run([sys.executable, "-m", "venv", root], out, name, log_path)
-        log(f"  installing into {name}: {' '.join(requirements)}")
-        _run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-             + requirements, out, name, log_path)
+        for index, group in enumerate(groups):
+            log(f"  installing into {name}: {' '.join(group)}")
+            try:
+                _run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+                     + group, out, name, log_path)
+            except VenvError as exc:
+                if index == 0:
+                    raise
+                log(f"  skipped (will retry next run): {exc}")
+                continue
+            installed.append(group)
     with open(marker_path, "w") as f:
-        json.dump(requirements, f)
+        json.dump(installed, f)
     return python
 
 
@@ -90,7 +102,7 @@ def _run(argv, out, name, log_path):
         subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, check=True,
                        timeout=PIP_TIMEOUT, stdin=subprocess.DEVNULL)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        raise VenvError(f"venv {name}: {exc} (see {log_path})") from exc
+        raise VenvError(f"venv {name}: pip failed (see {log_path})") from exc
 
 
 def installed_versions(python, names):
