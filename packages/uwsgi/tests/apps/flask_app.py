@@ -11,6 +11,11 @@ def hello(name):
                    url=request.url, remote=request.remote_addr)
 
 
+@app.get("/secure/whoami")
+def whoami():
+    return jsonify(scheme=request.scheme, secure=request.is_secure, url=request.url)
+
+
 @app.post("/form")
 def form():
     return jsonify(fields=request.form.to_dict(flat=False), length=request.content_length)
