@@ -18,8 +18,10 @@ HTTP_VERSION_RE = re.compile(r"HTTP/([0-9])\.([0-9])")
 # ASCII; everything else must be percent-encoded.
 TARGET_INVALID_RE = re.compile(r"[^\x21-\x7e]")
 
-# RFC 3986 section 3.1 scheme, then "://" authority: the absolute-form.
-ABSOLUTE_FORM_RE = re.compile(r"([A-Za-z][A-Za-z0-9+\-.]*)://([^/?#]*)(.*)", re.S)
+# RFC 3986 section 3.1 scheme, "://", an authority of its allowed
+# characters (section 3.2), then path, query and fragment: the absolute-form.
+ABSOLUTE_FORM_RE = re.compile(
+    r"([A-Za-z][A-Za-z0-9+\-.]*)://([A-Za-z0-9\-._~%!$&'()*+,;=:@\[\]]*)([/?#].*)?", re.S)
 
 # RFC 9110 section 5.5: field-value characters are VCHAR, obs-text, SP and
 # HTAB; every other control (and DEL) is refused.

@@ -32,6 +32,42 @@ def _proxy_mode(value):
     return value if value in ("v1", "v2", "auto") else "off"
 
 
+_SETTINGS = (
+    ("limit_request_line", 4094),
+    ("limit_request_fields", 100),
+    ("limit_request_field_size", 8190),
+    ("permit_obsolete_folding", False),
+    ("strip_header_spaces", False),
+    ("permit_unconventional_http_method", False),
+    ("permit_unconventional_http_version", False),
+    ("casefold_http_method", False),
+    ("header_map", "drop"),
+    ("secure_scheme_headers", _DEFAULT_SECURE_SCHEME_HEADERS),
+    ("forwarder_headers", "SCRIPT_NAME,PATH_INFO"),
+    ("forwarded_allow_ips", ["127.0.0.1", "::1"]),
+    ("proxy_protocol", "off"),
+    ("proxy_allow_ips", ["127.0.0.1", "::1"]),
+)
+
+# id(cfg) -> (cfg, raw setting values, ParserOptions): connections of one
+# worker share one cfg, so the derived options are computed once, and again
+# only when a value changes.
+_CACHE = {}
+
+
+def options_for(cfg):
+    """The ParserOptions for ``cfg``, reused while its settings are unchanged."""
+    raw = tuple([getattr(cfg, name, default) for name, default in _SETTINGS])
+    entry = _CACHE.get(id(cfg))
+    if entry is not None and entry[0] is cfg and entry[1] == raw:
+        return entry[2]
+    opts = ParserOptions(cfg)
+    if len(_CACHE) > 64:
+        _CACHE.clear()
+    _CACHE[id(cfg)] = (cfg, raw, opts)
+    return opts
+
+
 class ParserOptions:
     """Limits and policies for one connection; any object with the cfg attributes works."""
 

@@ -69,9 +69,7 @@ def split_target(target, method, line):
         match = ABSOLUTE_FORM_RE.fullmatch(target)
         if match is not None:
             # absolute-form (section 3.2.2): keep only the path and query.
-            rest = match.group(3)
-            if rest and rest[0] not in "/?#":
-                raise InvalidRequestLine(line)
+            rest = match.group(3) or ""
         elif method == "CONNECT":
             # authority-form (section 3.2.3): host ":" port, nothing else.
             host, colon, port = target.rpartition(":")
@@ -92,5 +90,7 @@ def parse_request_line(line, opts):
         raise InvalidRequestLine(line)
     method, uri, version = parts
     method = check_method(method, opts)
+    # The version first: "PRI * HTTP/2.0" deserves a 505, not a 400.
+    version = parse_version(version, opts)
     path, query, fragment = split_target(uri, method, line)
-    return method, uri, path, query, fragment, parse_version(version, opts)
+    return method, uri, path, query, fragment, version
