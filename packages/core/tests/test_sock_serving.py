@@ -1,0 +1,104 @@
+"""The real server on unix sockets, two binds, IPv6, inherited fds and a busy port."""
+
+import os
+import signal
+import socket
+import stat
+
+import httpx
+import pytest
+from arbiter_support import server, wait_for, wait_log
+from gunicorn_testsupport import free_port
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _unix_get(path, url="http://localhost/"):
+    with httpx.Client(transport=httpx.HTTPTransport(uds=path), timeout=10) as client:
+        return client.get(url)
+
+
+def test_unix_socket_with_umask_is_removed_on_exit(tmp_path):
+    path = str(tmp_path / "g.sock")
+    srv = server(tmp_path, "-b", f"unix:{path}", "--umask", "0o077", bind=False)
+    with srv:
+        wait_for(lambda: os.path.exists(path), message=f"socket file\n{srv.log}")
+        mode = os.stat(path).st_mode
+        assert stat.S_ISSOCK(mode)
+        assert mode & 0o077 == 0
+        wait_log(srv, f"Listening at: unix:{path} ({srv.pid})")
+        assert _unix_get(path).status_code == 200
+        srv.signal(signal.SIGTERM)
+        assert srv.wait() == 0
+    assert not os.path.exists(path)
+
+
+def test_two_binds_both_serve(tmp_path):
+    path = str(tmp_path / "g.sock")
+    with server(tmp_path, "-b", f"unix:{path}") as srv:
+        wait_log(srv, f"Listening at: http://127.0.0.1:{srv.port},unix:{path}")
+        assert httpx.get(srv.url(), timeout=10).status_code == 200
+        assert _unix_get(path).status_code == 200
+
+
+def _has_ipv6():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6(), reason="no IPv6 loopback on this host")
+def test_ipv6_bind(tmp_path):
+    port = free_port()
+    srv = server(tmp_path, "-b", f"[::1]:{port}", bind=False)
+    with srv:
+        wait_log(srv, f"Listening at: http://[::1]:{port}")
+        response = httpx.get(f"http://[::1]:{port}/", timeout=10)
+        assert response.status_code == 200
+
+
+def test_fd_bind_inherits_listener(tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    fd = listener.fileno()
+    os.set_inheritable(fd, True)
+    srv = server(tmp_path, "-b", f"fd://{fd}", bind=False)
+    srv_popen_kwargs = {"pass_fds": (fd,)}
+    try:
+        _start_with(srv, srv_popen_kwargs)
+        wait_log(srv, f"Listening at: http://127.0.0.1:{port}")
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+    finally:
+        srv.stop()
+        listener.close()
+
+
+def _start_with(srv, popen_kwargs):
+    """ServerProcess.start, with extra Popen arguments (pass_fds)."""
+    import subprocess
+    srv.proc = subprocess.Popen(srv.command, cwd=srv.cwd, env=srv.env,
+                                stdout=srv._logfile, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, **popen_kwargs)
+
+
+def test_busy_port_gives_clear_error(tmp_path):
+    busy = socket.socket()
+    busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        srv = server(tmp_path, "-b", f"127.0.0.1:{port}", bind=False, wait_ready=False)
+        with srv:
+            status = srv.wait(30)
+            log = srv.log
+    finally:
+        busy.close()
+    assert status == 1
+    assert "Connection in use: ('127.0.0.1', %d)" % port in log
+    assert "Can't connect to ('127.0.0.1', %d)" % port in log
