@@ -9,6 +9,8 @@ import re
 import types
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_glogging import fake_cfg, own_stream_handler, restore_logging  # noqa: F401
 
 from gunicorn.glogging import Logger, SafeAtoms
@@ -308,3 +310,38 @@ def test_now_uses_local_zone_and_follows_the_clock(monkeypatch):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+_text_or_bytes = st.one_of(st.text(max_size=20), st.binary(max_size=20))
+_header_lists = st.one_of(
+    st.none(),
+    st.lists(st.tuples(_text_or_bytes, _text_or_bytes), max_size=4),
+    st.dictionaries(st.text(max_size=10), st.text(max_size=10), max_size=3),
+    st.integers(),
+)
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    status=st.one_of(st.none(), st.integers(), st.text(max_size=12), st.binary(max_size=12),
+                     st.floats(allow_nan=True)),
+    sent=st.one_of(st.none(), st.integers(min_value=0)),
+    resp_headers=_header_lists,
+    req_headers=_header_lists,
+    environ=st.one_of(st.none(), st.dictionaries(
+        st.sampled_from(["REMOTE_ADDR", "RAW_URI", "REQUEST_METHOD", "SERVER_PROTOCOL",
+                         "PATH_INFO", "QUERY_STRING", "HTTP_AUTHORIZATION", "HTTP_REFERER",
+                         "HTTP_USER_AGENT", "X"]),
+        st.one_of(st.none(), st.text(max_size=20), st.integers()), max_size=8)),
+    request_time=st.one_of(st.none(), st.timedeltas(min_value=datetime.timedelta(0)),
+                           st.floats(min_value=0, max_value=1e6)),
+)
+def test_access_never_raises(status, sent, resp_headers, req_headers, environ, request_time):
+    log = Logger(fake_cfg(accesslog="-"))
+    sink = io.StringIO()
+    own_stream_handler(log.access_log).setStream(sink)
+    own_stream_handler(log.error_log).setStream(sink)
+    resp = types.SimpleNamespace(status=status, sent=sent, headers=resp_headers)
+    req = types.SimpleNamespace(method="GET", headers=req_headers)
+    log.access(resp, req, environ, request_time)
