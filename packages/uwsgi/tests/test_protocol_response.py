@@ -187,3 +187,12 @@ def test_send_error_renders_the_parse_error_and_closes():
     assert page.startswith(b"HTTP/1.1 403 Forbidden\r\n")
     assert b"Connection: close" in page
     assert not proto.keep_alive
+
+
+def test_force_close_by_the_worker_is_honoured():
+    proto = start()
+    proto.request.force_close()
+    _, fields = head_lines(proto.send(Response(200, "OK", [("Content-Length", "0")])))
+    assert ("Connection", "close") in fields
+    proto.send(EndOfMessage())
+    assert not proto.keep_alive

@@ -267,7 +267,10 @@ class UWSGIProtocol:
     @property
     def keep_alive(self) -> bool:
         """Whether the connection may carry another request after this one."""
-        return not (self._must_close or self._peer_closed or self._state in (ERROR, CLOSED))
+        if self._must_close or self._peer_closed or self._state in (ERROR, CLOSED):
+            return False
+        # The worker may have called request.force_close() (sync worker, max_requests).
+        return self.request is None or not self.request.must_close
 
     def start_next_cycle(self) -> None:
         """Reset for the next request on a kept-alive connection."""
