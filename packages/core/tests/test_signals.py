@@ -10,6 +10,7 @@ import pytest
 from arbiter_support import (
     get,
     hook_lines,
+    process_gone,
     server,
     started_marker,
     wait_for,
@@ -184,3 +185,53 @@ def test_usr2_reexec_new_master_serves(tmp_path):
                 except ProcessLookupError:
                     pass
                 wait_gone(new_master)
+
+
+def test_hup_rebinds_when_bind_changes(tmp_path):
+    from gunicorn_testsupport import free_port
+
+    first, second = free_port(), free_port()
+    conf_extra = f"\nbind = ['127.0.0.1:{first}']\n"
+    srv = server(tmp_path, hooks=True, bind=False)
+    conf = tmp_path / "gunicorn.conf.py"
+    conf.write_text(conf.read_text() + conf_extra)
+    with srv:
+        wait_log(srv, f"Listening at: http://127.0.0.1:{first}")
+        assert httpx.get(f"http://127.0.0.1:{first}/", timeout=10).status_code == 200
+        conf.write_text(conf.read_text().replace(str(first), str(second)))
+        srv.signal(signal.SIGHUP)
+        wait_log(srv, f"Listening at: http://127.0.0.1:{second}")
+        wait_for(lambda: _serves(second), message="the new address serves")
+        wait_for(lambda: not _serves(first), message="the old address closed")
+
+
+def _serves(port):
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_daemon_winch_stops_workers_only(tmp_path):
+    pidfile = tmp_path / "d.pid"
+    srv = server(tmp_path, "-D", "-w", "2", "--pid", str(pidfile),
+                 "--error-logfile", str(tmp_path / "error.log"), wait_ready=False)
+    master = None
+    with srv:
+        try:
+            assert srv.wait() == 0  # the launching process returns at once
+            wait_for(lambda: pidfile.exists() and pidfile.read_text().strip(),
+                     message="daemon pid file")
+            master = int(pidfile.read_text())
+            assert master != srv.pid
+            wait_for(lambda: _serves(srv.port), message="daemon serving")
+            children = lambda: [int(p) for p in os.popen(f"ps -o pid= --ppid {master}").read().split()]  # noqa: E731
+            wait_for(lambda: len(children()) == 2, message="2 workers")
+            os.kill(master, signal.SIGWINCH)
+            wait_for(lambda: children() == [], message="workers stopped by WINCH")
+            assert not process_gone(master)
+        finally:
+            if master is not None:
+                os.kill(master, signal.SIGTERM)
+                wait_gone(master)
+    assert not pidfile.exists()
