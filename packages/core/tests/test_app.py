@@ -343,3 +343,19 @@ def test_wsgiapp_load_dispatch(sandbox, monkeypatch):
 def test_application_is_the_cli_base():
     assert issubclass(WSGIApplication, Application)
     assert issubclass(ConfigError, Exception)
+
+
+def test_run_reports_missing_worker_sibling_before_starting(sandbox, monkeypatch, capsys):
+    from gunicorn import plugins
+
+    started = []
+    monkeypatch.setitem(sys.modules, "gunicorn.arbiter",
+                        types.SimpleNamespace(Arbiter=lambda app: started.append(app)))
+    monkeypatch.setattr(plugins, "_module_available", lambda name: False)
+    app = wsgi_app(monkeypatch, "-k", "gevent", "myapp")
+    with pytest.raises(SystemExit) as info:
+        app.run()
+    assert info.value.code == 1 and started == []
+    assert capsys.readouterr().err.strip() == (
+        "Error: worker class 'gevent' needs the gunicorn-workers-async distribution: "
+        "pip install gunicorn[gevent]")

@@ -187,6 +187,10 @@ def test_check_config(monkeypatch):
     monkeypatch.setattr(plugins, "_module_available", lambda module: False)
     cfg = Config()
     plugins.check_config(cfg)
+    cfg.set("worker_class", "tornado")
+    with pytest.raises(MissingExtension, match="worker class 'tornado'"):
+        plugins.check_config(cfg)
+    cfg.set("worker_class", "sync")
     cfg.set("dirty_apps", ["m:App"])
     with pytest.raises(MissingExtension, match="dirty_apps"):
         plugins.check_config(cfg)

@@ -156,9 +156,12 @@ def _module_available(module):
 def check_config(cfg):
     """Raise ``MissingExtension`` for settings whose sibling is not installed.
 
-    Workers are checked when their class is loaded; this covers the settings
-    whose behaviour lives entirely in a sibling.
+    Only looks for the modules (no import), so it is safe before daemonizing
+    and before a worker class's ``setup()`` (e.g. gevent's monkey patching).
     """
+    worker = getattr(cfg, "worker_class_str", None)
+    if isinstance(worker, str):
+        require_extension("worker class", worker)
     protocol = getattr(cfg, "protocol", "http")
     if protocol:
         require_extension("protocol", protocol)

@@ -67,7 +67,7 @@ class BaseApplication:
         try:
             Arbiter(self).run()
         except RuntimeError as exc:
-            print(f"\nError: {exc}\n", file=sys.stderr)
+            print(f"Error: {exc}", file=sys.stderr)
             sys.stderr.flush()
             sys.exit(1)
 
@@ -220,7 +220,8 @@ class Application(BaseApplication):
         from gunicorn import plugins
 
         plugins.check_config(self.cfg)
-        self.cfg.worker_class  # noqa: B018  (resolving it is the check)
+        self.cfg.worker_class  # noqa: B018  (resolving them is the check)
+        self.cfg.logger_class  # noqa: B018
         self.load()
 
     def _add_pythonpath(self):

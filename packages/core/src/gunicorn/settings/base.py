@@ -50,7 +50,8 @@ class Setting:
             cls.desc = textwrap.dedent(cls.desc).strip("\n")
             if not cls.__dict__.get("short"):
                 cls.short = " ".join(cls.desc.split("\n\n", 1)[0].replace("``", "").split())
-        if cls.__dict__.get("name"):
+        # A subclass of a concrete setting (same inherited name) replaces it.
+        if cls.name:
             _register(cls)
 
     def __init__(self):
