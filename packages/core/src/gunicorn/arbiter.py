@@ -163,7 +163,9 @@ class Arbiter:
         self.log.debug("Arbiter booted")
         self.log.info("Listening at: %s (%s)", listeners_str, self.pid)
         self.log.info("Using worker: %s", self.cfg.worker_class_str)
-        systemd.sd_notify("READY=1\nSTATUS=Gunicorn arbiter booted", self.log)
+        # unset afterwards: workers and apps must not speak for the service
+        systemd.sd_notify("READY=1\nSTATUS=Gunicorn arbiter booted", self.log,
+                          unset_environment=True)
 
         check_config = getattr(self.worker_class, "check_config", None)
         if check_config is not None:
@@ -350,7 +352,6 @@ class Arbiter:
 
         if self.pidfile is not None:
             self.pidfile.unlink()
-        systemd.sd_notify("STOPPING=1", self.log)
         self.cfg.on_exit(self)
         sys.exit(exit_status)
 
