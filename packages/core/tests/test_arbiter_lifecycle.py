@@ -146,3 +146,14 @@ def test_hooks_run_at_their_moments(tmp_path):
     assert len(children) == 2 and all(line[1] == master for line in children)
     assert {line[2] for line in children} == {line[2] for line in forks}
     assert hook_lines(tmp_path)[-1][:2] == ["on_exit", master]
+
+
+def test_preload_imports_app_once_in_master(tmp_path):
+    srv = server(tmp_path, "-w", "2", "--preload")
+    app_py = tmp_path / "app.py"
+    app_py.write_text(app_py.read_text() + "\nopen(os.path.join(os.environ['MARKER_DIR'], "
+                      "'imports.log'), 'a').write('%d\\n' % os.getpid())\n")
+    with srv:
+        wait_for(worker_count_is(srv, 2), message="2 workers")
+        assert get(srv).status_code == 200
+        assert (tmp_path / "imports.log").read_text().split() == [str(srv.pid)]
