@@ -62,6 +62,15 @@ http {{
             uwsgi_param HTTPS on;
             uwsgi_pass {upstream};
         }}
+        location /realip/ {{
+            # $remote_addr (and so REMOTE_ADDR) from a header: proves the environ
+            # takes the client address from the vars, not from the socket peer.
+            set_real_ip_from 127.0.0.1;
+            set_real_ip_from unix:;
+            real_ip_header X-Test-Client;
+            include {tmp}/uwsgi_params;
+            uwsgi_pass {upstream};
+        }}
         location /slow {{
             include {tmp}/uwsgi_params;
             uwsgi_buffering off;

@@ -143,6 +143,11 @@ def test_https_variables(client):
     assert environ["REQUEST_SCHEME"] == "http"
 
 
+def test_remote_addr_comes_from_the_vars(client):
+    environ = client.get("/realip/x", headers={"X-Test-Client": "198.51.100.7"}).json()
+    assert environ["REMOTE_ADDR"] == "198.51.100.7"
+
+
 def test_many_requests_in_a_row(client):
     for index in range(30):
         response = client.get(f"/n/{index}")
