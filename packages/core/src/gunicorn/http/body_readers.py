@@ -65,7 +65,7 @@ class ChunkedReader:
                     break
             elif state == _DATA_END:
                 if len(buf) < 2:
-                    if closed or (buf and not buf.startswith(b"\r")):
+                    if buf and not buf.startswith(b"\r"):
                         raise ChunkMissingTerminator(buf.peek(2))
                     break
                 if not buf.startswith(b"\r\n"):
