@@ -234,3 +234,13 @@ def test_unknown_protocol_names_the_extra(monkeypatch):
     monkeypatch.setattr(serve, "_protocol_classes", {})
     with pytest.raises(RuntimeError, match=r"pip install gunicorn\[uwsgi\]"):
         protocol_class(Cfg())
+
+
+def test_truncated_request_closes_without_answer():
+    sock, worker = serve_bytes(hello, b"GET / HTTP/1.1\r\nHost: h\r\n")
+    assert bytes(sock.out) == b""
+    post = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc"
+    sock, worker = serve_bytes(echo, post)
+    assert bytes(sock.out) == b""
+    assert not worker.log.levels("exception")
+    assert any("premature" in m for m in worker.log.levels("debug"))

@@ -12,7 +12,7 @@ import socket
 import ssl
 from datetime import datetime
 
-from gunicorn.http.errors import ParseError
+from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import ConnectionClosed, Request
 from gunicorn.wsgi.connection import ClientConnection
 from gunicorn.wsgi.environ import ConnectionEnviron
@@ -137,6 +137,11 @@ class ServedConnection:
             self.sock.settimeout(timeout)
         try:
             event = self.conn.next_event()
+        except NoMoreData as exc:
+            # The peer closed mid-request: nobody is left to read an answer.
+            self.log.debug("Ignored premature client disconnection. %s", exc)
+            self.conn.broken = True
+            return None
         except ParseError as exc:
             self.reply_error(exc, getattr(exc, "req", None), datetime.now())
             return None
@@ -234,6 +239,8 @@ class ServedConnection:
     def _fail(self, exc, req, resp, environ, start):
         """Answer or abandon a request whose handling raised ``exc``."""
         message = client_gone_message(exc) if isinstance(exc, OSError) else None
+        if isinstance(exc, NoMoreData):
+            message = "Ignored premature client disconnection. %s" % (exc,)
         self.conn.broken = True
         if message is not None:
             self.log.debug(message)
@@ -267,6 +274,9 @@ class ServedConnection:
         # The protocol renders its own parse errors (and learns it must close).
         send_error = getattr(self.proto, "send_error", None)
         if send_error is None or not isinstance(exc, ParseError):
+            return None
+        if getattr(exc, "status_code", 400) >= 500:
+            # Server-side problems (ConfigurationProblem) stay in the error log.
             return None
         try:
             return send_error(exc)

@@ -1,0 +1,160 @@
+"""The raw request corpus (tests/corpus) sent over real sockets to the real server.
+
+One server runs per distinct settings group (cases are ordered by group so
+only one is alive at a time). A ``pre_request`` hook hands the parsed
+request to the app, which answers with a JSON description of it and the
+body it read through ``wsgi.input``; the test compares that with the case.
+
+The sync worker serves one request per connection, so a case whose bytes
+hold several requests is checked on its first one (``Connection: close``).
+"""
+
+import json
+import textwrap
+
+import pytest
+from corpus import CASES
+from gunicorn_testsupport import ServerProcess, raw_request
+from wsgi_support import parse_responses
+
+APP = '''
+import json
+
+CURRENT = None
+
+def describe(req, body):
+    proxy = req.proxy
+    return {
+        "method": req.method, "uri": req.uri, "path": req.path, "query": req.query,
+        "fragment": req.fragment, "version": req.version, "headers": req.headers,
+        "trailers": req.trailers, "body": body.decode("latin-1"),
+        "content_length": req.content_length, "chunked": req.chunked,
+        "expect_continue": req.expect_continue, "scheme": req.scheme,
+        "keep_alive": KEEP[0],
+        "proxy": None if proxy is None else {
+            "protocol": proxy.protocol, "client_addr": proxy.client_addr,
+            "client_port": proxy.client_port, "proxy_addr": proxy.proxy_addr,
+            "proxy_port": proxy.proxy_port},
+    }
+
+KEEP = [None]
+
+def app(environ, start_response):
+    body = environ["wsgi.input"].read()
+    out = json.dumps(describe(CURRENT, body)).encode()
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(out)))])
+    return [out]
+'''
+
+CONFIG = '''
+import corpusapp
+
+def pre_request(worker, req):
+    corpusapp.CURRENT = req
+    corpusapp.KEEP[0] = not req.should_close()
+
+workers = 1
+'''
+
+
+# Cases the parser accepts but the WSGI adapter refuses, with the status it answers.
+ADAPTER_STATUS = {
+    # A trusted SCRIPT_NAME header that is no prefix of the path: ConfigurationProblem.
+    "underscore-forwarder-header-trusted": 500,
+}
+
+
+def _group(case):
+    return json.dumps(case.settings, sort_keys=True)
+
+
+ORDERED = sorted(CASES, key=_group)
+
+
+class _Servers:
+    """At most one server alive: started for a settings group, stopped on the next."""
+
+    def __init__(self, root):
+        self.root = root
+        self.key = None
+        self.server = None
+        self.count = 0
+
+    def get(self, case):
+        key = _group(case)
+        if key != self.key:
+            self.close()
+            self.count += 1
+            workdir = self.root / ("g%d" % self.count)
+            workdir.mkdir()
+            (workdir / "corpusapp.py").write_text(APP)
+            lines = [textwrap.dedent(CONFIG)]
+            for name, value in case.settings.items():
+                lines.append("%s = %r" % (name, value))
+            (workdir / "corpus_conf.py").write_text("\n".join(lines))
+            self.server = ServerProcess("-c", str(workdir / "corpus_conf.py"), "--chdir",
+                                        str(workdir), "corpusapp:app", cwd=workdir,
+                                        env={"PYTHONPATH": str(workdir)}).start()
+            self.key = key
+        return self.server
+
+    def close(self):
+        if self.server is not None:
+            self.server.__exit__(None, None, None)
+            self.server = None
+            self.key = None
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    pool = _Servers(tmp_path_factory.mktemp("corpus"))
+    yield pool
+    pool.close()
+
+
+def _normal(value):
+    # Compare through JSON: tuples become lists, bytes bodies latin-1 text.
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return json.loads(json.dumps(value))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("case", ORDERED, ids=[c.name for c in ORDERED])
+def test_case_over_socket(servers, case):
+    srv = servers.get(case)
+    data = raw_request(srv.port, case.raw, shutdown_write=True, timeout=5)
+    finals = [r for r in parse_responses(data) if r[0] >= 200]
+    if case.name in ADAPTER_STATUS:
+        want_status, want = ADAPTER_STATUS[case.name], None
+    elif case.expect:
+        want_status, want = 200, case.expect[0]
+    else:
+        want_status, want = case.expect_status, None
+    if want_status is None:
+        # Incomplete input: the server closes without an answer.
+        assert finals == [], (case.name, data[:300])
+        return
+    assert finals, (case.name, "no response", srv.log[-2000:])
+    code, headers, body = finals[0]
+    assert code == want_status, (case.name, code, body[:300])
+    assert len(finals) == 1, (case.name, "sync answers one request per connection")
+    assert headers.get("connection") == "close"
+    if want is None:
+        assert b"Traceback" not in body
+        return
+    if case.raw.startswith(b"HEAD "):
+        assert body == b""
+        return
+    got = json.loads(body)
+    for key, value in want.items():
+        if key == "has_headers":
+            for pair in _normal(value):
+                assert pair in got["headers"], (case.name, pair, got["headers"])
+        elif key == "proxy" and value is not None:
+            assert got["proxy"] is not None, (case.name, got)
+            for sub, subvalue in value.items():
+                assert got["proxy"][sub] == _normal(subvalue), (case.name, sub, got["proxy"])
+        else:
+            assert got[key] == _normal(value), (case.name, key, got[key], value)
