@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gunicorn.config import Config
+from gunicorn.config import Config, validate_pos_int
 
 TSV_CANDIDATES = [
     Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "settings.tsv",
@@ -147,6 +147,8 @@ def test_every_flag_parses(cfg):
             argv = [flag, "0"]
         elif setting.name == "chdir":
             argv = [flag, "."]
+        elif setting.name == "reload_extra_files":
+            argv = [flag, __file__]
         elif setting.validator.__name__ == "_validate_choice":
             argv = [flag, setting.validator.choices[0]]
         elif setting.name in ("proxy_protocol", "http2_cleartext"):
@@ -161,7 +163,8 @@ def test_every_flag_parses(cfg):
             argv = [flag, "10.0.0.1"]
         elif setting.name == "http2_max_frame_size":
             argv = [flag, "20000"]
-        elif setting.type is not None and setting.type is not str:
+        elif (setting.type is not None and setting.type is not str) or \
+                setting.validator is validate_pos_int:
             argv = [flag, samples["int"]]
         else:
             argv = [flag, samples["STRING"]]

@@ -3,7 +3,7 @@
 from gunicorn.settings.base import Setting
 from gunicorn.settings.validators import (
     validate_bool,
-    validate_list_string,
+    validate_files_or_globs,
     validate_reload_engine,
 )
 
@@ -45,7 +45,7 @@ class ReloadExtraFiles(Setting):
     section = SECTION
     cli = ["--reload-extra-file"]
     meta = "FILES"
-    validator = validate_list_string
+    validator = validate_files_or_globs
     default = []
     desc = """\
         Extra files or glob patterns to watch when reload is on.

@@ -29,7 +29,7 @@ class HTTP2Cleartext(Setting):
     name = "http2_cleartext"
     section = SECTION
     cli = ["--http2-cleartext"]
-    meta = "MODE"
+    meta = "STRING"
     validator = validate_http2_cleartext
     default = "off"
     desc = """\

@@ -1,11 +1,13 @@
 """Settings of the "Security" section: limits on the request head."""
 
 from gunicorn.settings.base import Setting
-from gunicorn.settings.validators import validate_capped_int, validate_pos_int
+from gunicorn.settings.validators import validate_pos_int
 
 SECTION = "Security"
 
-# Hard limits of the HTTP/1 parser; larger settings are reduced to them.
+# Hard limits of the HTTP/1 parser: it reduces larger settings to them (and
+# reads limit_request_fields=0 as the maximum); the stored value is kept as
+# given, as upstream shows it in --print-config.
 MAX_REQUEST_LINE = 8190
 MAX_HEADERS = 32768
 
@@ -15,7 +17,7 @@ class LimitRequestLine(Setting):
     section = SECTION
     cli = ["--limit-request-line"]
     meta = "INT"
-    validator = validate_capped_int(MAX_REQUEST_LINE)
+    validator = validate_pos_int
     type = int
     default = 4094
     desc = """\
@@ -31,7 +33,7 @@ class LimitRequestFields(Setting):
     section = SECTION
     cli = ["--limit-request-fields"]
     meta = "INT"
-    validator = validate_capped_int(MAX_HEADERS, zero_means=MAX_HEADERS)
+    validator = validate_pos_int
     type = int
     default = 100
     desc = """\

@@ -277,7 +277,6 @@ class ProxyAllowFrom(Setting):
     name = "proxy_allow_ips"
     section = SECTION
     cli = ["--proxy-allow-from"]
-    meta = "STRING"
     validator = validate_string_to_addr_list
     default = LOCALHOST_ONLY
     desc = """\
@@ -307,7 +306,6 @@ class UWSGIAllowFrom(Setting):
     name = "uwsgi_allow_ips"
     section = SECTION
     cli = ["--uwsgi-allow-from"]
-    meta = "STRING"
     validator = validate_string_to_addr_list
     default = LOCALHOST_ONLY
     desc = """\
@@ -374,7 +372,6 @@ class ForwarderHeaders(Setting):
     name = "forwarder_headers"
     section = SECTION
     cli = ["--forwarder-headers"]
-    meta = "STRING"
     validator = validate_string_to_list
     default = "SCRIPT_NAME,PATH_INFO"
     desc = """\
@@ -386,7 +383,6 @@ class HeaderMap(Setting):
     name = "header_map"
     section = SECTION
     cli = ["--header-map"]
-    meta = "STRING"
     validator = validate_choice("header_map", ("drop", "refuse", "dangerous"))
     default = "drop"
     desc = """\

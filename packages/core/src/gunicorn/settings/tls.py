@@ -52,7 +52,6 @@ class CertReqs(Setting):
     section = SECTION
     cli = ["--cert-reqs"]
     validator = validate_pos_int
-    type = int
     default = ssl.CERT_NONE
     desc = """\
         Whether client certificates are required: 0 none, 1 optional, 2 required.

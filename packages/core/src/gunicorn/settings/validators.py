@@ -4,11 +4,13 @@ Each raises ``TypeError``, ``ValueError`` or ``ConfigError`` with a message that
 names the bad value; the caller adds the setting's name and where it came from.
 """
 
+import glob
 import inspect
 import ipaddress
 import os
 import re
 import sys
+import warnings
 
 from gunicorn.errors import ConfigError
 
@@ -92,6 +94,21 @@ def validate_list_of_existing_files(val):
     return [validate_file_exists(v) for v in validate_list_string(val)]
 
 
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def validate_files_or_globs(val):
+    """Existing paths, or glob patterns (expanded again each reload cycle)."""
+    items = validate_list_string(val)
+    for item in items:
+        if not _GLOB_CHARS.search(item):
+            validate_file_exists(item)
+        elif not glob.glob(item, recursive=True):
+            warnings.warn(f"Pattern {item} currently matches no files.", RuntimeWarning,
+                          stacklevel=2)
+    return items
+
+
 def validate_string_to_list(val):
     """``"a, b,c"`` -> ``["a", "b", "c"]``; a list is taken item by item."""
     if isinstance(val, (list, tuple)):
@@ -108,8 +125,8 @@ def validate_string_to_addr_list(val):
     for addr in val:
         if addr == "*":
             continue
-        # strict=False accepts host bits set, e.g. 10.0.0.1/8, as upstream.
-        ipaddress.ip_network(addr, strict=False)
+        # strict, as upstream: 10.0.0.1/8 (host bits set) is a typo, not a network
+        ipaddress.ip_network(addr)
     return val
 
 
@@ -277,14 +294,14 @@ def validate_hostport(val):
 
 
 def validate_choice(name, choices):
-    """A validator accepting one of ``choices`` (case-insensitive)."""
+    """A validator accepting one of ``choices`` (case-insensitive); None means the first."""
 
     def _validate_choice(val):
-        text = validate_string(val)
-        if text is not None:
-            text = text.lower()
+        if val is None:
+            return choices[0]
+        text = validate_string(val).lower()
         if text not in choices:
-            raise ConfigError(f"Invalid {name}: {val!r} (choose from {', '.join(choices)})")
+            raise ValueError(f"Invalid {name}: {val!r} (choose from {', '.join(choices)})")
         return text
 
     _validate_choice.choices = choices
@@ -303,18 +320,6 @@ def validate_int_range(low, high):
     return _validate_int_range
 
 
-def validate_capped_int(cap, zero_means=None):
-    """A non-negative int; values above ``cap`` (the parser's hard limit) become ``cap``."""
-
-    def _validate_capped_int(val):
-        val = validate_pos_int(val)
-        if val == 0 and zero_means is not None:
-            return zero_means
-        return min(val, cap)
-
-    return _validate_capped_int
-
-
 HTTP_PROTOCOLS = ("h1", "h2", "h3")
 
 
@@ -322,12 +327,12 @@ def validate_http_protocols(val):
     """Comma list of h1/h2/h3, in ALPN preference order, without duplicates."""
     items = [item.lower() for item in validate_string_to_list(val)]
     if not items:
-        raise ConfigError("http_protocols must name at least one protocol")
+        return ["h1"]
     for item in items:
         if item not in HTTP_PROTOCOLS:
-            raise ConfigError(f"Invalid http protocol: {item!r} (choose from h1, h2, h3)")
+            raise ValueError(f"Invalid http protocol: {item!r} (choose from h1, h2, h3)")
     if len(set(items)) != len(items):
-        raise ConfigError(f"Duplicate protocol in http_protocols: {val!r}")
+        raise ValueError(f"Duplicate protocol in http_protocols: {val!r}")
     return items
 
 
@@ -346,7 +351,7 @@ def validate_http2_cleartext(val):
     if text in ("false", "no", "0"):
         return "off"
     if text not in HTTP2_CLEARTEXT_MODES:
-        raise ConfigError(f"Invalid http2_cleartext: {val!r} "
+        raise ValueError(f"Invalid http2_cleartext: {val!r} "
                           f"(choose from {', '.join(HTTP2_CLEARTEXT_MODES)})")
     return text
 
@@ -366,22 +371,14 @@ def validate_proxy_protocol(val):
     if text in ("false", "no", "0", "none", ""):
         return "off"
     if text not in PROXY_PROTOCOL_MODES:
-        raise ConfigError(f"Invalid proxy_protocol: {val!r} "
+        raise ValueError(f"Invalid proxy_protocol: {val!r} "
                           f"(choose from {', '.join(PROXY_PROTOCOL_MODES)})")
     return text
 
 
 def validate_dirty_apps(val):
-    """``module:Class`` or ``module:Class:N`` specs, N a positive worker limit."""
-    specs = validate_list_string(val)
-    for spec in specs:
-        parts = spec.split(":")
-        if len(parts) not in (2, 3) or not all(parts[:2]):
-            raise ConfigError(f"Invalid dirty app: {spec!r} (use module:Class or "
-                              "module:Class:N)")
-        if len(parts) == 3 and (not parts[2].isdigit() or int(parts[2]) < 1):
-            raise ConfigError(f"Invalid dirty app worker count in {spec!r}")
-    return specs
+    """``module:Class[:N]`` specs; parsed by gunicorn-dirty, so only listed here."""
+    return validate_list_string(val)
 
 
 def auto_int(text):

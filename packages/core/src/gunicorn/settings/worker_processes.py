@@ -157,7 +157,16 @@ class ASGIDisconnectGracePeriod(_PosInt):
         """
 
 
-class HTTPParser(Setting):
+class WebSocketMaxMessageSize(_PosInt):
+    name = "websocket_max_message_size"
+    cli = ["--websocket-max-message-size"]
+    default = 16 * 1024 * 1024
+    desc = """\
+        The largest WebSocket message, in bytes, the asgi worker accepts.
+        """
+
+
+class HttpParser(Setting):
     name = "http_parser"
     section = SECTION
     cli = ["--http-parser"]
