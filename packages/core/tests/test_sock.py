@@ -138,6 +138,8 @@ def test_inherited_fds_are_adopted(tmp_path, listeners):
     assert [type(lnr) for lnr in listeners] == [sock.TCPSocket, sock.UnixSocket]
     assert listeners[0].getsockname()[1] == port
     assert str(listeners[1]) == f"unix:{tmp_path / 'i.sock'}"
+    # the fd numbers survive, so a re-exec can pass them on unchanged
+    assert [lnr.fileno() for lnr in listeners] == fds
 
 
 def test_fd_bind_address(listeners):

@@ -35,9 +35,9 @@ class BaseSocket:
             sock = socket.socket(self.FAMILY, socket.SOCK_STREAM)
             bound = False
         else:
-            # adopt an fd bound by a previous master or by systemd
-            sock = socket.socket(self.FAMILY, socket.SOCK_STREAM, fileno=os.dup(fd))
-            os.close(fd)
+            # adopt an fd bound by a previous master or by systemd; keeping its
+            # number lets a re-exec pass it on as LISTEN_FDS (fd 3 onwards) again
+            sock = socket.socket(self.FAMILY, socket.SOCK_STREAM, fileno=fd)
             bound = True
         try:
             self.sock = self.set_options(sock, bound=bound)
