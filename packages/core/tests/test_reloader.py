@@ -68,3 +68,23 @@ def test_inotify_missing_gives_clear_error():
     with pytest.raises(ImportError, match="inotify"):
         reloader.InotifyReloader(extra_files=[], callback=None)
     assert reloader.reloader_engines["auto"] is reloader.Reloader
+
+
+def test_server_reload_restarts_worker_on_edit(tmp_path):
+    from arbiter_support import server, wait_log, worker_count_is
+
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    pattern = str(templates / "*.html")
+    with server(tmp_path, "--reload", "--reload-engine", "poll",
+                "--reload-extra-file", pattern) as srv:
+        wait_for(worker_count_is(srv, 1), message="1 worker")
+        (first,) = srv.worker_pids()
+        # created after start: found because the glob is expanded on every pass
+        page = templates / "page.html"
+        page.write_text("v1")
+        time.sleep(1.5)  # one poll pass must record the new file's mtime
+        _bump_mtime(page)
+        wait_log(srv, f"Worker reloading: {page} modified")
+        wait_for(lambda: srv.worker_pids() and first not in srv.worker_pids(),
+                 message="a fresh worker")
