@@ -469,3 +469,37 @@ def test_reload_extra_files(cfg, tmp_path):
     assert cfg.reload_extra_files == [str(existing), str(tmp_path / "*.py")]
     with pytest.raises(ValueError, match="does not exist"):
         cfg.set("reload_extra_files", str(tmp_path / "missing.ini"))
+
+
+def test_upstream_names_are_importable_from_gunicorn_config():
+    from gunicorn.config import (  # noqa: F401
+        ALPN_PROTOCOL_MAP,
+        PLATFORM,
+        VALID_HTTP_PROTOCOLS,
+        AccessLogFormat,
+        Bind,
+        ConfigError,
+        NewSSLContext,
+        PostRequest,
+        WorkerClass,
+        get_default_config_file,
+        validate_asgi_loop,
+        validate_header_map_behaviour,
+        validate_http2_frame_size,
+        validate_list_of_files_or_patterns,
+    )
+
+    assert Bind.name == "bind" and AccessLogFormat.name == "access_log_format"
+    assert ALPN_PROTOCOL_MAP["h1"] == "http/1.1"
+
+
+@pytest.mark.parametrize("name, good, bad", [
+    ("http2_max_concurrent_streams", 1, 0),
+    ("http2_initial_window_size", 2**31 - 1, 2**31),
+    ("http2_max_frame_size", 16384, 16777216),
+])
+def test_http2_limits(cfg, name, good, bad):
+    cfg.set(name, good)
+    assert getattr(cfg, name) == good
+    with pytest.raises(ValueError):
+        cfg.set(name, bad)

@@ -8,10 +8,15 @@ import shlex
 import sys
 
 from gunicorn import __version__
+from gunicorn.errors import ConfigError  # noqa: F401  (upstream exposes it here)
 from gunicorn.settings import KNOWN_SETTINGS, SECTIONS, Setting, make_settings
 from gunicorn.settings.logs import AccessLogFormat  # noqa: F401  (aiohttp.worker imports it)
 from gunicorn.settings.validators import (  # noqa: F401  (public gunicorn.config names)
+    ALPN_PROTOCOL_MAP,
+    VALID_HTTP_PROTOCOLS,
     auto_int,
+    validate_asgi_lifespan,
+    validate_asgi_loop,
     validate_bool,
     validate_callable,
     validate_chdir,
@@ -19,11 +24,18 @@ from gunicorn.settings.validators import (  # noqa: F401  (public gunicorn.confi
     validate_dict,
     validate_dirty_apps,
     validate_file_exists,
+    validate_files_or_globs,
     validate_group,
+    validate_header_map_behaviour,
     validate_hostport,
     validate_http2_cleartext,
+    validate_http2_frame_size,
+    validate_http2_stream_limit,
+    validate_http2_window_size,
+    validate_http_parser,
     validate_http_protocols,
     validate_list_of_existing_files,
+    validate_list_of_files_or_patterns,
     validate_list_string,
     validate_pos_int,
     validate_post_request,
@@ -39,10 +51,26 @@ from gunicorn.settings.validators import (  # noqa: F401  (public gunicorn.confi
 
 __all__ = ["Config", "Setting", "KNOWN_SETTINGS", "make_settings", "get_default_config_file"]
 
+# Upstream's setting classes are importable from here (``from gunicorn.config
+# import AccessLogFormat``): publish every core one under its class name.
+for _setting_class in list(KNOWN_SETTINGS):
+    globals().setdefault(_setting_class.__name__, _setting_class)
+del _setting_class
+
+PLATFORM = sys.platform
 DEFAULT_LOGGER = "gunicorn.glogging.Logger"
 STATSD_LOGGER = "gunicorn.instrument.statsd.Statsd"
 THREADED_WORKER = "gunicorn.workers.gthread.ThreadWorker"
 SENDFILE_TRUE = ("y", "1", "yes", "true")
+
+
+def __getattr__(name):
+    # upstream's name -> reloader class map, loaded only when asked for
+    if name == "reloader_engines":
+        from gunicorn.reloader import reloader_engines
+
+        return reloader_engines
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_default_config_file():

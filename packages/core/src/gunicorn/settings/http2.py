@@ -3,8 +3,10 @@
 from gunicorn.settings.base import Setting
 from gunicorn.settings.validators import (
     validate_http2_cleartext,
+    validate_http2_frame_size,
+    validate_http2_stream_limit,
+    validate_http2_window_size,
     validate_http_protocols,
-    validate_int_range,
     validate_pos_int,
 )
 
@@ -49,6 +51,7 @@ class _Int(Setting):
 class HTTP2MaxConcurrentStreams(_Int):
     name = "http2_max_concurrent_streams"
     cli = ["--http2-max-concurrent-streams"]
+    validator = validate_http2_stream_limit
     default = 100
     desc = """\
         SETTINGS_MAX_CONCURRENT_STREAMS advertised to HTTP/2 clients.
@@ -58,6 +61,7 @@ class HTTP2MaxConcurrentStreams(_Int):
 class HTTP2InitialWindowSize(_Int):
     name = "http2_initial_window_size"
     cli = ["--http2-initial-window-size"]
+    validator = validate_http2_window_size
     default = 65535
     desc = """\
         SETTINGS_INITIAL_WINDOW_SIZE advertised to HTTP/2 clients.
@@ -67,8 +71,7 @@ class HTTP2InitialWindowSize(_Int):
 class HTTP2MaxFrameSize(_Int):
     name = "http2_max_frame_size"
     cli = ["--http2-max-frame-size"]
-    # RFC 9113 section 6.5.2: SETTINGS_MAX_FRAME_SIZE must be 2^14..2^24-1.
-    validator = validate_int_range(16384, 16777215)
+    validator = validate_http2_frame_size
     default = 16384
     desc = """\
         SETTINGS_MAX_FRAME_SIZE advertised to HTTP/2 clients (16384..16777215).

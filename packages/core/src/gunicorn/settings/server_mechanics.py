@@ -8,9 +8,9 @@ from gunicorn.settings.validators import (
     current_directory,
     validate_bool,
     validate_chdir,
-    validate_choice,
     validate_dict,
     validate_group,
+    validate_header_map_behaviour,
     validate_list_string,
     validate_pos_int,
     validate_proxy_protocol,
@@ -383,7 +383,7 @@ class HeaderMap(Setting):
     name = "header_map"
     section = SECTION
     cli = ["--header-map"]
-    validator = validate_choice("header_map", ("drop", "refuse", "dangerous"))
+    validator = validate_header_map_behaviour
     default = "drop"
     desc = """\
         What to do with header names containing underscores: drop, refuse or dangerous.

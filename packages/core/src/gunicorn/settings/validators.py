@@ -321,6 +321,9 @@ def validate_int_range(low, high):
 
 
 HTTP_PROTOCOLS = ("h1", "h2", "h3")
+VALID_HTTP_PROTOCOLS = frozenset(HTTP_PROTOCOLS)
+# RFC 7301 ALPN protocol IDs of the short names
+ALPN_PROTOCOL_MAP = {"h1": "http/1.1", "h2": "h2", "h3": "h3"}
 
 
 def validate_http_protocols(val):
@@ -384,3 +387,31 @@ def validate_dirty_apps(val):
 def auto_int(text):
     """argparse ``type`` for ints that may be written in octal or hex (e.g. umask)."""
     return int(text, 0)
+
+
+def validate_http2_stream_limit(val):
+    """SETTINGS_MAX_CONCURRENT_STREAMS: at least one stream must be allowed."""
+    val = validate_pos_int(val)
+    if val < 1:
+        raise ValueError(f"HTTP/2 max concurrent streams must be at least 1: {val}")
+    return val
+
+
+# RFC 9113 section 6.9.2: a flow-control window above 2^31-1 is an error.
+MAX_WINDOW_SIZE = 2**31 - 1
+
+
+def validate_http2_window_size(val):
+    val = validate_pos_int(val)
+    if val > MAX_WINDOW_SIZE:
+        raise ValueError(f"HTTP/2 window size must be at most {MAX_WINDOW_SIZE}: {val}")
+    return val
+
+
+# RFC 9113 section 6.5.2: SETTINGS_MAX_FRAME_SIZE must be 2^14..2^24-1.
+validate_http2_frame_size = validate_int_range(16384, 16777215)
+validate_asgi_loop = validate_choice("asgi_loop", ("auto", "asyncio", "uvloop"))
+validate_asgi_lifespan = validate_choice("asgi_lifespan", ("auto", "on", "off"))
+validate_http_parser = validate_choice("http_parser", ("auto", "fast", "python"))
+validate_header_map_behaviour = validate_choice("header_map", ("drop", "refuse", "dangerous"))
+validate_list_of_files_or_patterns = validate_files_or_globs

@@ -3,7 +3,13 @@
 import os
 
 from gunicorn.settings.base import Setting
-from gunicorn.settings.validators import validate_choice, validate_class, validate_pos_int
+from gunicorn.settings.validators import (
+    validate_asgi_lifespan,
+    validate_asgi_loop,
+    validate_class,
+    validate_http_parser,
+    validate_pos_int,
+)
 
 SECTION = "Worker Processes"
 
@@ -129,7 +135,7 @@ class ASGILoop(Setting):
     section = SECTION
     cli = ["--asgi-loop"]
     meta = "STRING"
-    validator = validate_choice("asgi_loop", ("auto", "asyncio", "uvloop"))
+    validator = validate_asgi_loop
     default = "auto"
     desc = """\
         The event loop of the ASGI worker: auto, asyncio or uvloop.
@@ -141,7 +147,7 @@ class ASGILifespan(Setting):
     section = SECTION
     cli = ["--asgi-lifespan"]
     meta = "STRING"
-    validator = validate_choice("asgi_lifespan", ("auto", "on", "off"))
+    validator = validate_asgi_lifespan
     default = "auto"
     desc = """\
         ASGI lifespan protocol support: auto, on or off.
@@ -171,7 +177,7 @@ class HttpParser(Setting):
     section = SECTION
     cli = ["--http-parser"]
     meta = "STRING"
-    validator = validate_choice("http_parser", ("auto", "fast", "python"))
+    validator = validate_http_parser
     default = "auto"
     desc = """\
         The HTTP/1 parser: auto, fast (the gunicorn_h1c extension) or python.
