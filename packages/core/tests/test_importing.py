@@ -177,3 +177,17 @@ def test_util_facade_exports_them():
     assert util.import_app is import_app
     assert util.load_class is load_class
     assert util.get_arity is get_arity
+
+
+def test_dotted_path_into_missing_sibling_names_the_extra(monkeypatch):
+    from gunicorn import plugins
+
+    real = plugins._module_available
+    monkeypatch.setattr(plugins, "_module_available",
+                        lambda name: False if name.startswith("gunicorn.") else real(name))
+    monkeypatch.setitem(sys.modules, "gunicorn.workers.gtornado", None)
+    with pytest.raises(MissingExtension) as info:
+        load_class("gunicorn.workers.gtornado.TornadoWorker")
+    assert str(info.value) == (
+        "worker class 'gunicorn.workers.gtornado.TornadoWorker' needs the "
+        "gunicorn-workers-async distribution: pip install gunicorn[tornado]")

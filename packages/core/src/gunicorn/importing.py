@@ -176,6 +176,12 @@ def _import_dotted(uri, path):
     module_name, _, attr = path.rpartition(".")
     try:
         mod = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        # gunicorn.workers.ggevent.GeventWorker without gunicorn-workers-async
+        missing = plugins.missing_module_extension(module_name, "worker class", uri)
+        if missing is not None:
+            raise missing from None
+        raise RuntimeError(f"class uri {uri!r} invalid or not found: {exc!r}") from exc
     except Exception as exc:
         # Anything the module raises on import makes the class unusable.
         raise RuntimeError(f"class uri {uri!r} invalid or not found: {exc!r}") from exc

@@ -138,6 +138,16 @@ def missing_extension(kind, name):
     return None
 
 
+def missing_module_extension(module, kind, name):
+    """A ``MissingExtension`` when ``module`` is shipped by a sibling that is absent."""
+    for ext in EXTENSIONS.values():
+        if module == ext.package or module.startswith(ext.package + "."):
+            if not _module_available(ext.package):
+                return MissingExtension(kind, name, f"the {ext.distribution} distribution",
+                                        ext.extra)
+    return None
+
+
 def require_extension(kind, name):
     """Raise ``MissingExtension`` when ``name`` needs something not installed."""
     error = missing_extension(kind, name)
