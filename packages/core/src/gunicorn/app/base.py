@@ -150,7 +150,7 @@ class Application(BaseApplication):
         # settings the application type gives before any user source
         cfg = self.init(parser, args, args.args)
 
-        # the app directory must be current before a relative config path is read
+        # the current directory goes on sys.path so configs and the app import from it
         self.chdir()
 
         if cfg:
