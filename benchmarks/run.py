@@ -9,7 +9,6 @@ to benchmarks/results/<timestamp>.json). See docs/benchmarks.md.
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import subprocess
@@ -20,10 +19,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import load, nginx, procs, report, scenarios, servers, venvs  # noqa: E402
+from harness.session import ServerSession  # noqa: E402
 
 RESULTS_DIR = os.path.join(venvs.BENCH_DIR, "results")
-START_OVERHEAD_S = 2.0  # rough per-run cost of start, probe and stop, for the estimate
-IDLE_OVERHEAD_S = 2.0
+# Rough costs for the up-front estimate: a server start and stop, a scenario's checks
+# and wrk start, and opening the idle connections.
+START_OVERHEAD_S = 1.5
+RUN_OVERHEAD_S = 0.5
+IDLE_OVERHEAD_S = 1.5
 VERSIONS_OF = ["gunicorn", "gevent", "uvloop", "uvicorn", "httptools", "granian",
                "hypercorn", "waitress", "pyuwsgi", "gunicorn-workers-async", "gunicorn-uwsgi"]
 
@@ -84,143 +87,61 @@ def prepare_pythons(selected, ours_python):
     return pythons
 
 
-def check_response(port, scenario):
-    """One request shaped like the scenario's, so a wrong answer is caught before load."""
-    import http.client
-
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        if scenario.path == "/upload":
-            conn.request("POST", "/upload", body=b"x" * scenarios.UPLOAD_BYTES,
-                         headers={"Content-Type": "application/octet-stream"})
-            expect = str(scenarios.UPLOAD_BYTES).encode()
-        else:
-            conn.request("GET", scenario.path)
-            expect = b"x" * 65536 if scenario.path == "/64k" else b"Hello, World!"
-        resp = conn.getresponse()
-        body = resp.read()
-    except (OSError, http.client.HTTPException) as exc:
-        return f"check request failed: {exc}"
-    finally:
-        conn.close()
-    if resp.status != 200 or body != expect:
-        return f"wrong answer: {resp.status} {body[:40]!r}"
-    return None
-
-
-class IdleHolder:
-    """The idle-connections helper process, started and stopped by PID."""
-
-    def __init__(self, port, count, max_seconds):
-        script = os.path.join(os.path.dirname(load.__file__), "idle_holder.py")
-        self.proc = subprocess.Popen(
-            [sys.executable, script, str(port), str(count), str(max_seconds)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.info = {}
-
-    def wait_ready(self, timeout=40):
-        import selectors
-
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
-            if not sel.select(timeout=timeout):
-                raise load.LoadError("idle holder did not get ready")
-        self.info.update(json.loads(self.proc.stdout.readline() or "{}"))
-        return self.info
-
-    def finish(self):
-        try:
-            # communicate() closes stdin, which tells the holder to report and exit.
-            out, _ = self.proc.communicate(timeout=15)
-            for line in out.splitlines():
-                self.info.update(json.loads(line))
-        except (subprocess.TimeoutExpired, ValueError, OSError):
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-        return self.info
-
-
-def run_one(spec, scenario, python, args, tuning, workdir):
-    """Start the server (and nginx or the idle holder if the scenario needs them), warm
-    up, measure, stop. Returns the run record; never leaves a process behind."""
-    record = {"server": spec.name, "scenario": scenario.name, "ok": False, "error": None}
-    started = []
-    holder = None
-    env = dict(os.environ, PYTHONPATH=servers.APPS_DIR, PYTHONUNBUFFERED="1")
-    env.pop("PYTHONHOME", None)
-    try:
-        port = procs.free_port()
-        protocol = "uwsgi" if scenario.via_nginx_uwsgi else "http"
-        log_path = os.path.join(workdir, f"{spec.name}-{scenario.name}.log")
-        server = procs.ServerProcess(spec.argv(python, port, tuning, protocol), log_path,
-                                     env=env, cwd=servers.APPS_DIR)
-        started.append(server.start())
-        front_port = port
-        if scenario.via_nginx_uwsgi:
-            front_port = procs.free_port()
-            server.wait_ready(lambda: _connects(port))
-            front = nginx.nginx_process(workdir, front_port, port)
-            started.append(front.start())
-            front.wait_ready(lambda: load.http_ok(front_port), timeout=15)
-        else:
-            server.wait_ready(lambda: load.http_ok(port))
-    except procs.StartError as exc:
-        record["error"] = f"not available: start failed: {exc}"
-        record["start_failed"] = True
-        _stop_all(started)
-        return record
-    try:
-        problem = check_response(front_port, scenario)
-        if problem:
-            record["error"] = f"failed: {problem}"
-            return record
-        if scenario.idle_connections:
-            holder = IdleHolder(front_port, args.idle_connections,
-                                max_seconds=args.warmup + args.duration + 60)
-            holder.wait_ready()
-        script = load.write_script(workdir, scenario.lua)
-        url = f"http://127.0.0.1:{front_port}{scenario.path}"
-        wrk_args = dict(threads=args.wrk_threads, connections=args.connections,
-                        script=script, headers=scenario.headers)
-        sampler = procs.RssSampler(server)
-        sampler.start()
-        try:
-            if args.warmup > 0:
-                load.run_wrk(url, args.warmup, **wrk_args)
-            record["metrics"] = load.run_wrk(url, args.duration, **wrk_args)
-        finally:
-            record["peak_rss_kib"] = sampler.finish()
-        record["worker_pids_seen"] = len(sampler.peak_kib)
-        record["ok"] = True
-    except load.LoadError as exc:
-        record["error"] = f"failed: {exc}"
-    finally:
-        if holder is not None:
-            record["idle"] = holder.finish()
-        _stop_all(started)
-    return record
-
-
-def _connects(port):
-    import socket
-
-    with socket.create_connection(("127.0.0.1", port), timeout=1):
-        return True
-
-
-def _stop_all(started):
-    for proc in reversed(started):
-        proc.stop()
-
-
 def estimate_seconds(plan, args):
     total = 0.0
     for scenario, specs in plan:
-        per = args.warmup + args.duration + START_OVERHEAD_S
+        per = args.warmup + args.duration + RUN_OVERHEAD_S
         if scenario.idle_connections:
             per += IDLE_OVERHEAD_S
         total += per * len(specs) * args.rounds
-    return total
+    starts = {(spec.name, sc.via_nginx_uwsgi) for sc, specs in plan for spec in specs}
+    return total + len(starts) * START_OVERHEAD_S * args.rounds
+
+
+def schedule(plan, rounds):
+    """Yield (round, via_nginx, spec, scenarios): one server start each, round-robin.
+
+    Each round visits every server once per mode (plain HTTP, behind nginx), running
+    all of that mode's scenarios on one started server; the server order rotates
+    each round so none is always first or last.
+    """
+    for rnd in range(rounds):
+        for via_nginx in (False, True):
+            mode = [(sc, specs) for sc, specs in plan if sc.via_nginx_uwsgi == via_nginx]
+            order = []
+            for _, specs in mode:
+                order += [s for s in specs if s not in order]
+            if not order:
+                continue
+            shift = rnd % len(order)
+            for spec in order[shift:] + order[:shift]:
+                yield rnd, via_nginx, spec, [sc for sc, specs in mode if spec in specs]
+
+
+def run_rounds(plan, args, pythons, unavailable, tuning, workdir):
+    runs = []
+    for rnd, via_nginx, spec, mode_scenarios in schedule(plan, args.rounds):
+        session = None
+        for scenario in mode_scenarios:
+            if spec.name not in unavailable and (session is None or not session.alive()):
+                session = ServerSession(spec, pythons[spec.venv], tuning, workdir,
+                                        via_nginx_uwsgi=via_nginx)
+                try:
+                    session.start()
+                except procs.StartError as exc:
+                    # A server that cannot start will not start next time either.
+                    unavailable[spec.name] = f"not available: start failed: {exc}"
+            if spec.name in unavailable:
+                record = {"server": spec.name, "scenario": scenario.name, "ok": False,
+                          "error": unavailable[spec.name]}
+            else:
+                record = session.measure(scenario, args)
+            record["round"] = rnd
+            runs.append(record)
+            _log_run(record)
+        if session is not None:
+            session.stop()
+    return runs
 
 
 def git_commit():
@@ -259,31 +180,14 @@ def main(argv=None):
     tuning = servers.Tuning(workers=args.workers, threads=args.threads)
     config = {k: getattr(args, k) for k in ("workers", "threads", "wrk_threads", "connections",
                                             "duration", "warmup", "rounds", "idle_connections")}
+    config["loadavg_start"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     log(f"plan: {', '.join(f'{sc.name}x{len(sp)}' for sc, sp in plan)}; "
         f"estimated {estimate_seconds(plan, args) / 60:.1f} min")
 
-    runs = []
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="gunicorn-bench-") as workdir:
-        for rnd in range(args.rounds):
-            for scenario, specs in plan:
-                # Rotate the order each round so no server always runs first or last.
-                shift = rnd % len(specs)
-                for spec in specs[shift:] + specs[:shift]:
-                    if spec.name in unavailable:
-                        runs.append({"server": spec.name, "scenario": scenario.name,
-                                     "round": rnd, "ok": False,
-                                     "error": unavailable[spec.name]})
-                        continue
-                    record = run_one(spec, scenario, pythons[spec.venv], args, tuning,
-                                     workdir)
-                    record["round"] = rnd
-                    runs.append(record)
-                    if record.get("start_failed"):
-                        # A server that cannot start will not start next round either.
-                        unavailable[spec.name] = record["error"]
-                    _log_run(record)
+        runs = run_rounds(plan, args, pythons, unavailable, tuning, workdir)
     elapsed = time.monotonic() - began
 
     summary = report.summarize(chosen, selected, runs)

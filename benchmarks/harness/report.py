@@ -20,7 +20,8 @@ def _ratio_columns(scenario):
     if scenario.via_nginx_uwsgi:
         return [
             ("vs upstream", lambda spec: spec.baselines[0] if spec.baselines else None),
-            ("vs pyuwsgi", lambda spec: "pyuwsgi" if spec.venv == "ours" else None),
+            ("vs pyuwsgi",
+             lambda spec: "pyuwsgi" if spec.venv in ("ours", "upstream") else None),
         ]
     return [
         ("vs upstream", lambda spec: spec.baselines[0] if spec.baselines else None),
@@ -81,7 +82,8 @@ def markdown(scenarios, servers, summary, config):
            f"> workers={config['workers']}, gthread/waitress threads={config['threads']}, "
            f"wrk -t{config['wrk_threads']} -c{config['connections']} -d{config['duration']}s, "
            f"{config['rounds']} round(s) interleaved, median shown; ratios are the median of "
-           f"same-round req/s ratios.", ""]
+           f"same-round req/s ratios. Load average at start: {config.get('loadavg_start', '?')}.",
+           ""]
     for scenario in scenarios:
         rows = summary.get(scenario.name, {})
         if not rows:
@@ -107,8 +109,10 @@ def markdown(scenarios, servers, summary, config):
                 cells = [spec.name, spec.worker_class, _fmt(row["rps"]),
                          _fmt(row["p50_ms"], "{:.2f}"), _fmt(row["p99_ms"], "{:.2f}"),
                          _fmt(row["errors"]), _fmt(row["peak_rss_mib"], "{:.1f}")]
+                ratios = row.get("ratios", {})
                 for title in ratio_titles:
-                    cells.append(_fmt(row.get("ratios", {}).get(title), "{:.2f}x"))
+                    # Blank: no baseline for this row; n/a: baseline had no data.
+                    cells.append(_fmt(ratios[title], "{:.2f}x") if title in ratios else "")
                 if scenario.idle_connections:
                     cells.append(f"{_fmt(row.get('idle_still_open'))}/"
                                  f"{config['idle_connections']}")
