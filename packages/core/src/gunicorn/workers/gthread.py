@@ -1,0 +1,539 @@
+"""``ThreadWorker`` (``-k gthread``): a poller thread for sockets, a thread pool for requests.
+
+The main thread accepts, reads request heads with non-blocking reads and
+keeps idle keep-alive connections in a one-shot poller.  A connection goes
+to a pool thread only once a whole request head has arrived, so clients that
+trickle their headers (slowloris) hold a connection slot, never a thread.
+The pool thread serves that request (and any pipelined behind it), then
+hands the connection back by re-arming it in the poller.
+"""
+
+import errno
+import os
+import queue
+import ssl
+import time
+from collections import deque
+from concurrent import futures
+from datetime import datetime
+
+from gunicorn.http.errors import ParseError
+from gunicorn.http.events import NEED_DATA, Request
+from gunicorn.workers.base import Worker
+from gunicorn.workers.readiness import make_poller
+from gunicorn.wsgi.serve import ServedConnection, client_gone_message
+
+# accept() found nobody (a sibling worker won the race) or the client already left.
+_ACCEPT_RETRY = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK, errno.EINTR)
+# Out of descriptors or memory: back off instead of spinning on a ready listener.
+_ACCEPT_EXHAUSTED = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+
+RECV_SIZE = 65536
+# A fresh connection gets at least this long to send its first byte.
+FIRST_BYTE_SECONDS = 5.0
+# Once a request head has started, it must be complete within this long
+# (when the worker timeout is disabled).
+HEAD_SECONDS = 30.0
+# Socket timeout of a pool thread reading a body or writing a response
+# (when the worker timeout is disabled).
+IO_SECONDS = 30.0
+# During a graceful stop, a request head already under way gets this long.
+STOP_HEAD_SECONDS = 2.0
+# Pause after accept() failed for lack of descriptors or memory.
+ACCEPT_BACKOFF_SECONDS = 0.5
+
+_STOP = object()
+
+
+class ThreadedClient:
+    """One accepted connection; owned by the main thread or by one pool thread at a time."""
+
+    __slots__ = ("fd", "sock", "served", "proto", "wire", "req", "deadline",
+                 "head_started", "tls", "handshaking", "closed")
+
+    def __init__(self, fd, sock, served, tls=False):
+        self.fd = fd
+        self.sock = sock
+        self.served = served
+        self.wire = served.conn
+        self.proto = served.conn.proto
+        self.req = None
+        self.deadline = 0.0
+        self.head_started = False
+        self.tls = tls
+        self.handshaking = tls
+        self.closed = False
+
+
+class ThreadWorker(Worker):
+    """``--threads N`` requests at a time per process, up to ``worker_connections`` sockets."""
+
+    wsgi_multithread = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        cfg = self.cfg
+        self.worker_connections = cfg.worker_connections
+        self.max_keepalived = cfg.worker_connections - cfg.threads
+        self.tpool = None
+        self.poller = None
+        self.nr_conns = 0
+        self.clients = {}
+        self._queue = queue.SimpleQueue()
+        # Connections pool threads closed (or handed back, when the poller
+        # cannot be re-armed from a thread); the main thread settles them.
+        self._closed = deque()
+        self._returned = deque()
+        self._accepting = False
+        self._accept_backoff_until = 0.0
+        self._stopping = False
+        self._quitting = False
+        # Pool threads wake the main thread only when it waits on them.
+        self._wake_on_close = False
+        self._listener_fds = {}
+        self._ssl_context = None
+        keepalive = cfg.keepalive or 0
+        timeout = cfg.timeout or 0
+        self._keepalive = keepalive
+        self._first_byte_seconds = max(float(keepalive), FIRST_BYTE_SECONDS)
+        self._head_seconds = float(timeout) if timeout > 0 else HEAD_SECONDS
+        self._io_seconds = float(timeout) if timeout > 0 else IO_SECONDS
+        # Half the keep-alive time, so idle connections close within 1.5x of it.
+        tick = min(1.0, keepalive / 2.0) if keepalive > 0 else 1.0
+        if self.timeout:
+            tick = min(tick, self.timeout)
+        self._tick = max(tick, 0.05)
+
+    @classmethod
+    def check_config(cls, cfg, log):
+        if cfg.worker_connections - cfg.threads <= 0 and cfg.keepalive:
+            log.warning("No keepalived connections can be handled. "
+                        "Check the number of worker connections and threads.")
+
+    def init_process(self):
+        self.tpool = self.get_thread_pool()
+        self.poller = make_poller()
+        super().init_process()
+
+    def get_thread_pool(self):
+        """The executor whose threads serve requests; override to customise it."""
+        return futures.ThreadPoolExecutor(max_workers=self.cfg.threads)
+
+    # -- signals -----------------------------------------------------------
+    def handle_exit(self, sig, frame):
+        """TERM: stop accepting, finish in-flight requests, then leave."""
+        self.alive = False
+        self._wake()
+
+    def handle_quit(self, sig, frame):
+        """QUIT/INT: leave now; queued requests are dropped."""
+        self._quitting = True
+        if self.tpool is not None:
+            self.tpool.shutdown(wait=False)
+        super().handle_quit(sig, frame)
+
+    def _wake(self):
+        pipe = self.PIPE
+        if pipe:
+            try:
+                os.write(pipe[1], b".")
+            except OSError:
+                pass
+
+    # -- the main loop -----------------------------------------------------
+    def run(self):
+        poller = self.poller
+        for sock in self.sockets:
+            sock.setblocking(False)
+            self._listener_fds[sock.fileno()] = sock
+        if self.PIPE:
+            poller.add_source(self.PIPE[0])
+        self._set_accepting(True)
+        for _ in range(self.cfg.threads):
+            self.tpool.submit(self._pool_thread)
+        try:
+            self._serve_until_stopped()
+            self._drain()
+        finally:
+            self._stop_pool()
+
+    def _serve_until_stopped(self):
+        poller = self.poller
+        clients = self.clients
+        listeners = self._listener_fds
+        on_readable = self._on_readable
+        tick = self._tick
+        now = time.monotonic()
+        next_tick = now
+        while self.alive:
+            if now >= next_tick:
+                next_tick = now + tick
+                self._housekeeping(now)
+                if not self.alive:
+                    break
+            for fd in poller.poll(next_tick - now):
+                client = clients.get(fd)
+                if client is not None:
+                    on_readable(client)
+                elif fd in listeners:
+                    if self._accepting:
+                        self._accept(listeners[fd])
+                else:
+                    self._drain_pipe()
+            if self._closed:
+                self._settle_closed()
+            if self._returned:
+                self._settle_returned()
+            now = time.monotonic()
+            if not self._accepting and self.nr_conns < self.worker_connections \
+                    and now >= self._accept_backoff_until:
+                self._set_accepting(True)
+
+    def _housekeeping(self, now):
+        self.notify()
+        if not self.is_parent_alive():
+            self.alive = False
+            return
+        self._close_expired(now)
+
+    def is_parent_alive(self):
+        # The master died and we were re-parented: nobody will stop us otherwise.
+        if self.ppid != os.getppid():
+            self.log.info("Parent changed, shutting down: %s", self)
+            return False
+        return True
+
+    def _drain_pipe(self):
+        try:
+            while os.read(self.PIPE[0], 512):
+                pass
+        except OSError:
+            pass
+
+    def _set_accepting(self, enabled):
+        if enabled == self._accepting:
+            return
+        for fd in self._listener_fds:
+            if enabled:
+                self.poller.add_source(fd)
+            else:
+                self.poller.remove_source(fd)
+        self._accepting = enabled
+        # At the cap, a closing connection must wake us to resume accepting.
+        self._wake_on_close = not enabled or self._stopping
+
+    def _accept(self, listener):
+        try:
+            sock, addr = listener.accept()
+        except OSError as exc:
+            if exc.errno in _ACCEPT_RETRY:
+                return
+            if exc.errno in _ACCEPT_EXHAUSTED:
+                self.log.error("Cannot accept a connection: %s", exc)
+                self._accept_backoff_until = time.monotonic() + ACCEPT_BACKOFF_SECONDS
+                self._set_accepting(False)
+                return
+            raise
+        try:
+            client = self._new_client(sock, listener, addr)
+        except OSError as exc:
+            self.log.debug("Connection lost while setting it up: %s", exc)
+            _close_quietly(sock)
+            return
+        self.nr_conns += 1
+        if self.nr_conns >= self.worker_connections:
+            self._set_accepting(False)
+        self.clients[client.fd] = client
+        client.deadline = time.monotonic() + self._first_byte_seconds
+        self.poller.add_client(client.fd)
+
+    def _new_client(self, sock, listener, addr):
+        fd = sock.fileno()
+        if self.cfg.is_ssl:
+            sock.setblocking(False)
+            context = self._ssl_context
+            if context is None:
+                from gunicorn import sock as gsock
+
+                context = self._ssl_context = gsock.ssl_context(self.cfg)
+            tls = context.wrap_socket(
+                sock, server_side=True, do_handshake_on_connect=False,
+                suppress_ragged_eofs=self.cfg.suppress_ragged_eofs)
+            served = ServedConnection(self, tls, listener, addr, keepalive=True)
+            return ThreadedClient(fd, tls, served, tls=True)
+        # Non-blocking at the OS level (the main thread reads it with os.read);
+        # a pool thread's reads and writes wait at most this long.
+        sock.settimeout(self._io_seconds)
+        served = ServedConnection(self, sock, listener, addr, keepalive=True)
+        return ThreadedClient(fd, sock, served)
+
+    # -- reading request heads (main thread) --------------------------------
+    def _on_readable(self, client):
+        if client.tls:
+            self._on_tls_readable(client)
+            return
+        try:
+            data = os.read(client.fd, RECV_SIZE)
+        except BlockingIOError:
+            self.poller.rearm(client.fd)
+            return
+        except OSError as exc:
+            self._log_gone(exc)
+            self._close_owned(client)
+            return
+        if not data:
+            client.wire.peer_closed = True
+        client.proto.receive_data(data)
+        self._advance(client, bool(data))
+
+    def _on_tls_readable(self, client):
+        sock = client.sock
+        try:
+            if client.handshaking:
+                sock.do_handshake()
+                client.handshaking = False
+            data = sock.recv(RECV_SIZE)
+            while data and sock.pending():
+                client.proto.receive_data(data)
+                data = sock.recv(RECV_SIZE)
+        except ssl.SSLWantReadError:
+            self.poller.rearm(client.fd)
+            return
+        except ssl.SSLWantWriteError:
+            self.poller.rearm(client.fd, write=True)
+            return
+        except ssl.SSLError as exc:
+            self.log.debug("TLS error on a new connection: %s", exc)
+            self._close_owned(client)
+            return
+        except OSError as exc:
+            self._log_gone(exc)
+            self._close_owned(client)
+            return
+        if not data:
+            client.wire.peer_closed = True
+        client.proto.receive_data(data)
+        self._advance(client, bool(data))
+
+    def _advance(self, client, got_bytes):
+        try:
+            event = client.proto.next_event()
+        except ParseError as exc:
+            # Answered by a pool thread: the error page write may block.
+            client.req = exc
+            self._dispatch(client)
+            return
+        if event.__class__ is Request or isinstance(event, Request):
+            client.req = event
+            self._dispatch(client)
+        elif event is NEED_DATA and not client.wire.peer_closed:
+            if got_bytes and not client.head_started:
+                client.head_started = True
+                client.deadline = time.monotonic() + self._head_seconds
+            self.poller.rearm(client.fd)
+        else:
+            # ConnectionClosed (or an event no request can follow).
+            self._close_owned(client)
+
+    def _dispatch(self, client):
+        client.head_started = False
+        client.deadline = 0.0
+        self._queue.put(client)
+
+    # -- connection bookkeeping (main thread) -------------------------------
+    def _close_owned(self, client):
+        """Close a connection the main thread owns."""
+        if client.closed:
+            return
+        client.closed = True
+        self.poller.remove_client(client.fd)
+        if self.clients.get(client.fd) is client:
+            del self.clients[client.fd]
+        self.nr_conns -= 1
+        _close_quietly(client.sock)
+
+    def _settle_closed(self):
+        closed = self._closed
+        clients = self.clients
+        while closed:
+            client = closed.popleft()
+            if clients.get(client.fd) is client:
+                del clients[client.fd]
+            self.nr_conns -= 1
+
+    def _settle_returned(self):
+        returned = self._returned
+        while returned:
+            client = returned.popleft()
+            if client.closed:
+                continue
+            try:
+                self.poller.rearm(client.fd)
+            except (OSError, ValueError):
+                self._close_owned(client)
+
+    def _close_expired(self, now):
+        """Close idle connections past their deadline (all idle ones when stopping)."""
+        stopping = self._stopping
+        expired = []
+        for client in self.clients.values():
+            deadline = client.deadline
+            # deadline 0.0: lent to a pool thread, not ours to close
+            if deadline and (deadline <= now or (stopping and not client.head_started)):
+                expired.append(client)
+        for client in expired:
+            self._close_owned(client)
+
+    # -- serving requests (pool threads) ------------------------------------
+    def _pool_thread(self):
+        get = self._queue.get
+        serve = self._serve
+        while True:
+            client = get()
+            if client is _STOP:
+                return
+            try:
+                serve(client)
+            except BaseException:
+                # Nothing a request does may end this thread.
+                try:
+                    self.log.exception("Error serving a connection")
+                except Exception:
+                    pass
+                self._close_lent(client)
+
+    def _serve(self, client):
+        served = client.served
+        req = client.req
+        client.req = None
+        if self._quitting:
+            self._close_lent(client)
+            return
+        sock = client.sock
+        if client.tls:
+            sock.settimeout(self._io_seconds)
+        if req.__class__ is not Request and isinstance(req, ParseError):
+            served.reply_error(req, getattr(req, "req", None), datetime.now())
+            self._close_lent(client)
+            return
+        proto = client.proto
+        while True:
+            served.keepalive = self._keepalive_allowed()
+            if not served.handle(req) or not self.alive:
+                self._close_lent(client)
+                return
+            # Pipelined requests already buffered are answered in order, here.
+            try:
+                event = proto.next_event()
+            except ParseError as exc:
+                served.reply_error(exc, getattr(exc, "req", None), datetime.now())
+                self._close_lent(client)
+                return
+            if event is NEED_DATA:
+                if client.tls and sock.pending():
+                    if not client.wire.receive_more():
+                        self._close_lent(client)
+                        return
+                    continue
+                break
+            if event.__class__ is Request or isinstance(event, Request):
+                req = event
+                continue
+            self._close_lent(client)
+            return
+        if client.tls:
+            sock.settimeout(0.0)
+        self._hand_back(client)
+
+    def _keepalive_allowed(self):
+        # At the connection cap, answers close so waiting clients get a slot.
+        return self._keepalive > 0 and self.max_keepalived > 0 \
+            and self.nr_conns < self.worker_connections
+
+    def _hand_back(self, client):
+        """Give a kept-alive connection back to the main thread's poller."""
+        client.deadline = time.monotonic() + self._keepalive
+        if self.poller.rearm_threadsafe:
+            try:
+                self.poller.rearm(client.fd)
+            except (OSError, ValueError):
+                self._close_lent(client)
+                return
+            if self._stopping:
+                self._wake()
+        else:
+            self._returned.append(client)
+            self._wake()
+
+    def _close_lent(self, client):
+        """Close a connection a pool thread holds, and tell the main thread."""
+        if client.closed:
+            return
+        client.closed = True
+        client.deadline = 0.0
+        poller = self.poller
+        if poller is not None:
+            poller.remove_client(client.fd)
+        try:
+            client.served.close()
+        except Exception:
+            pass
+        self._closed.append(client)
+        if self._wake_on_close or not self.alive:
+            self._wake()
+
+    # -- stopping ----------------------------------------------------------
+    def _drain(self):
+        """Graceful stop: no new connections, idle ones closed, in-flight ones finished."""
+        self._stopping = True
+        self._set_accepting(False)
+        self._wake_on_close = True
+        now = time.monotonic()
+        head_cap = now + STOP_HEAD_SECONDS
+        for client in self.clients.values():
+            if client.deadline and client.head_started:
+                client.deadline = min(client.deadline, head_cap)
+        deadline = now + self.cfg.graceful_timeout
+        self._close_expired(now)
+        clients = self.clients
+        while self.nr_conns > 0 and now < deadline:
+            self.notify()
+            for fd in self.poller.poll(min(0.5, deadline - now)):
+                client = clients.get(fd)
+                if client is not None:
+                    self._on_readable(client)
+                elif fd not in self._listener_fds:
+                    self._drain_pipe()
+            if self._closed:
+                self._settle_closed()
+            if self._returned:
+                self._settle_returned()
+            now = time.monotonic()
+            self._close_expired(now)
+
+    def _stop_pool(self):
+        self._stopping = True
+        for client in list(self.clients.values()):
+            if client.deadline:
+                self._close_owned(client)
+        for _ in range(self.cfg.threads):
+            self._queue.put(_STOP)
+        if self.tpool is not None:
+            self.tpool.shutdown(wait=False)
+        for sock in self.sockets:
+            _close_quietly(sock)
+
+    def _log_gone(self, exc):
+        message = client_gone_message(exc)
+        if message is None:
+            self.log.debug("Error reading from a client: %s", exc)
+        else:
+            self.log.debug(message)
+
+
+def _close_quietly(sock):
+    try:
+        sock.close()
+    except OSError:
+        pass
+
