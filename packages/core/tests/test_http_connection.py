@@ -346,3 +346,13 @@ def test_keep_alive_false_after_http10_request():
     p.receive_data(b"GET / HTTP/1.0\r\n\r\n")
     events(p)
     assert not p.keep_alive
+
+
+def test_bodyless_request_completes_without_reading_end_of_message():
+    p = proto()
+    p.receive_data(b"GET /1 HTTP/1.1\r\nExpect: 100-continue\r\n\r\nGET /2 HTTP/1.1\r\n\r\n")
+    assert p.next_event().path == "/1"
+    respond(p)
+    assert p.keep_alive
+    p.start_next_cycle()
+    assert p.next_event().path == "/2"

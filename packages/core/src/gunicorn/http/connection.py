@@ -248,7 +248,8 @@ class HTTP1Connection:
     def _send_response(self, event):
         req = self.request
         keep_alive = self._keep_alive and not req.must_close
-        if req.expect_continue and not self._sent_continue and self.their_state != DONE:
+        if (req.expect_continue and not self._sent_continue and self.their_state != DONE
+                and self._reader is not _EMPTY_BODY):
             # The client may still be waiting for 100 Continue, or may send
             # its body anyway: we cannot tell where the next request starts.
             keep_alive = False
@@ -290,6 +291,10 @@ class HTTP1Connection:
 
     def start_next_cycle(self):
         """Reset for the next request on a kept-alive connection; leftover bytes are kept."""
+        if self.their_state == SEND_BODY and self._reader is _EMPTY_BODY:
+            # A request without a body is complete even if nobody asked for
+            # its EndOfMessage.
+            self.their_state = DONE
         if self.their_state != DONE or self.our_state != DONE:
             raise LocalProtocolError(
                 "not done with the current request (%s, %s)" % (self.their_state, self.our_state))

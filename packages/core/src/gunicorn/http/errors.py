@@ -161,3 +161,15 @@ class LocalProtocolError(Exception):
 
 class InvalidResponseHeader(LocalProtocolError):
     """The application gave a response header that cannot be put on the wire."""
+
+
+class InvalidResponseHeaderName(InvalidResponseHeader):
+    """The application gave a response header name that is not a token."""
+
+
+class InvalidH2CPreface(ParseError):
+    """A cleartext HTTP/2 connection did not start with the connection preface."""
+
+    def __init__(self, data=b"", req=None):
+        super().__init__("Expected HTTP/2 connection preface, got %r" % (bytes(data[:24]),), req)
+        self.data = data

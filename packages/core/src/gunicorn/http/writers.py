@@ -3,7 +3,7 @@
 from http.client import responses as _REASONS
 
 from gunicorn.http.abnf import FIELD_VALUE_INVALID_RE, TOKEN_RE
-from gunicorn.http.errors import InvalidResponseHeader
+from gunicorn.http.errors import InvalidResponseHeader, InvalidResponseHeaderName
 
 _STATUS_LINES = {}
 
@@ -26,7 +26,7 @@ def status_line(version, status_code, reason=""):
 def check_response_header(name, value):
     """Refuse names that are not tokens and values that would inject lines (RFC 9110 5.5)."""
     if not isinstance(name, str) or TOKEN_RE.fullmatch(name) is None:
-        raise InvalidResponseHeader("invalid response header name %r" % (name,))
+        raise InvalidResponseHeaderName("invalid response header name %r" % (name,))
     if not isinstance(value, str) or FIELD_VALUE_INVALID_RE.search(value) is not None:
         raise InvalidResponseHeader("invalid value for response header %r" % (name,))
 
