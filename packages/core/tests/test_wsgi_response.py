@@ -274,3 +274,29 @@ def test_file_wrapper_without_sendfile(tmp_path):
         return environ["wsgi.file_wrapper"](open(path, "rb"), 4096)
     (code, headers, body), _, _ = one(app, cfg=make_cfg(sendfile=False))
     assert body == path.read_bytes()
+
+
+def test_list_body_goes_out_in_one_write():
+    sock, _ = serve_bytes(app_with(body=[b"a", b"b", b"c"]), GET)
+    assert len(sock.sends) == 1
+    assert parse_responses(sock.out)[0][2] == b"abc"
+
+
+def test_error_after_head_was_framed_but_not_written_still_gets_500():
+    # The head waits for the first chunk; a bad chunk type fails before any byte is out.
+    (code, _, _), sock, worker = one(app_with(body=[b"ok", "not bytes"]))
+    assert code == 500
+    assert bytes(sock.out).count(b"HTTP/1.1") == 1
+
+
+def test_generator_error_after_first_chunk_closes_without_500():
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        yield b"partial"
+        raise RuntimeError("late")
+    sock, worker = serve_bytes(app, GET)
+    out = bytes(sock.out)
+    assert out.startswith(b"HTTP/1.1 200 OK") and b"partial" in out
+    assert b"500" not in out
+    assert not out.endswith(b"0\r\n\r\n")
+    assert sock.closed

@@ -49,8 +49,9 @@ class SyncWorker(Worker):
             raise StopWaiting()
         if self.PIPE and self.PIPE[0] in ready:
             try:
-                while os.read(self.PIPE[0], 64):
-                    pass
+                # One read: wakeup bytes are tiny and a loop could block on a
+                # pipe someone left in blocking mode.
+                os.read(self.PIPE[0], 4096)
             except (BlockingIOError, InterruptedError):
                 pass
             ready = [fd for fd in ready if fd != self.PIPE[0]]

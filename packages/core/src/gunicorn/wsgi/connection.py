@@ -3,6 +3,8 @@
 from gunicorn.http.events import NEED_DATA, ConnectionClosed
 
 RECV_SIZE = 65536
+# Held-back response bytes are written once they reach this size.
+FLUSH_SIZE = 65536
 
 
 class ClientConnection:
@@ -20,6 +22,11 @@ class ClientConnection:
         self.peer_closed = False
         # Set when the response was cut short or the stream is out of sync.
         self.broken = False
+        # Framed bytes held back so a small response goes out in one write.
+        self._pending = []
+        self._pending_size = 0
+        # Whether any byte went to the socket (decides if an error page may follow).
+        self.wrote = False
 
     def receive_more(self):
         """Read once from the socket into the protocol; False when the peer closed."""
@@ -42,10 +49,36 @@ class ClientConnection:
                 return ConnectionClosed()
             self.receive_more()
 
-    def send(self, event):
+    def send(self, event, flush=True):
+        """Frame ``event``; write it now, or hold it to go out with what follows.
+
+        Holding the head until the first body chunk (or the end) makes a small
+        response one write instead of two, which avoids a Nagle/delayed-ACK stall.
+        """
         data = self.proto.send(event)
         if data:
-            self.sock.sendall(data)
+            self._pending.append(data)
+            self._pending_size += len(data)
+        if flush or self._pending_size >= FLUSH_SIZE:
+            self.flush()
+
+    def flush(self):
+        """Write everything held back; True when something was written."""
+        if not self._pending:
+            return False
+        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        self._pending = []
+        self._pending_size = 0
+        self.sock.sendall(data)
+        self.wrote = True
+        return True
+
+    def discard_pending(self):
+        """Drop bytes not yet written (an error page replaces them)."""
+        self._pending = []
+        self._pending_size = 0
 
     def sendall(self, data):
+        self.flush()
         self.sock.sendall(data)
+        self.wrote = True

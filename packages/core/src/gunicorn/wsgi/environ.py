@@ -40,7 +40,7 @@ def is_trusted_peer(peer, allowed, networks=None):
     """Whether ``peer`` is in ``forwarded_allow_ips`` (unix-socket peers always are)."""
     if not isinstance(peer, tuple):
         return True
-    if "*" in (allowed or ()):
+    if "*" in (allowed or ()) or peer[0] in (allowed or ()):
         return True
     try:
         ip = ipaddress.ip_address(peer[0].split("%", 1)[0])
@@ -67,35 +67,37 @@ def _as_list(value):
     return list(value)
 
 
-class ConnectionEnviron:
-    """What the environ takes from one connection: computed once, reused per request."""
+class EnvironSettings:
+    """What the environ takes from the config: computed once per worker, not per request."""
 
-    def __init__(self, cfg, sock, peer, server, is_ssl=False, log=None, multithread=None):
+    def __init__(self, cfg, log=None, multithread=None):
         self.cfg = cfg
-        self.is_ssl = bool(is_ssl)
-        self.peer = peer
         allowed = _as_list(getattr(cfg, "forwarded_allow_ips", None))
+        self.trust_all = "*" in allowed
         networks = None
-        if hasattr(cfg, "forwarded_allow_networks") and "*" not in allowed:
+        if hasattr(cfg, "forwarded_allow_networks") and not self.trust_all:
             try:
                 networks = list(cfg.forwarded_allow_networks())
             except Exception:
                 networks = None
-        self.trusted = is_trusted_peer(peer, allowed, networks)
-        if self.trusted:
-            self.secure_headers = dict(getattr(cfg, "secure_scheme_headers", None) or {})
-            self.forwarder_headers = {h.strip().upper().replace("-", "_")
-                                      for h in _as_list(getattr(cfg, "forwarder_headers", None))}
-        else:
-            self.secure_headers = {}
-            self.forwarder_headers = set()
-        self.secure_headers = {k.upper(): v for k, v in self.secure_headers.items()}
+        self.allowed = allowed
+        if networks is None:
+            networks = []
+            for item in allowed:
+                try:
+                    networks.append(ipaddress.ip_network(item, strict=False))
+                except ValueError:
+                    continue
+        self.networks = networks
+        self.secure_headers = {k.upper(): v for k, v in
+                               (getattr(cfg, "secure_scheme_headers", None) or {}).items()}
+        self.forwarder_headers = frozenset(
+            h.strip().upper().replace("-", "_")
+            for h in _as_list(getattr(cfg, "forwarder_headers", None)))
         self.script_name = self._configured_script_name(cfg)
-        self.server = self._listener_server(server)
-
         if multithread is None:
             multithread = (getattr(cfg, "threads", 1) or 1) > 1
-        base = {
+        self.base = {
             "wsgi.version": (1, 0),
             "wsgi.errors": ErrorStream(log),
             "wsgi.multithread": bool(multithread),
@@ -104,17 +106,13 @@ class ConnectionEnviron:
             "wsgi.file_wrapper": FileWrapper,
             "wsgi.input_terminated": True,
             "SERVER_SOFTWARE": SERVER_SOFTWARE,
-            "gunicorn.socket": sock,
         }
-        if isinstance(peer, tuple):
-            base["REMOTE_ADDR"] = peer[0]
-            base["REMOTE_PORT"] = str(peer[1])
-        elif isinstance(peer, bytes):
-            base["REMOTE_ADDR"] = peer.decode("latin-1")
-        else:
-            # Unix-socket peers are usually unnamed: REMOTE_ADDR is then "".
-            base["REMOTE_ADDR"] = peer or ""
-        self.base = base
+
+    def trusts(self, peer):
+        """Whether ``peer`` may set forwarding headers (forwarded_allow_ips)."""
+        if self.trust_all:
+            return True
+        return is_trusted_peer(peer, self.allowed, self.networks)
 
     @staticmethod
     def _configured_script_name(cfg):
@@ -124,6 +122,43 @@ class ConnectionEnviron:
         if isinstance(env, dict) and env.get("SCRIPT_NAME"):
             return env["SCRIPT_NAME"]
         return os.environ.get("SCRIPT_NAME", "")
+
+
+class ConnectionEnviron:
+    """What the environ takes from one connection: computed once, reused per request.
+
+    ``settings`` is an ``EnvironSettings`` (shared by a worker's connections) or
+    a config, from which one is built.
+    """
+
+    def __init__(self, settings, sock, peer, server, is_ssl=False, log=None, multithread=None):
+        if not isinstance(settings, EnvironSettings):
+            settings = EnvironSettings(settings, log, multithread)
+        self.settings = settings
+        self.cfg = settings.cfg
+        self.is_ssl = bool(is_ssl)
+        self.peer = peer
+        self.trusted = settings.trusts(peer)
+        if self.trusted:
+            self.secure_headers = settings.secure_headers
+            self.forwarder_headers = settings.forwarder_headers
+        else:
+            self.secure_headers = {}
+            self.forwarder_headers = frozenset()
+        self.script_name = settings.script_name
+        self.server = self._listener_server(server)
+
+        base = dict(settings.base)
+        base["gunicorn.socket"] = sock
+        if isinstance(peer, tuple):
+            base["REMOTE_ADDR"] = peer[0]
+            base["REMOTE_PORT"] = str(peer[1])
+        elif isinstance(peer, bytes):
+            base["REMOTE_ADDR"] = peer.decode("latin-1")
+        else:
+            # Unix-socket peers are usually unnamed: REMOTE_ADDR is then "".
+            base["REMOTE_ADDR"] = peer or ""
+        self.base = base
 
     @staticmethod
     def _listener_server(server):
@@ -252,5 +287,5 @@ def peer_of(sock, addr):
     return addr
 
 
-__all__ = ["ConnectionEnviron", "to_wsgi_path", "split_host", "is_trusted_peer",
+__all__ = ["ConnectionEnviron", "EnvironSettings", "to_wsgi_path", "split_host", "is_trusted_peer",
            "proxy_environ", "peer_of"]

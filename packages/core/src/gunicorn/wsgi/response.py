@@ -136,7 +136,10 @@ class WSGIResponse:
         return clean
 
     def write(self, data):
-        """The legacy ``write`` callable, also used for every body chunk."""
+        """The legacy ``write`` callable: the chunk is on the wire when it returns."""
+        self._write(data, True)
+
+    def _write(self, data, flush):
         if self.status is None:
             raise AssertionError("write() before start_response()")
         if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -153,8 +156,13 @@ class WSGIResponse:
             if len(data) > room:
                 # Never write past the declared length: it would desync the stream.
                 data = data[:room]
-        self.conn.send(Data(bytes(data)))
+        self.conn.send(Data(bytes(data)), flush=flush)
         self.sent += len(data)
+
+    @property
+    def committed(self):
+        """Whether bytes of this response reached the socket (no error page possible)."""
+        return self.headers_sent and self.conn.wrote
 
     def early_hints(self, headers):
         """``wsgi.early_hints``: send a 103 with ``headers`` (RFC 8297).
@@ -182,14 +190,19 @@ class WSGIResponse:
         if self.must_close and hasattr(self.req, "force_close"):
             self.req.force_close()
         self.headers_sent = True
-        self.conn.send(Response(self.status_code, self.reason, list(self.headers)))
+        self.conn.wrote = False
+        self.conn.send(Response(self.status_code, self.reason, list(self.headers)), flush=False)
 
     def write_iterable(self, result):
         """Write every chunk of the app's iterable (or kernel-send a FileWrapper)."""
         if isinstance(result, FileWrapper) and self._try_sendfile(result):
             return
+        # A list or tuple is already complete: no reason to stream it piecewise,
+        # so it goes out with the head (and the end marker) in as few writes as
+        # possible. Anything else may be a generator pacing its output: flush each.
+        flush = not isinstance(result, (list, tuple))
         for chunk in result:
-            self.write(chunk)
+            self._write(chunk, flush)
             if self.response_length is not None and self.sent >= self.response_length \
                     and self._body_allowed:
                 # Declared length reached: stop pulling (and generating) more.
@@ -199,15 +212,13 @@ class WSGIResponse:
         """End the response; a body shorter than its Content-Length closes the connection."""
         self.send_head()
         self.finished = True
-        if self.conn.broken:
-            self.must_close = True
-            return
-        if self._body_allowed and self.response_length is not None \
-                and self.sent < self.response_length:
+        if self.conn.broken or (self._body_allowed and self.response_length is not None
+                                and self.sent < self.response_length):
             # RFC 9112 section 6.3: the client sees an incomplete message; closing
             # is the only way to signal it, and keeps keep-alive from desyncing.
             self.must_close = True
             self.conn.broken = True
+            self.conn.flush()
             return
         self.conn.send(EndOfMessage())
 
@@ -249,6 +260,7 @@ class WSGIResponse:
             # The protocol framed it otherwise (e.g. no body): let write() decide.
             return False
         note = getattr(proto, "note_body_sent", None)
+        self.conn.flush()
         if count > 0:
             sent = sock.sendfile(wrapper.filelike, offset, count)
             self.sent += sent

@@ -15,7 +15,7 @@ from datetime import datetime
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import ConnectionClosed, Request
 from gunicorn.wsgi.connection import ClientConnection
-from gunicorn.wsgi.environ import ConnectionEnviron
+from gunicorn.wsgi.environ import ConnectionEnviron, EnvironSettings
 from gunicorn.wsgi.error_page import reason_for, render_error
 from gunicorn.wsgi.input import RequestBody
 from gunicorn.wsgi.response import WSGIResponse
@@ -82,6 +82,37 @@ def error_reply(exc):
     return 500, "Internal Server Error", ""
 
 
+class ServeSettings:
+    """Config-derived facts every connection of a worker shares (read once, not per request)."""
+
+    def __init__(self, worker):
+        cfg = self.cfg = worker.cfg
+        self.environ = EnvironSettings(cfg, worker.log,
+                                       getattr(worker, "wsgi_multithread", None))
+        self.pre_request = cfg.pre_request
+        self.post_request = cfg.post_request
+        self.sendfile = sendfile_enabled(cfg)
+        self._protocol_class = None
+
+    @property
+    def protocol_class(self):
+        if self._protocol_class is None:
+            self._protocol_class = protocol_class(self.cfg)
+        return self._protocol_class
+
+
+def serve_settings(worker):
+    """The worker's ``ServeSettings``, built on first use and kept on the worker."""
+    settings = getattr(worker, "_wsgi_serve_settings", None)
+    if settings is None or settings.cfg is not worker.cfg:
+        settings = ServeSettings(worker)
+        try:
+            worker._wsgi_serve_settings = settings
+        except AttributeError:
+            pass
+    return settings
+
+
 class _ErrorResponse:
     """What the access log and post_request see when an error page replaced the app."""
 
@@ -101,6 +132,7 @@ class ServedConnection:
         self.worker = worker
         self.cfg = cfg = worker.cfg
         self.log = worker.log
+        self.settings = settings = serve_settings(worker)
         self.sock = sock
         self.addr = addr
         try:
@@ -110,11 +142,9 @@ class ServedConnection:
         self.listener_name = server
         is_ssl = isinstance(sock, ssl.SSLSocket)
         if proto is None:
-            proto = protocol_class(cfg)(cfg, addr, server, is_ssl)
+            proto = settings.protocol_class(cfg, addr, server, is_ssl)
         self.conn = ClientConnection(sock, proto)
-        self.environ = ConnectionEnviron(
-            cfg, sock, addr, server, is_ssl=is_ssl, log=worker.log,
-            multithread=getattr(worker, "wsgi_multithread", None))
+        self.environ = ConnectionEnviron(settings.environ, sock, addr, server, is_ssl=is_ssl)
         self.keepalive = keepalive
         self.body = None
         self.closed = False
@@ -169,17 +199,17 @@ class ServedConnection:
     # -- one request -------------------------------------------------------
     def handle(self, req):
         """Serve ``req``; True when the connection may carry another request."""
-        worker, cfg, log = self.worker, self.cfg, self.log
+        worker, settings, log = self.worker, self.settings, self.log
         start = datetime.now()
         body = self.body = RequestBody(self.conn, req)
         req.body = body
-        resp = WSGIResponse(self.conn, req, sendfile=sendfile_enabled(cfg),
+        resp = WSGIResponse(self.conn, req, sendfile=settings.sendfile,
                             on_head=self._before_head)
         environ = None
         result = None
         ok = False
         try:
-            cfg.pre_request(worker, req)
+            settings.pre_request(worker, req)
             environ = self.environ.build(req, body, resp.early_hints)
             if not self.keepalive:
                 req.force_close()
@@ -209,7 +239,7 @@ class ServedConnection:
             except Exception:
                 log.exception("Failed to write the access log line")
             try:
-                cfg.post_request(worker, req, environ, resp)
+                settings.post_request(worker, req, environ, resp)
             except Exception:
                 log.exception("Exception in post_request hook")
         if not ok:
@@ -251,9 +281,11 @@ class ServedConnection:
             uri = getattr(req, "uri", None)
             self.log.exception("Error handling request %s" % (uri,) if uri
                                else "Error handling request (no URI read)")
-        if resp.headers_sent:
+        if resp.committed:
             # Too late for an error page: closing is the only honest signal.
             return None
+        # Whatever was framed but never written is replaced by the error page.
+        self.conn.discard_pending()
         status, reason, mesg = error_reply(exc)
         return self._send_error_page(status, reason, mesg, self._protocol_page(exc))
 
@@ -337,8 +369,8 @@ class ServedConnection:
             return
         self.closed = True
         body = self.body
-        if body is not None and not body.complete and not self.conn.peer_closed \
-                and not body.needs_continue:
+        if body is not None and body.has_body and not body.complete \
+                and not self.conn.peer_closed and not body.needs_continue:
             self._linger()
         try:
             self.sock.close()
