@@ -136,7 +136,7 @@ def test_custom_params_pass_through():
 @pytest.mark.parametrize("pairs", [[("HTTP_X", "a\r\nInjected: 1")], [("HTTP_X", "a\x00")],
                                    [("CONTENT_TYPE", "text/plain\n")]])
 def test_header_values_with_cr_lf_nul_are_refused(pairs):
-    with pytest.raises(InvalidUWSGIHeader, match="invalid character"):
+    with pytest.raises(InvalidUWSGIHeader, match="invalid character in header"):
         request_parts(pairs)
 
 

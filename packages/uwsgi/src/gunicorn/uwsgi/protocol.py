@@ -48,10 +48,17 @@ ERROR = "ERROR"
 DEFAULT_ALLOW_IPS = ("127.0.0.1", "::1")
 
 
-@lru_cache(maxsize=16)
-def _networks(allow_ips: tuple):
-    # Built per connection, so parse each distinct setting value once.
-    return parse_networks(list(allow_ips))
+@lru_cache(maxsize=1024)
+def _host_allowed(host: str, allow_ips: tuple) -> bool:
+    # Protocols are built per connection and nginx connects anew for every request:
+    # parse the setting and the peer's address once per distinct pair.
+    return peer_allowed((host, 0), allow_ips, parse_networks(list(allow_ips)))
+
+
+def _peer_allowed(peer_addr, allow_ips: tuple) -> bool:
+    if not isinstance(peer_addr, tuple):
+        return True  # Unix-socket peers are always allowed.
+    return _host_allowed(str(peer_addr[0]), allow_ips)
 
 
 @lru_cache(maxsize=16)
@@ -95,7 +102,7 @@ class UWSGIProtocol:
         self.server_addr = server_addr
         self.is_ssl = bool(is_ssl)
         allow_ips = _allow_ips(cfg)
-        self._peer_allowed = peer_allowed(peer_addr, allow_ips, _networks(allow_ips))
+        self._peer_allowed = _peer_allowed(peer_addr, allow_ips)
         self.max_datasize = max_datasize_for(cfg)
         self._buffer = bytearray()
         self._peer_closed = False

@@ -11,7 +11,7 @@ from gunicorn.uwsgi.errors import InvalidUWSGIHeader
 # Vars that carry no header but belong in the WSGI environ exactly as nginx sent them.
 # HTTP_* become headers (and the WSGI adapter turns headers back into HTTP_*);
 # CONTENT_TYPE/CONTENT_LENGTH become headers too.
-_HEADER_VARS = ("CONTENT_TYPE", "CONTENT_LENGTH")
+_HEADER_VARS = {"CONTENT_TYPE": "CONTENT-TYPE", "CONTENT_LENGTH": "CONTENT-LENGTH"}
 # Environ keys PEP 3333 requires to be non-empty: an empty var (nginx's $server_name
 # when no server_name is set) leaves the adapter's own value in place.
 _REQUIRED_NON_EMPTY = frozenset({"SERVER_NAME", "SERVER_PORT", "REMOTE_ADDR", "REQUEST_METHOD",
@@ -45,21 +45,22 @@ class RequestParts:
 def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False) -> RequestParts:
     """Read method, target, headers, body length and environ extras from the vars."""
     env: dict[str, str] = {}
-    for key, value in pairs:
-        if not key.startswith("HTTP_"):
-            # The first of a repeated CGI var wins: nginx sends uwsgi_params first.
-            env.setdefault(key, value)
+    extra: dict[str, str] = {}
     headers: list[tuple[str, str]] = []
     for key, value in pairs:
-        if key.startswith("HTTP_"):
-            if key[5:] in _HEADER_VARS and env.get(key[5:]):
-                # nginx may send both CONTENT_TYPE and HTTP_CONTENT_TYPE; keep one header.
-                continue
-            headers.append((key[5:].replace("_", "-"), _field_value(key, value)))
-    for key in _HEADER_VARS:
-        value = env.get(key, "")
-        if value:
-            headers.append((key.replace("_", "-"), _field_value(key, value)))
+        if key[:5] == "HTTP_":
+            headers.append((key[5:].replace("_", "-"), value))
+        elif key not in env:
+            # The first of a repeated CGI var wins: nginx sends uwsgi_params first.
+            env[key] = value
+            if key not in _HEADER_VARS and (value or key not in _REQUIRED_NON_EMPTY):
+                extra[key] = value
+    for key, name in _HEADER_VARS.items():
+        if env.get(key):
+            # nginx may send both CONTENT_TYPE and HTTP_CONTENT_TYPE: keep one header.
+            headers = [(n, v) for n, v in headers if n != name]
+            headers.append((name, env[key]))
+    _check_field_values(headers)
 
     method = env.get("REQUEST_METHOD") or "GET"
     query = env.get("QUERY_STRING", "")
@@ -67,8 +68,6 @@ def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False) -> Request
     version = _version(env.get("SERVER_PROTOCOL", ""))
     scheme = _scheme(env, is_ssl)
 
-    extra = {key: value for key, value in env.items()
-             if key not in _HEADER_VARS and (value or key not in _REQUIRED_NON_EMPTY)}
     script_name = env.get("SCRIPT_NAME", "")
     path_info = env.get("PATH_INFO")
     if script_name and path_info is not None and path_info.startswith(script_name):
@@ -90,10 +89,13 @@ def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False) -> Request
     )
 
 
-def _field_value(key: str, value: str) -> str:
-    if _BAD_FIELD_VALUE.search(value):
-        raise InvalidUWSGIHeader(f"invalid character in {key}")
-    return value
+def _check_field_values(headers: list) -> None:
+    # One scan over all values; the loop only runs to name the culprit.
+    if not _BAD_FIELD_VALUE.search("".join(value for _, value in headers)):
+        return
+    for name, value in headers:
+        if _BAD_FIELD_VALUE.search(value):
+            raise InvalidUWSGIHeader(f"invalid character in header {name}")
 
 
 def _target(env: dict, query: str) -> tuple[str, str]:
