@@ -88,3 +88,16 @@ def test_server_reload_restarts_worker_on_edit(tmp_path):
         wait_log(srv, f"Worker reloading: {page} modified")
         wait_for(lambda: srv.worker_pids() and first not in srv.worker_pids(),
                  message="a fresh worker")
+
+
+@pytest.mark.skipif(not reloader.has_inotify, reason="the inotify distribution is not installed")
+def test_inotify_reloader_sees_change(tmp_path):
+    watched = tmp_path / "conf.ini"
+    watched.write_text("a")
+    seen = []
+    r = reloader.InotifyReloader(extra_files=[str(watched)], callback=seen.append)
+    assert reloader.reloader_engines["auto"] is reloader.InotifyReloader
+    r.start()
+    # the watch is added when the thread starts; write until it is noticed
+    wait_for(lambda: watched.write_text("b") or str(watched) in seen, 10,
+             interval=0.2, message="inotify callback")

@@ -235,3 +235,28 @@ def test_daemon_winch_stops_workers_only(tmp_path):
                 os.kill(master, signal.SIGTERM)
                 wait_gone(master)
     assert not pidfile.exists()
+
+
+def _title(pid):
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().replace(b"\0", b" ").decode().strip()
+
+
+def test_process_titles_follow_usr2_naming(tmp_path):
+    pytest.importorskip("setproctitle", reason="the optional setproctitle extra is not installed")
+    new_master = None
+    with server(tmp_path, "-w", "1", "-n", "shop") as srv:
+        try:
+            wait_for(lambda: _title(srv.pid) == "gunicorn: master [shop]", message="master title")
+            wait_for(lambda: srv.worker_pids() and _title(srv.worker_pids()[0])
+                     == "gunicorn: worker [shop]", message="worker title")
+            srv.signal(signal.SIGUSR2)
+            masters = lambda: [int(p) for p in re.findall(r"Listening at: \S+ \((\d+)\)", srv.log)]  # noqa: E731
+            wait_for(lambda: len(masters()) == 2, message="a second master")
+            new_master = masters()[1]
+            wait_for(lambda: _title(new_master) == "gunicorn: master [shop.2]",
+                     message="new master title")
+        finally:
+            if new_master is not None:
+                os.kill(new_master, signal.SIGTERM)
+                wait_gone(new_master)

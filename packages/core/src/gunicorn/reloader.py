@@ -117,9 +117,9 @@ if has_inotify:
                     for dirname in self.get_dirs():
                         self._watch(dirname)
                     continue
-                filename = event[3]
+                _, _, directory, filename = event
                 if self._callback:
-                    self._callback(filename)
+                    self._callback(os.path.join(directory, filename))
 
 else:
 
