@@ -71,6 +71,11 @@ http {{
             include {tmp}/uwsgi_params;
             uwsgi_pass {upstream};
         }}
+        location /mount/ {{
+            include {tmp}/uwsgi_params;
+            uwsgi_param SCRIPT_NAME /mount;
+            uwsgi_pass {upstream};
+        }}
         location /slow {{
             include {tmp}/uwsgi_params;
             uwsgi_buffering off;

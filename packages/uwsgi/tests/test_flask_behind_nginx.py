@@ -64,5 +64,13 @@ def test_redirect_uses_the_client_facing_host(stack, client):
                                             f"http://127.0.0.1:{stack.nginx.port}/hello/there")
 
 
+def test_url_for_under_a_script_name(stack, client):
+    # nginx mounts the app at /mount with `uwsgi_param SCRIPT_NAME /mount`.
+    response = client.get("/mount/redirect")
+    assert response.status_code == 302
+    assert response.headers["location"] in ("/mount/hello/there",
+                                            f"http://127.0.0.1:{stack.nginx.port}/mount/hello/there")
+
+
 def test_not_found(client):
     assert client.get("/nope").status_code == 404

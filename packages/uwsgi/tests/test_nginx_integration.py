@@ -148,6 +148,20 @@ def test_remote_addr_comes_from_the_vars(client):
     assert environ["REMOTE_ADDR"] == "198.51.100.7"
 
 
+def test_script_name_from_nginx(client):
+    environ = client.get("/mount/sub/page", params={"a": "b"}).json()
+    assert environ["SCRIPT_NAME"] == "/mount"
+    assert environ["PATH_INFO"] == "/sub/page"
+    assert environ["RAW_URI"] == "/mount/sub/page?a=b"
+
+
+def test_script_name_from_gunicorn_env():
+    with Stack("tcp", "uwsgi_app:app", "-e", "SCRIPT_NAME=/mount") as mounted, \
+            httpx.Client(base_url=mounted.url(), timeout=20) as session:
+        environ = session.get("/mount/x").json()
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/mount", "/x")
+
+
 def test_many_requests_in_a_row(client):
     for index in range(30):
         response = client.get(f"/n/{index}")

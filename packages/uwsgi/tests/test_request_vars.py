@@ -121,11 +121,31 @@ def test_version_from_server_protocol(protocol, version):
     assert request_parts([("SERVER_PROTOCOL", protocol)]).version == version
 
 
-def test_script_name_is_stripped_from_path_info():
-    extra = request_parts([("SCRIPT_NAME", "/app"), ("PATH_INFO", "/app/x")]).extra_environ
-    assert (extra["SCRIPT_NAME"], extra["PATH_INFO"]) == ("/app", "/x")
-    extra = request_parts([("SCRIPT_NAME", "/app"), ("PATH_INFO", "/other")]).extra_environ
-    assert extra["PATH_INFO"] == "/other"
+@pytest.mark.parametrize("pairs, configured, script_name, path_info", [
+    ([("SCRIPT_NAME", "/app"), ("PATH_INFO", "/app/x")], "", "/app", "/x"),
+    ([("SCRIPT_NAME", "/app/"), ("PATH_INFO", "/app")], "", "/app", ""),
+    # relative PATH_INFO (CGI style): kept as it is
+    ([("SCRIPT_NAME", "/app"), ("PATH_INFO", "/x")], "", "/app", "/x"),
+    # /application is not under /app
+    ([("SCRIPT_NAME", "/app"), ("PATH_INFO", "/application")], "", "/app", "/application"),
+    # gunicorn's own -e SCRIPT_NAME, nginx sends the full path
+    ([("PATH_INFO", "/mnt/y")], "/mnt", "/mnt", "/y"),
+    # nginx's SCRIPT_NAME wins over the configured one
+    ([("SCRIPT_NAME", "/a"), ("PATH_INFO", "/a/z")], "/mnt", "/a", "/z"),
+])
+def test_script_name(pairs, configured, script_name, path_info):
+    extra = request_parts(pairs, script_name=configured).extra_environ
+    assert (extra["SCRIPT_NAME"], extra["PATH_INFO"]) == (script_name, path_info)
+
+
+def test_no_script_name_leaves_path_info_alone():
+    extra = request_parts([("PATH_INFO", "/x/")]).extra_environ
+    assert extra["PATH_INFO"] == "/x/" and "SCRIPT_NAME" not in extra
+
+
+def test_target_rebuilt_with_a_relative_path_info():
+    parts = request_parts([("SCRIPT_NAME", "/app"), ("PATH_INFO", "/x y")])
+    assert parts.uri == parts.path == "/app/x%20y"
 
 
 def test_custom_params_pass_through():

@@ -18,6 +18,7 @@ delimited by closing the connection.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from gunicorn.http.allow_lists import parse_networks, peer_allowed
@@ -86,6 +87,14 @@ def max_datasize_for(cfg) -> int:
                           getattr(cfg, "limit_request_field_size", 8190)))
 
 
+def configured_script_name(cfg) -> str:
+    """``SCRIPT_NAME`` from ``-e``/``raw_env`` (cfg.env, then the worker's os.environ), as core reads it."""
+    env = getattr(cfg, "env", None)
+    if isinstance(env, dict) and env.get("SCRIPT_NAME"):
+        return env["SCRIPT_NAME"]
+    return os.environ.get("SCRIPT_NAME", "")
+
+
 def _allow_ips(cfg) -> tuple:
     value = getattr(cfg, "uwsgi_allow_ips", DEFAULT_ALLOW_IPS)
     if isinstance(value, str):
@@ -104,6 +113,7 @@ class UWSGIProtocol:
         allow_ips = _allow_ips(cfg)
         self._peer_allowed = _peer_allowed(peer_addr, allow_ips)
         self.max_datasize = max_datasize_for(cfg)
+        self._script_name = configured_script_name(cfg)
         self._buffer = bytearray()
         self._peer_closed = False
         self._state = IDLE
@@ -160,7 +170,7 @@ class UWSGIProtocol:
             if self._peer_closed:
                 raise InvalidUWSGIHeader(self._truncation())
             return NEED_DATA
-        parts = request_parts(packet.vars, self.is_ssl)
+        parts = request_parts(packet.vars, self.is_ssl, self._script_name)
         self._req_number += 1
         self._must_close = self._must_close or not parts.keep_alive
         self.request = Request(

@@ -42,8 +42,13 @@ class RequestParts:
     extra_environ: dict = field(default_factory=dict)
 
 
-def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False) -> RequestParts:
-    """Read method, target, headers, body length and environ extras from the vars."""
+def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False,
+                  script_name: str = "") -> RequestParts:
+    """Read method, target, headers, body length and environ extras from the vars.
+
+    ``script_name`` is the mount point gunicorn is configured with (``-e
+    SCRIPT_NAME=...``); a ``SCRIPT_NAME`` var from nginx takes its place.
+    """
     env: dict[str, str] = {}
     extra: dict[str, str] = {}
     headers: list[tuple[str, str]] = []
@@ -64,15 +69,16 @@ def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False) -> Request
 
     method = env.get("REQUEST_METHOD") or "GET"
     query = env.get("QUERY_STRING", "")
-    uri, path = _target(env, query)
+    script_name, full_path = _mount(env, script_name)
+    uri, path = _target(env, query, full_path)
     version = _version(env.get("SERVER_PROTOCOL", ""))
     scheme = _scheme(env, is_ssl)
 
-    script_name = env.get("SCRIPT_NAME", "")
-    path_info = env.get("PATH_INFO")
-    if script_name and path_info is not None and path_info.startswith(script_name):
-        # WSGI (PEP 3333): PATH_INFO is what follows SCRIPT_NAME.
-        extra["PATH_INFO"] = path_info[len(script_name):]
+    if script_name:
+        extra["SCRIPT_NAME"] = script_name
+        if full_path is not None:
+            # WSGI (PEP 3333): PATH_INFO is what follows SCRIPT_NAME.
+            extra["PATH_INFO"] = full_path[len(script_name):]
     extra["wsgi.url_scheme"] = scheme
 
     return RequestParts(
@@ -98,7 +104,22 @@ def _check_field_values(headers: list) -> None:
             raise InvalidUWSGIHeader(f"invalid character in header {name}")
 
 
-def _target(env: dict, query: str) -> tuple[str, str]:
+def _mount(env: dict, configured: str) -> tuple[str, str | None]:
+    """The effective SCRIPT_NAME and the decoded full path (None without PATH_INFO).
+
+    nginx's PATH_INFO ($document_uri) is usually the full path, already starting
+    with SCRIPT_NAME; one that does not is taken as relative to it, CGI-style.
+    """
+    script_name = (env.get("SCRIPT_NAME") or configured).rstrip("/")
+    path_info = env.get("PATH_INFO")
+    if path_info is None or not script_name:
+        return script_name, path_info
+    if path_info == script_name or path_info.startswith(script_name + "/"):
+        return script_name, path_info
+    return script_name, script_name + path_info
+
+
+def _target(env: dict, query: str, full_path: str | None) -> tuple[str, str]:
     """The raw request target and its %-encoded path."""
     uri = env.get("REQUEST_URI", "")
     if uri:
@@ -112,8 +133,7 @@ def _target(env: dict, query: str) -> tuple[str, str]:
         path = path_and_query.split("#", 1)[0].split("?", 1)[0]
         return uri, path
     # No REQUEST_URI: rebuild one from the decoded CGI vars.
-    decoded = env.get("SCRIPT_NAME", "") + env.get("PATH_INFO", "")
-    path = quote(decoded.encode("latin-1"), safe=_PATH_SAFE) or "/"
+    path = quote((full_path or "").encode("latin-1"), safe=_PATH_SAFE) or "/"
     return (f"{path}?{query}" if query else path), path
 
 
