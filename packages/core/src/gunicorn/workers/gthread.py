@@ -9,9 +9,12 @@ hands the connection back by re-arming it in the poller.
 """
 
 import errno
+import logging
 import os
 import queue
 import ssl
+import sys
+import threading
 import time
 from collections import deque
 from concurrent import futures
@@ -91,6 +94,7 @@ class ThreadWorker(Worker):
         # Pool threads wake the main thread only when it waits on them.
         self._wake_on_close = False
         self._listener_fds = {}
+        self._pool_threads = set()
         self._ssl_context = None
         keepalive = cfg.keepalive or 0
         timeout = cfg.timeout or 0
@@ -126,10 +130,11 @@ class ThreadWorker(Worker):
         self._wake()
 
     def handle_quit(self, sig, frame):
-        """QUIT/INT: leave now; queued requests are dropped."""
+        """QUIT/INT: leave now; queued requests are dropped, running ones abandoned."""
         self._quitting = True
         if self.tpool is not None:
             self.tpool.shutdown(wait=False)
+        _abandon_busy_threads_at_exit(list(self._pool_threads))
         super().handle_quit(sig, frame)
 
     def _wake(self):
@@ -386,6 +391,7 @@ class ThreadWorker(Worker):
 
     # -- serving requests (pool threads) ------------------------------------
     def _pool_thread(self):
+        self._pool_threads.add(threading.current_thread())
         get = self._queue.get
         serve = self._serve
         while True:
@@ -537,3 +543,33 @@ def _close_quietly(sock):
     except OSError:
         pass
 
+
+def _abandon_busy_threads_at_exit(threads):
+    """Let the process end even while pool threads still run an app call.
+
+    The interpreter joins executor threads before exiting, so a QUIT would
+    otherwise wait for the slowest request.  Idle threads get a moment to
+    stop; if any is still busy, the process leaves without them.
+    """
+    register = getattr(threading, "_register_atexit", None)
+    if register is None or not threads:
+        return
+
+    def leave():
+        deadline = time.monotonic() + 0.1
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in threads):
+            logging.shutdown()
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+            os._exit(0)
+
+    try:
+        register(leave)
+    except RuntimeError:
+        # the interpreter is already shutting down
+        pass
