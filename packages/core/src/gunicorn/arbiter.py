@@ -421,6 +421,7 @@ class Arbiter:
             environ = dict(getattr(self.cfg, "env_orig", None) or os.environ)
             environ["GUNICORN_PID"] = str(master_pid)
             if self.systemd:
+                environ.pop("GUNICORN_FD", None)
                 environ["LISTEN_PID"] = str(os.getpid())
                 environ["LISTEN_FDS"] = str(len(self.LISTENERS))
             else:
