@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from gunicorn import arbiter as arbiter_mod
 from gunicorn import companions
 from gunicorn.arbiter import Arbiter
 from gunicorn.errors import HaltServer
@@ -316,7 +315,6 @@ def test_load_companions_skips_disabled_and_broken(monkeypatch):
 
 def test_companion_lifecycle(arb, monkeypatch):
     monkeypatch.setattr(companions, "_registered", lambda: [_entry("sleeper", SleeperCompanion)])
-    monkeypatch.setattr(arbiter_mod, "load_companions", companions.load_companions)
     arb.prepare_companions()
     (comp,) = arb.companions
     assert comp.prepared
@@ -334,7 +332,9 @@ def test_companion_lifecycle(arb, monkeypatch):
         arb.reap_workers()
         time.sleep(0.01)
     assert comp.exits and comp.exits[0][0] == pid and arb.dirty_arbiter_pid == 0
-    comp._next_start = time.monotonic()
+    assert arb.companion_supervisor._restart_at[comp] > time.monotonic()
+    monkeypatch.setattr(companions, "RESTART_DELAY", 0)
+    arb.companion_supervisor._restart_at[comp] = time.monotonic()
     arb.manage_companions()
     new_pid = comp.pid
     assert new_pid != pid and arb.COMPANIONS == {new_pid: comp}

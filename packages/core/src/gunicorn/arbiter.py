@@ -16,7 +16,7 @@ import traceback
 
 from gunicorn import SERVER_SOFTWARE, __version__, sock, systemd
 from gunicorn import process as proc
-from gunicorn.companions import load_companions
+from gunicorn.companions import CompanionSupervisor
 from gunicorn.errors import AppImportError, HaltServer
 from gunicorn.pidfile import Pidfile
 
@@ -75,8 +75,8 @@ class Arbiter:
         self.WORKERS = {}
         self.PIPE = []
         self.SIG_QUEUE = []
-        self.companions = []
-        self.COMPANIONS = {}
+        self.companion_supervisor = CompanionSupervisor(self)
+        self.COMPANIONS = self.companion_supervisor.by_pid
 
         self.START_CTX = {"args": self._exec_args(), "cwd": proc.getcwd(), 0: sys.executable}
 
@@ -383,8 +383,7 @@ class Arbiter:
             self.reap_workers()
 
         self.kill_workers(signal.SIGKILL)
-        for pid in list(self.COMPANIONS):
-            self._kill_pid(pid, signal.SIGKILL)
+        self.companion_supervisor.kill()
         # collect the killed children so their exit hooks run and no zombie stays
         deadline = time.monotonic() + 2.0
         while (self.WORKERS or self.COMPANIONS) and time.monotonic() < deadline:
@@ -521,7 +520,7 @@ class Arbiter:
                 if not wpid:
                     break
                 if wpid in self.COMPANIONS:
-                    self._reap_companion(wpid, status)
+                    self.companion_supervisor.reaped(wpid, status, self.stopping)
                 elif self.reexec_pid == wpid:
                     self.reexec_pid = 0
                 elif wpid in self.WORKERS:
@@ -599,7 +598,6 @@ class Arbiter:
         for sibling in self.WORKERS.values():
             sibling.tmp.close()
         self.WORKERS = {}
-        self.COMPANIONS = {}
         self.SIG_QUEUE = []
 
         worker.pid = os.getpid()
@@ -654,70 +652,24 @@ class Arbiter:
                 except OSError:
                     pass
 
-    def _kill_pid(self, pid, sig):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
+    # -- companions (see gunicorn.companions) ---------------------------------------
 
-    # -- companions ---------------------------------------------------------------
+    @property
+    def companions(self):
+        return self.companion_supervisor.companions
 
     def prepare_companions(self):
-        """Load the enabled companions; let them export what workers need before forking."""
-        self.companions = load_companions(self.cfg, self.log)
-        for companion in self.companions:
-            prepare = getattr(companion, "prepare", None)
-            if prepare is not None:
-                prepare(self)
+        self.companion_supervisor.prepare()
 
     def start_companions(self):
-        """Start each companion (after the first workers)."""
-        for companion in self.companions:
-            self._start_companion(companion)
-
-    def _start_companion(self, companion):
-        companion._next_start = None
-        try:
-            pid = companion.start(self)
-        except Exception:
-            self.log.exception("Companion %s failed to start", companion.name)
-            # try again later rather than in a tight loop
-            companion._next_start = time.monotonic() + 1.0
-            return
-        if pid:
-            self.COMPANIONS[pid] = companion
+        self.companion_supervisor.start_all()
 
     def manage_companions(self):
-        """Restart companions that asked for it once their back-off has passed."""
-        now = time.monotonic()
-        for companion in self.companions:
-            next_start = getattr(companion, "_next_start", None)
-            if next_start is not None and now >= next_start and not self.stopping:
-                self._start_companion(companion)
-
-    def _reap_companion(self, pid, status):
-        companion = self.COMPANIONS.pop(pid)
-        if pid == self.dirty_arbiter_pid:
-            self.dirty_arbiter_pid = 0
-        try:
-            respawn = companion.on_exit(pid, status)
-        except Exception:
-            self.log.exception("Companion %s on_exit failed", companion.name)
-            respawn = False
-        if respawn and not self.stopping:
-            self.log.info("Companion %s (pid:%s) exited; restarting", companion.name, pid)
-            companion._next_start = time.monotonic() + 1.0
+        if not self.stopping:
+            self.companion_supervisor.restart_due()
 
     def signal_companions(self, sig):
-        for companion in set(self.COMPANIONS.values()):
-            try:
-                companion.signal(sig)
-            except Exception:
-                self.log.exception("Companion %s: forwarding signal failed", companion.name)
+        self.companion_supervisor.signal(sig)
 
     def stop_companions(self, graceful=True):
-        for companion in set(self.COMPANIONS.values()):
-            try:
-                companion.stop(graceful)
-            except Exception:
-                self.log.exception("Companion %s: stop failed", companion.name)
+        self.companion_supervisor.stop(graceful)

@@ -24,9 +24,14 @@ The interface (duck-typed; subclassing ``Companion`` is optional):
 
 import os
 import signal
+import time
 from importlib.metadata import entry_points
 
 GROUP = "gunicorn.companions"
+
+# a companion that exits (or fails to start) is started again this much later,
+# so one that dies at once cannot make the master fork in a tight loop
+RESTART_DELAY = 1.0
 
 
 class Companion:
@@ -89,3 +94,87 @@ def load_companions(cfg, log):
                 pass
         companions.append(companion)
     return companions
+
+
+class CompanionSupervisor:
+    """The master's side of its companions: start, restart, reap, signal, stop.
+
+    ``by_pid`` maps each running companion's pid to the companion; the
+    arbiter exposes it as ``Arbiter.COMPANIONS``.
+    """
+
+    def __init__(self, arbiter):
+        self.arbiter = arbiter
+        self.companions = []
+        self.by_pid = {}
+        self._restart_at = {}   # companion -> monotonic time of its next start
+
+    @property
+    def log(self):
+        return self.arbiter.log
+
+    def prepare(self):
+        """Load the enabled companions; let them export what workers need before forking."""
+        self.companions = load_companions(self.arbiter.cfg, self.log)
+        for companion in self.companions:
+            prepare = getattr(companion, "prepare", None)
+            if prepare is not None:
+                prepare(self.arbiter)
+
+    def start_all(self):
+        for companion in self.companions:
+            self._start(companion)
+
+    def _start(self, companion):
+        self._restart_at.pop(companion, None)
+        try:
+            pid = companion.start(self.arbiter)
+        except Exception:
+            self.log.exception("Companion %s failed to start", companion.name)
+            self._restart_at[companion] = time.monotonic() + RESTART_DELAY
+            return
+        if pid:
+            self.by_pid[pid] = companion
+
+    def restart_due(self):
+        """Start again the companions whose restart delay has passed."""
+        now = time.monotonic()
+        for companion, when in list(self._restart_at.items()):
+            if now >= when:
+                self._start(companion)
+
+    def reaped(self, pid, status, stopping):
+        """``pid`` (one of ``by_pid``) exited: tell its companion, maybe schedule a restart."""
+        companion = self.by_pid.pop(pid)
+        if pid == self.arbiter.dirty_arbiter_pid:
+            self.arbiter.dirty_arbiter_pid = 0
+        try:
+            respawn = companion.on_exit(pid, status)
+        except Exception:
+            self.log.exception("Companion %s on_exit failed", companion.name)
+            respawn = False
+        if respawn and not stopping:
+            self.log.info("Companion %s (pid:%s) exited; restarting", companion.name, pid)
+            self._restart_at[companion] = time.monotonic() + RESTART_DELAY
+
+    def _each_running(self, action, what):
+        for companion in set(self.by_pid.values()):
+            try:
+                action(companion)
+            except Exception:
+                self.log.exception("Companion %s: %s failed", companion.name, what)
+
+    def signal(self, sig):
+        self._each_running(lambda c: c.signal(sig), "forwarding a signal")
+
+    def stop(self, graceful=True):
+        self._restart_at.clear()
+        self._each_running(lambda c: c.stop(graceful), "stop")
+
+    def kill(self):
+        """SIGKILL whatever is still running once the graceful timeout is over."""
+        for pid in list(self.by_pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
