@@ -55,7 +55,7 @@ def test_term_lets_in_flight_request_finish(tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGQUIT, signal.SIGINT], ids=["QUIT", "INT"])
 def test_quick_stop_does_not_wait(tmp_path, sig):
-    with server(tmp_path, "--graceful-timeout", "20") as srv:
+    with server(tmp_path, "--graceful-timeout", "20", hooks=True) as srv:
         threading.Thread(target=lambda: _swallow(get, srv, "/slow?15"), daemon=True).start()
         wait_for(started_marker(tmp_path).exists, message="slow request to start")
         started = time.monotonic()
@@ -64,6 +64,8 @@ def test_quick_stop_does_not_wait(tmp_path, sig):
         assert time.monotonic() - started < 5
         name = signal.Signals(sig).name[3:].lower()
         assert f"Handling signal: {name}" in srv.log
+    # the worker was told to quit (QUIT from the master), not to finish
+    assert len(hook_lines(tmp_path, "worker_int")) == 1
 
 
 def test_int_during_graceful_stop_turns_quick(tmp_path):

@@ -533,13 +533,13 @@ class Arbiter:
     def _reap_worker(self, wpid, status):
         if os.WIFEXITED(status):
             exitcode = os.WEXITSTATUS(status)
+            if exitcode != 0:
+                self.log.error("Worker (pid:%s) exited with code %s.", wpid, exitcode)
             if not self.stopping:
                 if exitcode == self.WORKER_BOOT_ERROR:
                     raise HaltServer("Worker failed to boot.", self.WORKER_BOOT_ERROR)
                 if exitcode == self.APP_LOAD_ERROR:
                     raise HaltServer("App failed to load.", self.APP_LOAD_ERROR)
-            if exitcode != 0:
-                self.log.error("Worker (pid:%s) exited with code %s.", wpid, exitcode)
         elif os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             try:
