@@ -343,3 +343,13 @@ def test_companion_lifecycle(arb, monkeypatch):
     arb.stop()
     assert arb.COMPANIONS == {}
     assert comp.signals[-1] == signal.SIGTERM
+
+
+def test_backlog_gauge_only_when_enabled(arb):
+    arb.LISTENERS = [SimpleNamespace(get_backlog=lambda: 2), SimpleNamespace(get_backlog=lambda: None),
+                     SimpleNamespace(get_backlog=lambda: 3)]
+    arb.log_backlog()
+    assert "socket backlog" not in arb.log.text()
+    arb.cfg.enable_backlog_metric = True
+    arb.log_backlog()
+    assert ("debug", "socket backlog: 5") in arb.log.lines

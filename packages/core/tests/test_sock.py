@@ -257,3 +257,17 @@ def test_negotiated_protocol_of_plain_socket():
     with a, b:
         assert sock.get_negotiated_protocol(a) is None
         assert not sock.is_http2_negotiated(a)
+
+
+def test_backlog_counts_unaccepted_connections(listeners, tmp_path):
+    listeners += sock.create_sockets(make_conf(("127.0.0.1", 0), str(tmp_path / "b.sock")), LOG)
+    tcp, unix = listeners
+    assert tcp.get_backlog() == 0
+    assert unix.get_backlog() is None
+    clients = [socket.create_connection(tcp.getsockname(), timeout=2) for _ in range(3)]
+    try:
+        from gunicorn_testsupport import wait_for
+        wait_for(lambda: tcp.get_backlog() == 3, 5, message="3 queued connections")
+    finally:
+        for c in clients:
+            c.close()

@@ -234,6 +234,7 @@ class Arbiter:
                     self.murder_workers()
                     self.manage_workers()
                     self.manage_companions()
+                    self.log_backlog()
                     continue
 
                 if sig not in self.SIG_NAMES:
@@ -560,6 +561,18 @@ class Arbiter:
             return
         worker.tmp.close()
         self.cfg.child_exit(self, worker)
+
+    def log_backlog(self):
+        """The ``gunicorn.socket.backlog`` gauge, when ``enable_backlog_metric`` is on."""
+        if not getattr(self.cfg, "enable_backlog_metric", False):
+            return
+        counts = [lnr.get_backlog() for lnr in self.LISTENERS if hasattr(lnr, "get_backlog")]
+        counts = [n for n in counts if n is not None]
+        if counts:
+            backlog = sum(counts)
+            self.log.debug("socket backlog: %s", backlog,
+                           extra={"metric": "gunicorn.socket.backlog", "value": backlog,
+                                  "mtype": "gauge"})
 
     def manage_workers(self):
         """Spawn or retire workers (oldest first) until there are ``num_workers``."""

@@ -5,6 +5,7 @@ import os
 import socket
 import ssl
 import stat
+import struct
 import sys
 import time
 
@@ -13,6 +14,11 @@ from gunicorn.addresses import is_ipv6
 
 # how often a busy address is tried before giving up, one second apart
 BIND_ATTEMPTS = 5
+
+# struct tcp_info (linux/tcp.h): 8 one-byte fields then 32-bit ones; for a
+# listening socket tcpi_unacked (the 13th field) is the accept queue length
+_TCP_INFO = struct.Struct("8B24I")
+_TCPI_UNACKED = 12
 
 # ``--http-protocols`` names -> ALPN protocol ids (RFC 7301); h3 runs over QUIC, not TLS/TCP
 _ALPN_IDS = {"h1": "http/1.1", "h2": "h2"}
@@ -70,6 +76,17 @@ class BaseSocket:
 
     def bind(self, sock):
         sock.bind(self.cfg_addr)
+
+    def get_backlog(self):
+        """Connections waiting to be accepted (Linux TCP only), else None."""
+        tcp_info = getattr(socket, "TCP_INFO", None)
+        if self.sock is None or tcp_info is None or self.FAMILY == socket.AF_UNIX:
+            return None
+        try:
+            raw = self.sock.getsockopt(socket.IPPROTO_TCP, tcp_info, _TCP_INFO.size)
+            return _TCP_INFO.unpack(raw[:_TCP_INFO.size].ljust(_TCP_INFO.size, b"\0"))[_TCPI_UNACKED]
+        except (OSError, struct.error):
+            return None
 
     def close(self):
         if self.sock is None:
