@@ -69,8 +69,15 @@ class HTTPConnection(asyncio.Protocol):
         if self.websocket is not None:
             return self.websocket.eof_received()
         self.proto.receive_data(b"")
-        if self.cycle is None or not self.cycle.body_complete:
+        cycle = self.cycle
+        if cycle is None or not cycle.body_complete:
             self._pump()
+        elif not cycle.response_complete:
+            # The client closed its side: most likely gone. The app hears
+            # http.disconnect and has the grace period, while a half-closing
+            # client can still read a response written meanwhile.
+            cycle.peer_closed()
+            self._start_grace_timer()
         # Keep the transport open so a response in progress can still be written.
         return True
 

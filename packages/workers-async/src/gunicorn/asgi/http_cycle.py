@@ -49,6 +49,7 @@ class HTTPCycle:
         self.task = None  # the asyncio task running the app for this cycle
         self.body_complete = False
         self.disconnected = False
+        self.peer_eof = False
         self.response_started = False
         self.response_complete = False
         self._body: deque = deque()
@@ -79,6 +80,11 @@ class HTTPCycle:
         self.disconnected = True
         self._wake()
 
+    def peer_closed(self) -> None:
+        """EOF after a complete request: receive() reports http.disconnect, send() still works."""
+        self.peer_eof = True
+        self._wake()
+
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
@@ -94,7 +100,8 @@ class HTTPCycle:
 
     async def receive(self) -> dict:
         while True:
-            if self.disconnected or self.response_complete:
+            if self.disconnected or self.response_complete \
+                    or (self.peer_eof and self._body_delivered):
                 return {"type": "http.disconnect"}
             if not self._body_delivered and (self._body or self.body_complete):
                 chunk = b"".join(self._body)

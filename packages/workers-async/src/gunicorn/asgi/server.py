@@ -131,10 +131,13 @@ class ASGIServer:
 
     def request_done(self, cycle, peer, sockname) -> None:
         """Hooks, access log and max_requests accounting for a finished response."""
-        request = cycle.request
+        self.exchange_done(cycle.request, cycle.summary, cycle.started_at, peer, sockname)
+
+    def exchange_done(self, request, summary, started_at, peer, sockname) -> None:
+        """The same for any answered request head (a WebSocket handshake too)."""
         environ = request_environ(request, peer, sockname)
-        elapsed = datetime.timedelta(seconds=time.monotonic() - cycle.started_at)
-        self._after_request(request, environ, cycle.summary, elapsed)
+        elapsed = datetime.timedelta(seconds=time.monotonic() - started_at)
+        self._after_request(request, environ, summary, elapsed)
 
     def log_rejected(self, exc, status, peer, sockname) -> None:
         request = getattr(exc, "req", None)

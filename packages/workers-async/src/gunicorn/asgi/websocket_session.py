@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 
+from gunicorn import SERVER
 from gunicorn.asgi import websocket_frames as frames
-from gunicorn.asgi.access import reason_phrase
+from gunicorn.asgi.access import ResponseSummary, reason_phrase
 from gunicorn.asgi.http_cycle import ClientDisconnected, header_pairs
 from gunicorn.asgi.scope import websocket_scope
 from gunicorn.asgi.websocket_deflate import negotiate
@@ -50,6 +52,8 @@ class WebSocketSession:
         self._close_timer = None
         self._key = None
         self._offers = []
+        self._started_at = time.monotonic()
+        self._logged = False
 
     # -- start -------------------------------------------------------------------
 
@@ -105,6 +109,19 @@ class WebSocketSession:
             out += proto.send(Data(body))
         out += proto.send(EndOfMessage())
         self.conn.write(out)
+        self._log_exchange(status, headers, len(body))
+
+    def _log_exchange(self, status: int, headers, sent: int) -> None:
+        """One access-log line per handshake: 101, a denial, or a refusal."""
+        if self._logged:
+            return
+        self._logged = True
+        summary = ResponseSummary()
+        summary.start(status, headers)
+        summary.sent = sent
+        conn = self.conn
+        conn.server.exchange_done(self.request, summary, self._started_at, conn.peer,
+                                  conn.sockname)
 
     def _closed(self) -> None:
         self.state = CLOSED
@@ -140,6 +157,7 @@ class WebSocketSession:
                 self.state = RESPONDING
                 headers = header_pairs(message.get("headers", ()))
                 status = int(message["status"])
+                self._log_exchange(status, headers, 0)
                 self.conn.write(self.conn.proto.send(Response(status, reason_phrase(status),
                                                               headers)))
             else:
@@ -181,9 +199,9 @@ class WebSocketSession:
         if offer is not None:
             extension, inflater, self.deflater = offer
         extra = [(bytes(k), bytes(v)) for k, v in message.get("headers", ())]
-        server_header = None
         self.conn.write(accept_response(self._key, message.get("subprotocol"), extension,
-                                        extra, server_header))
+                                        extra, SERVER))
+        self._log_exchange(101, [], 0)
         self.state = OPEN
         self.reader = frames.MessageReader(MAX_MESSAGE_SIZE, inflater)
         # Bytes the HTTP protocol read past the request head belong to the WebSocket.
