@@ -159,3 +159,15 @@ def test_preload_imports_app_once_in_master(tmp_path):
         wait_for(worker_count_is(srv, 2), message="2 workers")
         assert get(srv).status_code == 200
         assert (tmp_path / "imports.log").read_text().split() == [str(srv.pid)]
+
+
+def test_graceful_timeout_ends_in_sigkill(tmp_path):
+    with server(tmp_path, "--graceful-timeout", "1") as srv:
+        threading.Thread(target=lambda: _swallow(get, srv, "/slow?20"), daemon=True).start()
+        wait_for(started_marker(tmp_path).exists, message="slow request to start")
+        (worker,) = srv.worker_pids()
+        started = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        assert srv.wait() == 0
+        assert time.monotonic() - started < 5
+        assert f"Worker (pid:{worker}) was sent SIGKILL!" in srv.log
