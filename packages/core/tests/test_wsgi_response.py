@@ -1,5 +1,6 @@
 """start_response/write semantics and response validation, through the serve driver."""
 
+import socket
 import sys
 
 import pytest
@@ -300,3 +301,82 @@ def test_generator_error_after_first_chunk_closes_without_500():
     assert b"500" not in out
     assert not out.endswith(b"0\r\n\r\n")
     assert sock.closed
+
+
+class CountingSocket(socket.socket):
+    sendfile_calls = 0
+
+    def sendfile(self, file, offset=0, count=None):
+        type(self).sendfile_calls += 1
+        return super().sendfile(file, offset, count)
+
+
+def _file_app(path):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return environ["wsgi.file_wrapper"](open(path, "rb"))
+    return app
+
+
+def _serve_pair(app, payload, **settings):
+    import threading
+
+    from wsgi_support import FakeWorker
+
+    from gunicorn.wsgi.serve import ServedConnection
+
+    a, b = socket.socketpair()
+    server = CountingSocket(a.family, a.type, fileno=a.detach())
+    worker = FakeWorker(app, make_cfg(**settings))
+    t = threading.Thread(target=ServedConnection(worker, server, None, ("127.0.0.1", 1),
+                                                 keepalive=True).serve, args=(1,))
+    t.start()
+    b.sendall(payload)
+    b.shutdown(socket.SHUT_WR)
+    data = b""
+    while chunk := b.recv(1 << 20):
+        data += chunk
+    t.join(5)
+    b.close()
+    return data
+
+
+def test_file_wrapper_uses_sendfile_and_keeps_alive(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(range(256)) * 2000)
+    CountingSocket.sendfile_calls = 0
+    req = b"GET /f HTTP/1.1\r\nHost: h\r\n\r\n"
+    data = _serve_pair(_file_app(path), req * 2)
+    responses = parse_responses(data)
+    assert [r[2] for r in responses] == [path.read_bytes()] * 2
+    assert responses[0][1]["content-length"] == str(512000)
+    assert responses[0][1]["connection"] == "keep-alive"
+    assert CountingSocket.sendfile_calls == 2
+
+
+def test_file_wrapper_respects_no_sendfile(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"abc" * 1000)
+    CountingSocket.sendfile_calls = 0
+    data = _serve_pair(_file_app(path), b"GET /f HTTP/1.1\r\nHost: h\r\n\r\n", sendfile=False)
+    assert parse_responses(data)[0][2] == path.read_bytes()
+    assert CountingSocket.sendfile_calls == 0
+
+
+def test_file_wrapper_head_never_reads_file(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"abc" * 1000)
+    data = _serve_pair(_file_app(path), b"HEAD /f HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert data.endswith(b"\r\n\r\n")
+    assert b"content-length: 3000" in data.lower()
+
+
+def test_file_wrapper_honours_shorter_content_length(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"0123456789")
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", "4")])
+        return environ["wsgi.file_wrapper"](open(path, "rb"))
+    data = _serve_pair(app, b"GET /f HTTP/1.1\r\nHost: h\r\n\r\n" * 2)
+    assert [r[2] for r in parse_responses(data)] == [b"0123", b"0123"]

@@ -240,24 +240,28 @@ class WSGIResponse:
         return sock
 
     def _try_sendfile(self, wrapper):
-        sock = self._sendfile_socket()
-        if sock is None:
-            return False
+        """Frame a regular file by its size and kernel-send it; False to iterate instead."""
         span = wrapper.sendfile_span()
-        if span is None:
+        if span is None or self.status is None:
             return False
         fileno, offset, size = span
-        if self.response_length is None:
-            if self.headers_sent:
-                return False
-            # A regular file knows its size: frame by Content-Length, not chunks.
+        if self.response_length is None and not self.headers_sent:
+            # A regular file knows its size: frame by Content-Length, not chunks
+            # (also when the body then goes through write(), e.g. over TLS).
             self.headers.append(("Content-Length", str(size)))
             self.response_length = size
+        if not self._body_allowed:
+            # HEAD, 204, 304: the head is all there is; never read the file.
+            self.send_head()
+            return True
+        sock = self._sendfile_socket()
+        if sock is None or self.response_length is None:
+            return False
         count = min(size, self.response_length - self.sent)
         self.send_head()
         proto = self.conn.proto
         if getattr(proto, "response_framing", "content-length") != "content-length":
-            # The protocol framed it otherwise (e.g. no body): let write() decide.
+            # The protocol framed it otherwise: let write() decide.
             return False
         note = getattr(proto, "note_body_sent", None)
         self.conn.flush()
