@@ -27,8 +27,9 @@ def test_versions():
 
 
 def test_namespace_is_shared_with_core():
-    # core ships gunicorn/__init__.py; this distribution must not (it would shadow core's).
+    # core ships gunicorn/__init__.py; this distribution must not (it would clash with core's).
+    files = [str(f).replace("\\", "/") for f in metadata.files("gunicorn-uwsgi") or ()]
+    assert "gunicorn/__init__.py" not in files
+    assert not (Path(__file__).parents[1] / "src" / "gunicorn" / "__init__.py").exists()
     ours = Path(gunicorn.uwsgi.__file__).resolve().parent.parent
-    assert not (ours / "__init__.py").exists()
-    assert Path(gunicorn.__file__).resolve().parent != ours
     assert str(ours) in [str(Path(p).resolve()) for p in gunicorn.__path__]
