@@ -271,3 +271,16 @@ def test_backlog_counts_unaccepted_connections(listeners, tmp_path):
     finally:
         for c in clients:
             c.close()
+
+
+def test_worker_reuse_port_sockets(listeners, tmp_path):
+    conf = make_conf(("127.0.0.1", 0), str(tmp_path / "w.sock"), reuse_port=True)
+    listeners += sock.create_sockets(conf, LOG)
+    port = listeners[0].getsockname()[1]
+    conf.address = [("127.0.0.1", port), str(tmp_path / "w.sock")]
+    own = sock.worker_reuse_port_sockets(conf, LOG)
+    listeners += own
+    assert [type(s) for s in own] == [sock.TCPSocket]
+    assert own[0].getsockname()[1] == port
+    conf.reuse_port = False
+    assert sock.worker_reuse_port_sockets(conf, LOG) == []

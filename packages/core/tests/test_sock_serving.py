@@ -102,3 +102,25 @@ def test_busy_port_gives_clear_error(tmp_path):
     assert status == 1
     assert "Connection in use: ('127.0.0.1', %d)" % port in log
     assert "Can't connect to ('127.0.0.1', %d)" % port in log
+
+
+def _listening_sockets(port):
+    """Inodes of LISTEN sockets on ``port`` (any address), from /proc/net/tcp."""
+    inodes = set()
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and int(local.split(":")[1], 16) == port:
+                inodes.add(inode)
+    return inodes
+
+
+def test_reuse_port_gives_each_worker_its_own_listener(tmp_path):
+    with server(tmp_path, "-w", "2", "--reuse-port") as srv:
+        wait_for(lambda: len(srv.worker_pids()) == 2, message="2 workers")
+        # the master's shared listener plus one per worker
+        wait_for(lambda: len(_listening_sockets(srv.port)) == 3,
+                 message="3 listening sockets on the port")
+        for _ in range(20):
+            assert httpx.get(srv.url(), timeout=10).status_code == 200

@@ -617,6 +617,9 @@ class Arbiter:
         try:
             proc._setproctitle(f"worker [{self.proc_name}]")
             self.log.info("Booting worker with pid: %s", worker.pid)
+            if self.cfg.reuse_port:
+                worker.sockets = list(self.LISTENERS) + sock.worker_reuse_port_sockets(
+                    self.cfg, self.log)
             self.cfg.post_fork(self, worker)
             worker.init_process()
             sys.exit(0)

@@ -226,6 +226,29 @@ def create_sockets(conf, log, fds=None):
     return listeners
 
 
+def worker_reuse_port_sockets(conf, log):
+    """Extra TCP listeners a worker binds for itself under ``--reuse-port``.
+
+    With SO_REUSEPORT the kernel spreads new connections over every socket
+    bound to the port, so each worker gets its own share instead of all of
+    them racing to accept on one queue. The worker keeps the master's
+    listeners too: connections the kernel queues there are still served.
+    Unix addresses are skipped (one path, one socket). A failed bind is
+    logged and skipped: the shared listeners still work.
+    """
+    if not (conf.reuse_port and hasattr(socket, "SO_REUSEPORT")):
+        return []
+    own = []
+    for addr in conf.address:
+        if not isinstance(addr, tuple):
+            continue
+        try:
+            own.append(_sock_type(addr)(addr, conf, log))
+        except OSError as e:
+            log.warning("reuse_port: worker could not bind its own %s: %s", str(addr), e)
+    return own
+
+
 def close_sockets(listeners, unlink=True):
     """Close ``listeners``; remove unix socket files too unless ``unlink`` is False."""
     for listener in listeners:
