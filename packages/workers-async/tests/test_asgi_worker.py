@@ -157,3 +157,13 @@ def test_worker_connections_caps_open_connections(events_file):
         assert third.recv(65536).startswith(b"HTTP/1.1 200")
         for s in [third] + held[1:]:
             s.close()
+
+
+def test_server_hooks_run(events_file):
+    with serve(events_file, "-c", str(TESTS / "apps" / "hooks_conf.py")) as srv:
+        httpx.get(srv.url("/"))
+        wait_for(lambda: "post_request / 200 OK GET" in events(events_file), 5,
+                 message="post_request hook")
+    lines = events(events_file)
+    assert "post_worker_init ASGIWorker" in lines
+    assert "pre_request GET /" in lines

@@ -51,3 +51,13 @@ def test_access_environ():
     assert env["REMOTE_ADDR"] == "10.0.0.1"
     assert env["RAW_URI"] == "/caf%C3%A9/a%2Fb?x=1&y=%20"
     assert env["HTTP_X_CUSTOM"] == "v" and env["SERVER_PROTOCOL"] == "HTTP/1.1"
+
+
+def test_proxy_protocol_client_wins():
+    from gunicorn.http.proxy_protocol import ProxyInfo
+
+    req = make_request()
+    req.proxy = ProxyInfo("TCP4", "203.0.113.7", 5555, "10.0.0.1", 80)
+    req.extra_environ.update(req.proxy.environ())
+    assert http_scope(req, ("10.0.0.1", 1), None)["client"] == ("203.0.113.7", 5555)
+    assert request_environ(req, ("10.0.0.1", 1), None)["REMOTE_ADDR"] == "203.0.113.7"

@@ -52,6 +52,8 @@ def request_environ(request, peer, sockname, scheme=None) -> dict:
     if isinstance(sockname, tuple):
         environ["SERVER_NAME"] = str(sockname[0])
         environ["SERVER_PORT"] = str(sockname[1])
+    # PROXY protocol or uwsgi variables the protocol added (REMOTE_ADDR, PROXY_*).
+    environ.update(getattr(request, "extra_environ", None) or {})
     for name, value in request.headers:
         key = "HTTP_" + name.replace("-", "_")
         if name == "CONTENT-TYPE":

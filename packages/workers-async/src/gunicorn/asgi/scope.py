@@ -38,12 +38,11 @@ def headers_as_bytes(request) -> list:
 
 
 def _client(request, peer):
+    # PROXY protocol (when enabled and sent): the proxy's client is the client.
     proxy = getattr(request, "proxy", None)
-    if proxy is not None:
-        src = getattr(proxy, "src_addr", None) or getattr(proxy, "source", None)
-        port = getattr(proxy, "src_port", None)
-        if src:
-            return (str(src), int(port) if port is not None else 0)
+    if proxy is not None and getattr(proxy, "client_addr", None):
+        port = proxy.client_port
+        return (str(proxy.client_addr), int(port) if port is not None else 0)
     return address(peer)
 
 

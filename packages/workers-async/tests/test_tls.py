@@ -1,0 +1,42 @@
+"""The asgi worker over TLS (certfile/keyfile): https and wss."""
+
+import asyncio
+import shutil
+import ssl
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+import websockets
+from gunicorn_testsupport import ServerProcess
+
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl command not available to make a test certificate")
+    d = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
+                   check=True, capture_output=True)
+    return d / "cert.pem", d / "key.pem"
+
+
+def test_https_and_wss(cert):
+    certfile, keyfile = cert
+    with ServerProcess("-k", "asgi", "--certfile", str(certfile), "--keyfile", str(keyfile),
+                       "apps.starlette_app:app", cwd=TESTS) as srv:
+        url = f"https://127.0.0.1:{srv.port}"
+        r = httpx.get(url + "/info/x", verify=str(certfile))
+        assert r.json()["scheme"] == "https"
+        ctx = ssl.create_default_context(cafile=str(certfile))
+
+        async def main():
+            async with websockets.connect(f"wss://127.0.0.1:{srv.port}/ws", ssl=ctx) as ws:
+                await ws.send("secure")
+                return await ws.recv()
+        assert asyncio.run(main()) == "secure"
