@@ -41,15 +41,20 @@ class UnixServerProcess(ServerProcess):
 class Stack:
     """A started server and the nginx in front of it."""
 
-    def __init__(self, transport: str, app: str, *server_args: str, env=None):
+    def __init__(self, transport: str, app: str, *server_args: str, env=None, tls=None):
+        """``tls=(certfile, keyfile)`` serves uwsgi over TLS (nginx ``suwsgi://``)."""
         require_nginx()
         args = ["--protocol", "uwsgi", "--log-level", "debug", *server_args, app]
+        if tls is not None:
+            args[:0] = ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
         if transport == "unix":
             self.server = UnixServerProcess(*args, cwd=str(APPS), env=env)
             upstream = f"unix:{self.server.socket_path}"
         else:
             self.server = ServerProcess(*args, cwd=str(APPS), env=env)
             upstream = f"127.0.0.1:{self.server.port}"
+            if tls is not None:
+                upstream = "suwsgi://" + upstream
         self.nginx = NginxFront(upstream)
         self.transport = transport
 
