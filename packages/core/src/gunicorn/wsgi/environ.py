@@ -2,7 +2,6 @@
 
 import ipaddress
 import os
-import socket
 from urllib.parse import unquote_to_bytes
 
 from gunicorn import SERVER_SOFTWARE
@@ -280,12 +279,5 @@ def proxy_environ(proxy):
     return out
 
 
-def peer_of(sock, addr):
-    """The peer address to report: ``addr`` from accept(), "" for unnamed unix peers."""
-    if getattr(sock, "family", None) == socket.AF_UNIX:
-        return addr if addr else ""
-    return addr
-
-
 __all__ = ["ConnectionEnviron", "EnvironSettings", "to_wsgi_path", "split_host", "is_trusted_peer",
-           "proxy_environ", "peer_of"]
+           "proxy_environ"]

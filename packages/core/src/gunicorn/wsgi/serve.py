@@ -276,7 +276,8 @@ class ServedConnection:
             self.log.debug(message)
             return None
         if isinstance(exc, ParseError):
-            self.log.debug("Invalid request from ip=%s: %s", self._peer_ip(), exc)
+            level = self.log.debug if error_reply(exc)[0] < 500 else self.log.error
+            level("Invalid request from ip=%s: %s", self._peer_ip(), exc)
         else:
             uri = getattr(req, "uri", None)
             self.log.exception("Error handling request %s" % (uri,) if uri
@@ -292,7 +293,7 @@ class ServedConnection:
     def reply_error(self, exc, req, start):
         """Answer a request that failed before reaching the app (parse errors)."""
         status, reason, mesg = error_reply(exc)
-        level = self.log.debug if status < 500 else self.log.warning
+        level = self.log.debug if status < 500 else self.log.error
         level("Invalid request from ip=%s: %s", self._peer_ip(), exc)
         self.conn.broken = True
         resp = self._send_error_page(status, reason, mesg, self._protocol_page(exc))
@@ -323,8 +324,12 @@ class ServedConnection:
             self.sock.sendall(page)
         except (OSError, ValueError) as exc:
             self.log.debug("Failed to send error message: %s", exc)
-        return _ErrorResponse(status, reason, len(page) - head_end,
-                              [("Connection", "close"), ("Content-Type", "text/html")])
+        headers = []
+        for line in page[:head_end].decode("latin-1").split("\r\n")[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                headers.append((name, value.strip()))
+        return _ErrorResponse(status, reason, len(page) - head_end, headers)
 
     def _fallback_environ(self, req, body):
         if req is None:
