@@ -167,3 +167,33 @@ def test_server_hooks_run(events_file):
     lines = events(events_file)
     assert "post_worker_init ASGIWorker" in lines
     assert "pre_request GET /" in lines
+
+
+def test_wsgi_app_refused_with_clear_error():
+    srv = ServerProcess("-k", "asgi", "apps.flask_app:app", cwd=TESTS, wait_ready=False)
+    with srv:
+        code = srv.wait(15)
+        log = srv.log
+    assert code == 4, log
+    assert "WSGI callable" in log
+
+
+def test_sigquit_stops_at_once(events_file):
+    with serve(events_file, "--graceful-timeout", "30") as srv:
+        import threading
+        t = threading.Thread(target=lambda: _swallow(lambda: httpx.get(srv.url("/slow?t=30"),
+                                                                        timeout=10)))
+        t.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        srv.signal(signal.SIGQUIT)
+        srv.wait(10)
+        assert time.monotonic() - started < 5
+        t.join(10)
+
+
+def _swallow(fn):
+    try:
+        fn()
+    except httpx.HTTPError:
+        pass

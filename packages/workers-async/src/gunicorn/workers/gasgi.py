@@ -55,8 +55,15 @@ class ASGIWorker(base.Worker):
 
     def load_wsgi(self):
         super().load_wsgi()
-        from gunicorn.asgi.app_style import as_asgi3
+        from gunicorn.asgi.app_style import as_asgi3, looks_like_wsgi
 
+        if looks_like_wsgi(self.wsgi):
+            from gunicorn.errors import AppImportError
+
+            # AppImportError makes the worker exit with APP_LOAD_ERROR: the arbiter halts.
+            raise AppImportError(
+                "the application is a WSGI callable; the asgi worker serves ASGI apps "
+                "(use -k sync, gthread, gevent or eventlet for WSGI)")
         self.asgi = as_asgi3(self.wsgi)
 
     # -- signals -----------------------------------------------------------------
