@@ -35,23 +35,26 @@ class Extension:
 
 
 _ASYNC = "gunicorn-workers-async"
+_GEVENT = Extension(_ASYNC, "gunicorn.workers.ggevent", "gevent", ("gevent",))
+_EVENTLET = Extension(_ASYNC, "gunicorn.workers.geventlet", "eventlet", ("eventlet",))
+_TORNADO = Extension(_ASYNC, "gunicorn.workers.gtornado", "tornado", ("tornado",))
+_ASGI = Extension(_ASYNC, "gunicorn.workers.gasgi", "asgi")
+_UWSGI = Extension("gunicorn-uwsgi", "gunicorn.uwsgi", "uwsgi")
+_HTTP2 = Extension("gunicorn-http2", "gunicorn.http2", "http2", ("h2",))
+_DIRTY = Extension("gunicorn-dirty", "gunicorn.dirty", "dirty")
 
-# (kind, name) -> Extension. "kind" is the wording used in the message.
+# (kind, name) -> Extension; "kind" is the wording used in the message.
 EXTENSIONS = {
-    ("worker class", "gevent"): Extension(_ASYNC, "gunicorn.workers.ggevent", "gevent", ("gevent",)),
-    ("worker class", "gevent_wsgi"): Extension(_ASYNC, "gunicorn.workers.ggevent", "gevent",
-                                               ("gevent",)),
-    ("worker class", "gevent_pywsgi"): Extension(_ASYNC, "gunicorn.workers.ggevent", "gevent",
-                                                 ("gevent",)),
-    ("worker class", "eventlet"): Extension(_ASYNC, "gunicorn.workers.geventlet", "eventlet",
-                                            ("eventlet",)),
-    ("worker class", "tornado"): Extension(_ASYNC, "gunicorn.workers.gtornado", "tornado",
-                                           ("tornado",)),
-    ("worker class", "asgi"): Extension(_ASYNC, "gunicorn.workers.gasgi", "asgi"),
-    ("protocol", "uwsgi"): Extension("gunicorn-uwsgi", "gunicorn.uwsgi", "uwsgi"),
-    ("http_protocols", "h2"): Extension("gunicorn-http2", "gunicorn.http2", "http2", ("h2",)),
-    ("setting", "dirty_apps"): Extension("gunicorn-dirty", "gunicorn.dirty", "dirty"),
-    ("setting", "dirty_workers"): Extension("gunicorn-dirty", "gunicorn.dirty", "dirty"),
+    ("worker class", "gevent"): _GEVENT,
+    ("worker class", "gevent_wsgi"): _GEVENT,
+    ("worker class", "gevent_pywsgi"): _GEVENT,
+    ("worker class", "eventlet"): _EVENTLET,
+    ("worker class", "tornado"): _TORNADO,
+    ("worker class", "asgi"): _ASGI,
+    ("protocol", "uwsgi"): _UWSGI,
+    ("http_protocols", "h2"): _HTTP2,
+    ("setting", "dirty_apps"): _DIRTY,
+    ("setting", "dirty_workers"): _DIRTY,
 }
 
 
