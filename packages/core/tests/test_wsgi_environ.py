@@ -232,3 +232,13 @@ def test_multiprocess_and_multithread_flags():
 
 def test_to_wsgi_path_keeps_invalid_utf8():
     assert to_wsgi_path("/%FF%00a") == "/\xff\x00a"
+
+
+def test_script_name_is_a_segment_prefix(monkeypatch):
+    monkeypatch.setenv("SCRIPT_NAME", "/app/")
+    env = environ_for(b"GET /app HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/app", "")
+    env = environ_for(b"GET /app/ HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/app", "/")
+    with pytest.raises(ConfigurationProblem):
+        environ_for(b"GET /application HTTP/1.1\r\nHost: h\r\n\r\n")

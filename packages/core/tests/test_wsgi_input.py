@@ -167,3 +167,40 @@ def test_bad_chunk_raises_parse_error():
     with pytest.raises(ParseError) as info:
         body.read()
     assert info.value.status_code == 400
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("read"), st.integers(-1, 40)),
+    st.tuples(st.just("readline"), st.integers(-1, 40)),
+    st.tuples(st.just("readlines"), st.integers(-1, 40)),
+), max_size=30)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=300).map(lambda b: b.replace(b"x", b"\n")),
+       piece=st.integers(1, 50), chunk=st.integers(1, 30), use_chunked=st.booleans(),
+       ops=_OPS)
+def test_any_read_pattern_yields_the_body_in_order(data, piece, chunk, use_chunked, ops):
+    if use_chunked:
+        raw = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + \
+            chunked(data, chunk)
+    else:
+        raw = cl_request(data)
+    body, _, _ = open_body(raw, piece)
+    got = b""
+    for op, arg in ops:
+        if op == "read":
+            part = body.read(arg)
+            assert arg < 0 or len(part) <= arg
+        elif op == "readline":
+            part = body.readline(arg)
+            assert arg < 0 or len(part) <= max(arg, 0)
+            assert b"\n" not in part[:-1]
+        else:
+            part = b"".join(body.readlines(arg))
+        got += part
+    got += body.read()
+    assert got == data

@@ -245,7 +245,9 @@ class ConnectionEnviron:
         if script_name:
             script_name = script_name.rstrip("/")
         if script_name:
-            if not path.startswith(script_name):
+            # PEP 3333: SCRIPT_NAME is a whole-segment prefix ("/app" is not
+            # a prefix of "/application").
+            if not path.startswith(script_name) or path[len(script_name):][:1] not in ("", "/"):
                 raise ConfigurationProblem(
                     "Request path %r does not start with SCRIPT_NAME %r" % (path, script_name),
                     req)
