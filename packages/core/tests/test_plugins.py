@@ -245,3 +245,9 @@ def test_subprocess_unknown_worker(plugin_dir):
     assert result.returncode == 1
     assert "nosuchworker" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("worker", ["testplugin", "egg:gunicorn-testplugin#testplugin"])
+def test_subprocess_check_config_finds_plugin_worker(plugin_dir, worker):
+    result = run_gunicorn(plugin_dir, "--check-config", "-k", worker, "app")
+    assert result.returncode == 0, result.stderr
