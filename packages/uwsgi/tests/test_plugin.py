@@ -33,3 +33,15 @@ def test_namespace_is_shared_with_core():
     assert not (Path(__file__).parents[1] / "src" / "gunicorn" / "__init__.py").exists()
     ours = Path(gunicorn.uwsgi.__file__).resolve().parent.parent
     assert str(ours) in [str(Path(p).resolve()) for p in gunicorn.__path__]
+
+
+def test_upstream_error_names_importable_from_the_package():
+    from gunicorn.uwsgi import (  # noqa: F401
+        ForbiddenUWSGIRequest,
+        InvalidUWSGIHeader,
+        UnsupportedModifier,
+        UWSGIParseException,
+    )
+    from gunicorn.uwsgi.errors import UWSGIParseException as same
+
+    assert UWSGIParseException is same
