@@ -359,3 +359,26 @@ def test_run_reports_missing_worker_sibling_before_starting(sandbox, monkeypatch
     assert capsys.readouterr().err.strip() == (
         "Error: worker class 'gevent' needs the gunicorn-workers-async distribution: "
         "pip install gunicorn[gevent]")
+
+
+def test_spew_traces_lines_after_reload():
+    import subprocess
+
+    code = textwrap.dedent("""
+        from gunicorn.app.base import BaseApplication
+
+        class App(BaseApplication):
+            def load_config(self):
+                self.cfg.set("spew", True)
+
+            def load(self):
+                return None
+
+        app = App()
+        app.reload()
+        marker = "spewed-line"
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=20)
+    assert result.returncode == 0, result.stderr
+    assert 'marker = "spewed-line"' in result.stderr
