@@ -361,10 +361,11 @@ def test_run_reports_missing_worker_sibling_before_starting(sandbox, monkeypatch
         "pip install gunicorn[gevent]")
 
 
-def test_spew_traces_lines_after_reload():
+def test_spew_traces_lines_after_reload(tmp_path):
     import subprocess
 
-    code = textwrap.dedent("""
+    script = tmp_path / "spewing.py"
+    script.write_text(textwrap.dedent("""
         from gunicorn.app.base import BaseApplication
 
         class App(BaseApplication):
@@ -374,11 +375,15 @@ def test_spew_traces_lines_after_reload():
             def load(self):
                 return None
 
+        def traced():
+            marker = "spewed-line"
+            return marker
+
         app = App()
         app.reload()
-        marker = "spewed-line"
-    """)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+        traced()
+    """))
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                             timeout=20)
     assert result.returncode == 0, result.stderr
-    assert 'marker = "spewed-line"' in result.stderr
+    assert 'spewing.py:13:     marker = "spewed-line"' in result.stderr
