@@ -6,7 +6,7 @@ import time
 
 import pytest
 from gunicorn_testsupport import ServerProcess, wait_for
-from stacks import APPS
+from stacks import APPS, UnixServerProcess
 
 from gunicorn.uwsgi.packet import encode_packet
 
@@ -117,8 +117,6 @@ def test_forbidden_peer(tmp_path):
 
 
 def test_unix_socket_peers_ignore_the_allow_list(tmp_path):
-    from stacks import UnixServerProcess
-
     with UnixServerProcess("--protocol", "uwsgi", "--uwsgi-allow-from", "10.11.12.13",
                            "uwsgi_app:app", cwd=str(APPS)) as proc:
         with socket.socket(socket.AF_UNIX) as sock:

@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+from gunicorn_testsupport import wait_for
 from stacks import Stack
 
 pytestmark = pytest.mark.timeout(60)
@@ -170,8 +171,6 @@ def test_many_requests_in_a_row(client):
 
 def test_access_log_names_the_client_request(stack, client):
     client.get("/logged?q=1", headers={"User-Agent": "uwsgi-test-agent"})
-    from gunicorn_testsupport import wait_for
-
     line = wait_for(lambda: next((line for line in stack.server.log.splitlines()
                                   if "uwsgi-test-agent" in line), None),
                     5, message="access log line")
