@@ -135,9 +135,22 @@ class ASGIServer:
 
     def exchange_done(self, request, summary, started_at, peer, sockname) -> None:
         """The same for any answered request head (a WebSocket handshake too)."""
+        if not self._wants_environ():
+            # Nobody reads it: skip building the environ (a hot path).
+            self._count_request()
+            return
         environ = request_environ(request, peer, sockname)
         elapsed = datetime.timedelta(seconds=time.monotonic() - started_at)
         self._after_request(request, environ, summary, elapsed)
+
+    def _wants_environ(self) -> bool:
+        if getattr(self.log, "access_log_enabled", True):
+            return True
+        if self.worker is None:
+            return False
+        setting = getattr(self.cfg, "settings", {}).get("post_request")
+        # Only a user-set post_request hook needs it; the default does nothing.
+        return setting is None or setting.value is not setting.default
 
     def log_rejected(self, exc, status, peer, sockname) -> None:
         request = getattr(exc, "req", None)
@@ -149,7 +162,6 @@ class ASGIServer:
         self._after_request(request, environ, summary, datetime.timedelta(0), count=False)
 
     def _after_request(self, request, environ, summary, elapsed, count=True) -> None:
-        self.requests_served += 1
         worker = self.worker
         if worker is not None:
             try:
@@ -160,14 +172,21 @@ class ASGIServer:
             self.log.access(summary, request, environ, elapsed)
         except Exception:
             self.log.exception("Failed to write the access log")
-        if worker is not None and count:
-            worker.nr += 1
-            if worker.nr >= worker.max_requests and worker.alive:
-                self.log.info("Autorestarting worker after current request.")
-                worker.alive = False
-                wake = getattr(worker, "wake", None)
-                if wake is not None:
-                    wake()
+        if count:
+            self._count_request()
+
+    def _count_request(self) -> None:
+        self.requests_served += 1
+        worker = self.worker
+        if worker is None:
+            return
+        worker.nr += 1
+        if worker.nr >= worker.max_requests and worker.alive:
+            self.log.info("Autorestarting worker after current request.")
+            worker.alive = False
+            wake = getattr(worker, "wake", None)
+            if wake is not None:
+                wake()
 
     # -- shutdown ----------------------------------------------------------------
 
