@@ -13,6 +13,11 @@ the middle of a message and the server closes without answering.
 of Request attributes to check (``body`` is the full body bytes,
 ``headers`` the complete header list, ``has_headers`` a subset).
 ``error`` is the ParseError subclass name the in-process run must see.
+
+Cases whose ``needs_keepalive`` is true put more than one request on the
+connection: run them against a worker that keeps connections alive
+(gthread, async workers).  The sync worker closes after each response, so
+there only the first request is answered.
 """
 
 from dataclasses import dataclass, field
@@ -28,6 +33,11 @@ class Case:
     expect: tuple = ()
     settings: dict = field(default_factory=dict)
     error: str = None
+
+    @property
+    def needs_keepalive(self):
+        """More than one request must be served on this connection."""
+        return len(self.expect) > 1 or (len(self.expect) == 1 and self.expect_status != 200)
 
 
 CASES = []
