@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -121,8 +122,6 @@ class NginxFront:
         return self
 
     def _accepting(self):
-        import socket
-
         if self.proc.poll() is not None:
             raise AssertionError(f"nginx exited with {self.proc.returncode}:\n{self.error_log}")
         try:
