@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import deque
 
@@ -20,8 +21,10 @@ from gunicorn.asgi.websocket_handshake import (
 )
 from gunicorn.http.events import Data, EndOfMessage, Response
 
-# Largest message (and frame) a client may send; larger is closed with 1009.
+# Defaults of the websocket_* settings (gunicorn/asgi/settings.py), for cfg objects without them.
 MAX_MESSAGE_SIZE = 16 * 1024 * 1024
+PING_INTERVAL = 20
+PING_TIMEOUT = 20
 # Received messages queued for the app before the connection stops reading.
 INBOX_HIGH_WATER = 32
 # Seconds to wait for the peer's close frame after sending ours (RFC 6455 section 7.1.1).
@@ -54,6 +57,14 @@ class WebSocketSession:
         self._offers = []
         self._started_at = time.monotonic()
         self._logged = False
+        cfg = conn.cfg
+        self.max_size = getattr(cfg, "websocket_max_message_size", MAX_MESSAGE_SIZE) \
+            or MAX_MESSAGE_SIZE
+        self.ping_interval = getattr(cfg, "websocket_ping_interval", PING_INTERVAL)
+        self.ping_timeout = getattr(cfg, "websocket_ping_timeout", PING_TIMEOUT)
+        self.deflate_allowed = getattr(cfg, "websocket_per_message_deflate", True)
+        self._ping_timer = None
+        self._ping_payload = None
 
     # -- start -------------------------------------------------------------------
 
@@ -194,7 +205,7 @@ class WebSocketSession:
 
     def _accept(self, message: dict) -> None:
         extension = None
-        offer = negotiate(self._offers) if self._offers else None
+        offer = negotiate(self._offers) if self._offers and self.deflate_allowed else None
         inflater = None
         if offer is not None:
             extension, inflater, self.deflater = offer
@@ -203,7 +214,8 @@ class WebSocketSession:
                                         extra, SERVER))
         self._log_exchange(101, [], 0)
         self.state = OPEN
-        self.reader = frames.MessageReader(MAX_MESSAGE_SIZE, inflater)
+        self.reader = frames.MessageReader(self.max_size, inflater)
+        self._schedule_ping()
         # Bytes the HTTP protocol read past the request head belong to the WebSocket.
         trailing = getattr(self.conn.proto, "trailing_data", b"")
         if isinstance(trailing, tuple):
@@ -218,7 +230,7 @@ class WebSocketSession:
     def data_received(self, data: bytes) -> None:
         if self.state == CONNECTING:
             self._early += data
-            if len(self._early) > MAX_MESSAGE_SIZE:
+            if len(self._early) > self.max_size:
                 self.conn.abort()
             return
         if self.state not in (OPEN, CLOSING):
@@ -241,6 +253,10 @@ class WebSocketSession:
             self._push({"type": "websocket.receive", key: event.data})
             if len(self._inbox) > INBOX_HIGH_WATER:
                 self.conn.pause_reading()
+        elif isinstance(event, frames.Pong):
+            if self._ping_payload is not None and event.payload == self._ping_payload:
+                self._ping_payload = None
+                self._schedule_ping()
         elif isinstance(event, frames.Ping):
             if not self.close_sent:
                 self.conn.write(frames.encode_frame(frames.OP_PONG, event.payload))
@@ -285,10 +301,40 @@ class WebSocketSession:
         self._disconnect_queued = True
         self._push({"type": "websocket.disconnect", "code": code, "reason": reason})
 
+    # -- keepalive pings (RFC 6455 section 5.5.2) --------------------------------
+
+    def _cancel_ping(self) -> None:
+        if self._ping_timer is not None:
+            self._ping_timer.cancel()
+            self._ping_timer = None
+
+    def _schedule_ping(self) -> None:
+        self._cancel_ping()
+        if self.ping_interval and self.ping_interval > 0 and self.state == OPEN:
+            loop = asyncio.get_running_loop()
+            self._ping_timer = loop.call_later(self.ping_interval, self._send_ping)
+
+    def _send_ping(self) -> None:
+        self._ping_timer = None
+        if self.state != OPEN:
+            return
+        self._ping_payload = os.urandom(4)
+        self.conn.write(frames.encode_frame(frames.OP_PING, self._ping_payload))
+        if self.ping_timeout and self.ping_timeout > 0:
+            loop = asyncio.get_running_loop()
+            self._ping_timer = loop.call_later(self.ping_timeout, self._ping_timed_out)
+
+    def _ping_timed_out(self) -> None:
+        self._ping_timer = None
+        if self.state == OPEN:
+            self.log.debug("WebSocket keepalive ping timed out")
+            self._fail(frames.CLOSE_INTERNAL_ERROR, "keepalive ping timeout")
+
     def eof_received(self):
         return False  # let the transport close; connection_lost does the rest
 
     def connection_lost(self, exc) -> None:
+        self._cancel_ping()
         if self._close_timer is not None:
             self._close_timer.cancel()
         self.state = CLOSED

@@ -141,7 +141,8 @@ class ASGIWorker(base.Worker):
         try:
             await self._heartbeat()
         finally:
-            timeout = 0 if self._quick_exit else self.cfg.graceful_timeout
+            # Keep a little of graceful_timeout for lifespan shutdown before the master's SIGKILL.
+            timeout = 0 if self._quick_exit else self.cfg.graceful_timeout * 0.9
             await self.server.shutdown(timeout, tick=self.notify)
             if not self._quick_exit:
                 await self.lifespan.shutdown()

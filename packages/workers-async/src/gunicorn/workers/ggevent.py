@@ -85,9 +85,14 @@ class GeventWorker(AsyncWorker):
         sock = self._listener_socket(listener)
         sock.setblocking(True)
         if self.server_class is not None:
+            extra = {}
+            if self.cfg.is_ssl:
+                from gunicorn.sock import ssl_context
+
+                extra["ssl_context"] = ssl_context(self.cfg)
             server = self.server_class(
                 sock, application=self.wsgi, spawn=pool, log=self.log,
-                handler_class=self.wsgi_handler, environ=self._base_environ(listener))
+                handler_class=self.wsgi_handler, environ=self._base_environ(listener), **extra)
         else:
             server = StreamServer(sock, handle=partial(self.handle, listener), spawn=pool)
         return server
