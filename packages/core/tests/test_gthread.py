@@ -54,6 +54,11 @@ def fields(text):
     return path, int(port), int(pid), multithread
 
 
+def booted_workers(srv):
+    # the master accepts on its socket before its worker has forked
+    return wait_for(srv.worker_pids, message="a worker")
+
+
 def connect(port, timeout=5.0):
     return socket.create_connection(("127.0.0.1", port), timeout=timeout)
 
@@ -172,7 +177,7 @@ def test_slow_body_is_read_by_a_pool_thread(appdir):
 def test_worker_connections_cap(appdir):
     with server(appdir, "--worker-connections", "4", "--threads", "2",
                 "--keep-alive", "30") as srv:
-        pid = srv.worker_pids()
+        pid = booted_workers(srv)
         idle = [connect(srv.port) for _ in range(7)]
         time.sleep(0.3)
         # At the cap: a new client's request waits in the backlog, unanswered.
@@ -256,7 +261,7 @@ def test_quit_does_not_wait_for_a_slow_request(appdir):
 
 def test_max_requests_restarts_the_worker_over_keep_alive(appdir):
     with server(appdir, "--max-requests", "5") as srv:
-        first = srv.worker_pids()
+        first = booted_workers(srv)
         with httpx.Client(timeout=5) as client:
             answers = [client.get(srv.url("/m%d" % i)) for i in range(5)]
         assert len({fields(r.text)[1] for r in answers}) == 1, "keep-alive was not used"
@@ -271,7 +276,7 @@ def test_max_requests_restarts_the_worker_over_keep_alive(appdir):
 
 def test_app_exception_gives_500_and_the_worker_goes_on(appdir):
     with server(appdir) as srv, httpx.Client(timeout=5) as client:
-        pids = srv.worker_pids()
+        pids = booted_workers(srv)
         r = client.get(srv.url("/boom"))
         assert r.status_code == 500
         assert b"secret-traceback-detail" not in r.content
@@ -283,7 +288,7 @@ def test_app_exception_gives_500_and_the_worker_goes_on(appdir):
 
 def test_client_reset_mid_response(appdir):
     with server(appdir) as srv:
-        pids = srv.worker_pids()
+        pids = booted_workers(srv)
         for _ in range(3):
             sock = connect(srv.port)
             sock.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -353,3 +358,19 @@ def test_tls(appdir):
         r = client.post(base + "/echo", content=os.urandom(200_000))
         assert r.status_code == 200 and len(r.content) == 200_000
     assert len({s[1] for s in seen}) == 1
+
+
+def test_stalled_body_times_out_and_frees_the_thread(appdir):
+    # --timeout bounds each socket wait of a pool thread (and the heartbeat).
+    with server(appdir, "--timeout", "2", "--threads", "1", "--log-level", "debug") as srv:
+        stalled = connect(srv.port)
+        stalled.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+        started = time.monotonic()
+        assert closed_by_peer(stalled, 6.0)
+        assert 1.5 <= time.monotonic() - started <= 4.5
+        stalled.close()
+        # the only pool thread is free again
+        assert httpx.get(srv.url("/next"), timeout=5).status_code == 200
+        log = srv.log
+    assert "Ignoring socket timeout" in log
+    assert "Traceback" not in log

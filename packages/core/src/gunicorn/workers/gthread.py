@@ -12,7 +12,9 @@ import errno
 import logging
 import os
 import queue
+import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -20,7 +22,7 @@ from collections import deque
 from concurrent import futures
 from datetime import datetime
 
-from gunicorn.http.errors import ParseError
+from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import NEED_DATA, Request
 from gunicorn.workers.base import Worker
 from gunicorn.workers.readiness import make_poller
@@ -46,6 +48,10 @@ STOP_HEAD_SECONDS = 2.0
 ACCEPT_BACKOFF_SECONDS = 0.5
 
 _STOP = object()
+
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+_KERNEL_TIMEOUTS = bool(_DONTWAIT) and hasattr(socket, "SO_RCVTIMEO") \
+    and hasattr(socket, "SO_SNDTIMEO")
 
 
 class ThreadedClient:
@@ -102,6 +108,7 @@ class ThreadWorker(Worker):
         self._first_byte_seconds = max(float(keepalive), FIRST_BYTE_SECONDS)
         self._head_seconds = float(timeout) if timeout > 0 else HEAD_SECONDS
         self._io_seconds = float(timeout) if timeout > 0 else IO_SECONDS
+        self._timeval = struct.pack("ll", int(self._io_seconds), 0)
         # Half the keep-alive time, so idle connections close within 1.5x of it.
         tick = min(1.0, keepalive / 2.0) if keepalive > 0 else 1.0
         if self.timeout:
@@ -266,9 +273,14 @@ class ThreadWorker(Worker):
                 suppress_ragged_eofs=self.cfg.suppress_ragged_eofs)
             served = ServedConnection(self, tls, listener, addr, keepalive=True)
             return ThreadedClient(fd, tls, served, tls=True)
-        # Non-blocking at the OS level (the main thread reads it with os.read);
-        # a pool thread's reads and writes wait at most this long.
-        sock.settimeout(self._io_seconds)
+        if _KERNEL_TIMEOUTS:
+            # A blocking socket whose waits the kernel bounds: a pool thread's
+            # recv/send is one system call (a Python timeout adds a poll()
+            # to each), and the main thread reads it with MSG_DONTWAIT.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, self._timeval)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, self._timeval)
+        else:
+            sock.settimeout(self._io_seconds)
         served = ServedConnection(self, sock, listener, addr, keepalive=True)
         return ThreadedClient(fd, sock, served)
 
@@ -278,7 +290,10 @@ class ThreadWorker(Worker):
             self._on_tls_readable(client)
             return
         try:
-            data = os.read(client.fd, RECV_SIZE)
+            if _KERNEL_TIMEOUTS:
+                data = client.sock.recv(RECV_SIZE, _DONTWAIT)
+            else:
+                data = client.sock.recv(RECV_SIZE)
         except BlockingIOError:
             self.poller.rearm(client.fd)
             return
@@ -323,6 +338,11 @@ class ThreadWorker(Worker):
     def _advance(self, client, got_bytes):
         try:
             event = client.proto.next_event()
+        except NoMoreData as exc:
+            # The peer closed mid-head: nobody is left to read an answer.
+            self.log.debug("Ignored premature client disconnection. %s", exc)
+            self._close_owned(client)
+            return
         except ParseError as exc:
             # Answered by a pool thread: the error page write may block.
             client.req = exc
