@@ -27,6 +27,8 @@ CLIENT_GONE = {
     errno.ENOTCONN: "Ignoring socket not connected",
     errno.ESHUTDOWN: "Ignoring socket shutdown",
     errno.ECONNABORTED: "Ignoring connection aborted",
+    # A blocking socket whose SO_RCVTIMEO/SO_SNDTIMEO ran out (gthread).
+    errno.EAGAIN: "Ignoring socket timeout",
 }
 
 # Bounds of the "lingering close" that keeps an unread body from turning the
