@@ -6,7 +6,8 @@ request to the app, which answers with a JSON description of it and the
 body it read through ``wsgi.input``; the test compares that with the case.
 
 The sync worker serves one request per connection, so a case whose bytes
-hold several requests is checked on its first one (``Connection: close``).
+hold several requests is checked on its first one (``Connection: close``);
+those cases run again on gthread, where keep-alive answers every request.
 """
 
 import json
@@ -81,8 +82,8 @@ class _Servers:
         self.server = None
         self.count = 0
 
-    def get(self, case):
-        key = _group(case)
+    def get(self, case, args=()):
+        key = _group(case) + repr(args)
         if key != self.key:
             self.close()
             self.count += 1
@@ -93,7 +94,7 @@ class _Servers:
             for name, value in case.settings.items():
                 lines.append("%s = %r" % (name, value))
             (workdir / "corpus_conf.py").write_text("\n".join(lines))
-            self.server = ServerProcess("-c", str(workdir / "corpus_conf.py"), "--chdir",
+            self.server = ServerProcess(*args, "-c", str(workdir / "corpus_conf.py"), "--chdir",
                                         str(workdir), "corpusapp:app", cwd=workdir,
                                         env={"PYTHONPATH": str(workdir)}).start()
             self.key = key
@@ -111,6 +112,11 @@ def servers(tmp_path_factory):
     pool = _Servers(tmp_path_factory.mktemp("corpus"))
     yield pool
     pool.close()
+
+
+KEEPALIVE_CASES = sorted(
+    (c for c in CASES if len(c.expect) >= 2 or (c.expect and c.expect_status != 200)),
+    key=_group)
 
 
 def _normal(value):
@@ -147,7 +153,10 @@ def test_case_over_socket(servers, case):
     if case.raw.startswith(b"HEAD "):
         assert body == b""
         return
-    got = json.loads(body)
+    _compare(case, json.loads(body), want)
+
+
+def _compare(case, got, want):
     for key, value in want.items():
         if key == "has_headers":
             for pair in _normal(value):
@@ -158,3 +167,17 @@ def test_case_over_socket(servers, case):
                 assert got["proxy"][sub] == _normal(subvalue), (case.name, sub, got["proxy"])
         else:
             assert got[key] == _normal(value), (case.name, key, got[key], value)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("case", KEEPALIVE_CASES, ids=[c.name for c in KEEPALIVE_CASES])
+def test_keepalive_case_over_socket(servers, case):
+    srv = servers.get(case, ("-k", "gthread", "--threads", "2"))
+    data = raw_request(srv.port, case.raw, shutdown_write=True, timeout=5)
+    finals = [r for r in parse_responses(data) if r[0] >= 200]
+    assert finals, (case.name, "no response", srv.log[-2000:])
+    assert finals[-1][0] == case.expect_status, (case.name, finals)
+    answered = [json.loads(body) for code, _, body in finals if code == 200]
+    assert len(answered) == len(case.expect), (case.name, answered)
+    for got, want in zip(answered, case.expect, strict=True):
+        _compare(case, got, want)
