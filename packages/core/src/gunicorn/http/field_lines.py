@@ -1,6 +1,6 @@
 """Header and trailer field lines: names, obs-fold, limits and the header_map policy (RFC 9112 section 5)."""
 
-from gunicorn.http.abnf import HEAD_CONTROL_BYTES, NOT_HEAD_CONTROL_BYTES, TOKEN_RE
+from gunicorn.http.abnf import NOT_HEAD_CONTROL_BYTES, TOKEN_RE
 from gunicorn.http.errors import (
     InvalidHeader,
     InvalidHeaderName,
@@ -11,8 +11,8 @@ from gunicorn.http.errors import (
 
 # Field names already proven to be tokens (no "_"), mapped to their
 # uppercase form: a dict hit replaces a regex match and str.upper().
-_NAME_CACHE = {}
-_NAME_CACHE_MAX = 4096
+NAME_CACHE = {}
+NAME_CACHE_LIMIT = 4096
 
 # RFC 9110 section 6.5.1: fields that must not come in trailers because
 # they steer framing, routing or authentication.
@@ -41,9 +41,6 @@ def check_controls(head, first_line_is_request=True):
                     raise InvalidHeader("bare CR or LF in line: %r" % (text,))
                 raise InvalidHeader(text)
         raise InvalidHeader("control character in head")  # pragma: no cover
-
-
-assert len(HEAD_CONTROL_BYTES) == 32  # 0x00-0x1f less HTAB, plus DEL
 
 
 def unfold(lines, opts, start):
@@ -101,8 +98,8 @@ def field_name(name, colon, line, opts, trusted):
         if opts.header_map == "drop":
             return None
         raise InvalidHeaderName(upper)
-    if len(_NAME_CACHE) < _NAME_CACHE_MAX and name == name.rstrip(" \t"):
-        _NAME_CACHE[name] = upper
+    if len(NAME_CACHE) < NAME_CACHE_LIMIT and name == name.rstrip(" \t"):
+        NAME_CACHE[name] = upper
     return upper
 
 
@@ -128,5 +125,3 @@ def _untrusted():
     # Trailers can never set forwarding headers: a proxy would not vet them.
     return False
 
-
-NAME_CACHE = _NAME_CACHE
