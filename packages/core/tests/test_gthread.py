@@ -374,3 +374,25 @@ def test_stalled_body_times_out_and_frees_the_thread(appdir):
         log = srv.log
     assert "Ignoring socket timeout" in log
     assert "Traceback" not in log
+
+
+def test_expect_continue_is_answered_by_the_pool_thread(appdir):
+    with server(appdir) as srv, connect(srv.port) as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                     b"Expect: 100-continue\r\n\r\n")
+        interim = sock.recv(65536)
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n")
+        sock.sendall(b"body")
+        head, body = read_response(sock)
+        assert head.startswith(b"HTTP/1.1 200") and body == b"body"
+
+
+def test_http10_keep_alive_and_close(appdir):
+    with server(appdir) as srv, connect(srv.port) as sock:
+        sock.sendall(b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        head, body = read_response(sock)
+        assert body.startswith(b"/a ")
+        sock.sendall(b"GET /b HTTP/1.0\r\n\r\n")
+        head, body = read_response(sock)
+        assert body.startswith(b"/b ")
+        assert closed_by_peer(sock, 2.0)
