@@ -260,3 +260,29 @@ def test_process_titles_follow_usr2_naming(tmp_path):
             if new_master is not None:
                 os.kill(new_master, signal.SIGTERM)
                 wait_gone(new_master)
+
+
+def test_usr2_keeps_unix_socket_for_the_new_master(tmp_path):
+    path = str(tmp_path / "g.sock")
+    new_master = None
+    srv = server(tmp_path, "-w", "1", "-b", f"unix:{path}", bind=False)
+    with srv:
+        try:
+            wait_log(srv, f"Listening at: unix:{path}")
+            srv.signal(signal.SIGUSR2)
+            masters = lambda: [int(p) for p in re.findall(r"Listening at: \S+ \((\d+)\)", srv.log)]  # noqa: E731
+            wait_for(lambda: len(masters()) == 2, message="a second master")
+            new_master = masters()[1]
+            srv.signal(signal.SIGTERM)
+            assert srv.wait() == 0
+            # the old master must not unlink the path the new master listens on
+            assert os.path.exists(path)
+            wait_log(srv, "Master has been promoted.")
+            with httpx.Client(transport=httpx.HTTPTransport(uds=path), timeout=10) as client:
+                assert client.get("http://localhost/").status_code == 200
+        finally:
+            if new_master is not None:
+                os.kill(new_master, signal.SIGTERM)
+                wait_gone(new_master)
+    # the promoted master owns the socket now and removes it when it stops
+    wait_for(lambda: not os.path.exists(path), message="socket file removed")

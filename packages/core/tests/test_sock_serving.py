@@ -124,3 +124,20 @@ def test_reuse_port_gives_each_worker_its_own_listener(tmp_path):
                  message="3 listening sockets on the port")
         for _ in range(20):
             assert httpx.get(srv.url(), timeout=10).status_code == 200
+
+
+def test_gunicorn_fd_from_a_parent(tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    fd = listener.fileno()
+    # the configured bind is ignored: the inherited listener wins
+    srv = server(tmp_path, "-b", "127.0.0.1:1", bind=False, env={"GUNICORN_FD": str(fd)})
+    try:
+        _start_with(srv, {"pass_fds": (fd,)})
+        wait_log(srv, f"Listening at: http://127.0.0.1:{port} ({srv.pid})")
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=10).status_code == 200
+    finally:
+        srv.stop()
+        listener.close()
