@@ -143,3 +143,11 @@ def test_bad_request_then_good(extra):
         code = parse_responses(get(r.port(), "/", extra))[0][0]
         assert code in (400, 431)
         assert parse_responses(get(r.port(), "/ok"))[0][0] == 200
+
+
+def test_h2_requested_falls_back_to_http11_with_warning():
+    cfg = make_cfg(http_protocols="h2,h1")
+    with Running(app, cfg=cfg) as r:
+        assert parse_responses(get(r.port(), "/x"))[0][2] == b"/x"
+        assert any("HTTP/2 is not supported by the sync worker" in m
+                   for m in r.log.levels("warning"))

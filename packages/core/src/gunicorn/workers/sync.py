@@ -70,6 +70,9 @@ class SyncWorker(Worker):
         # Listeners are shared with siblings: never block in accept().
         for sock in self.sockets:
             sock.setblocking(False)
+        if self.wants_http2():
+            self.log.warning("HTTP/2 is not supported by the sync worker; "
+                             "serving HTTP/1.1 only (use gthread, gevent or asgi for h2)")
 
         while self.alive:
             self.notify()
@@ -109,6 +112,12 @@ class SyncWorker(Worker):
                 self.log.debug(message)
             _close(client)
 
+    def wants_http2(self):
+        protocols = getattr(self.cfg, "http_protocols", None) or ()
+        if isinstance(protocols, str):
+            protocols = protocols.split(",")
+        return any(p.strip() == "h2" for p in protocols)
+
     def wrap_tls(self, client):
         """Server-side TLS over ``client``, with one SSLContext per worker."""
         context = getattr(self, "_ssl_context", None)
@@ -116,6 +125,9 @@ class SyncWorker(Worker):
             from gunicorn import sock as gsock
 
             context = self._ssl_context = gsock.ssl_context(self.cfg)
+            if self.wants_http2():
+                # Never let ALPN pick a protocol this worker cannot speak.
+                context.set_alpn_protocols(["http/1.1"])
         return context.wrap_socket(
             client, server_side=True,
             suppress_ragged_eofs=self.cfg.suppress_ragged_eofs,
