@@ -244,3 +244,27 @@ def test_truncated_request_closes_without_answer():
     assert bytes(sock.out) == b""
     assert not worker.log.levels("exception")
     assert any("premature" in m for m in worker.log.levels("debug"))
+
+
+@pytest.mark.parametrize("raw", [
+    GET,
+    b"GET /q%20x?a=1 HTTP/1.0\r\n\r\n",
+    b"POST /e HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello",
+    b"POST /e HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    b"HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n",
+])
+def test_environ_and_server_pass_wsgiref_validator(raw):
+    import warnings
+    from wsgiref.validate import validator
+
+    def app(environ, start_response):
+        body = environ["wsgi.input"].read(65536)  # the validator insists on a size
+        environ["wsgi.errors"].write("")
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("Content-Length", str(len(body) + 2))])
+        return [b"ok" + body]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sock, worker = serve_bytes(validator(app), raw)
+    assert not worker.log.levels("exception"), worker.log.records
+    assert parse_responses(sock.out)[-1][0] == 200
