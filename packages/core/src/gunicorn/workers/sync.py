@@ -5,7 +5,6 @@ import os
 import select
 import ssl
 
-from gunicorn import process
 from gunicorn.workers.base import Worker
 from gunicorn.wsgi.serve import ServedConnection, client_gone_message
 
@@ -26,8 +25,8 @@ class SyncWorker(Worker):
 
     def accept(self, listener):
         client, addr = listener.accept()
+        # Python's accept() already makes the client non-inheritable (SOCK_CLOEXEC).
         client.setblocking(True)
-        process.close_on_exec(client.fileno())
         self.handle(listener, client, addr)
 
     def wait(self, timeout):
