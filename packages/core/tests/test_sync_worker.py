@@ -151,3 +151,17 @@ def test_h2_requested_falls_back_to_http11_with_warning():
         assert parse_responses(get(r.port(), "/x"))[0][2] == b"/x"
         assert any("HTTP/2 is not supported by the sync worker" in m
                    for m in r.log.levels("warning"))
+
+
+def test_unknown_protocol_fails_the_boot(monkeypatch):
+    from gunicorn.wsgi import serve
+
+    monkeypatch.setattr(serve, "_protocol_classes", {})
+    cfg = make_cfg(protocol="no-such-protocol")
+    worker = SyncWorker(1, os.getppid(), [], App(app), 1, cfg, RecordingLog())
+    ran = []
+    monkeypatch.setattr(worker, "run", lambda: ran.append(True))
+    with pytest.raises(RuntimeError, match="no-such-protocol"):
+        worker.init_process()
+    assert ran == [] and worker.booted is False
+    worker.tmp.close()

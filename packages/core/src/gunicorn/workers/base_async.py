@@ -6,7 +6,7 @@ with the shared blocking driver, keep-alive included.
 """
 
 from gunicorn.workers.base import Worker
-from gunicorn.wsgi.serve import ServedConnection, client_gone_message
+from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_class
 
 #: Returned by an app that took the socket over; nothing more is written.
 ALREADY_HANDLED = object()
@@ -17,6 +17,11 @@ class AsyncWorker(Worker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.worker_connections = self.cfg.worker_connections
+
+    def init_process(self):
+        # A protocol that is not installed fails the boot, not every connection.
+        protocol_class(self.cfg)
+        super().init_process()
 
     def timeout_ctx(self):
         """A context manager that silently ends its block after ``cfg.keepalive`` seconds."""

@@ -6,7 +6,7 @@ import select
 import ssl
 
 from gunicorn.workers.base import Worker
-from gunicorn.wsgi.serve import ServedConnection, client_gone_message
+from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_class
 
 # accept() found nobody (another worker won the race) or the client already left.
 _ACCEPT_RETRY = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK)
@@ -22,6 +22,12 @@ class SyncWorker(Worker):
     Sync connections never stay open: each response says ``Connection: close``,
     so a slow client can hold the worker for one request only.
     """
+
+    def init_process(self):
+        # A protocol that is not installed fails the boot (one clear line),
+        # not every connection.
+        protocol_class(self.cfg)
+        super().init_process()
 
     def accept(self, listener):
         client, addr = listener.accept()
