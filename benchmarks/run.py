@@ -11,6 +11,7 @@ import argparse
 import datetime
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import load, nginx, procs, report, scenarios, servers, venvs  # noqa: E402
+from harness import load, nginx, procs, report, runlock, scenarios, servers, venvs  # noqa: E402
 from harness.session import ServerSession  # noqa: E402
 
 RESULTS_DIR = os.path.join(venvs.BENCH_DIR, "results")
@@ -54,9 +55,16 @@ def parse_args(argv):
     p.add_argument("--results-dir", default=RESULTS_DIR)
     p.add_argument("--no-save", action="store_true", help="do not write the JSON file")
     p.add_argument("--list", action="store_true", help="list servers and scenarios, then exit")
+    p.add_argument("--lock-wait", type=float, default=1200,
+                   help="seconds to wait for another benchmark run on this machine to end")
     args = p.parse_args(argv)
     if args.quick:
         args.rounds, args.duration = 1, 2
+    if args.ours_python:
+        # Servers run with the apps folder as cwd, so a relative path would break.
+        args.ours_python = os.path.abspath(args.ours_python)
+        if not os.access(args.ours_python, os.X_OK):
+            p.error(f"--ours-python {args.ours_python} is not an executable")
     return args
 
 
@@ -122,25 +130,30 @@ def run_rounds(plan, args, pythons, unavailable, tuning, workdir):
     runs = []
     for rnd, via_nginx, spec, mode_scenarios in schedule(plan, args.rounds):
         session = None
-        for scenario in mode_scenarios:
-            if spec.name not in unavailable and (session is None or not session.alive()):
-                session = ServerSession(spec, pythons[spec.venv], tuning, workdir,
-                                        via_nginx_uwsgi=via_nginx)
-                try:
-                    session.start()
-                except procs.StartError as exc:
-                    # A server that cannot start will not start next time either.
-                    unavailable[spec.name] = f"not available: start failed: {exc}"
-            if spec.name in unavailable:
-                record = {"server": spec.name, "scenario": scenario.name, "ok": False,
-                          "error": unavailable[spec.name]}
-            else:
-                record = session.measure(scenario, args)
-            record["round"] = rnd
-            runs.append(record)
-            _log_run(record)
-        if session is not None:
-            session.stop()
+        try:
+            for scenario in mode_scenarios:
+                if spec.name not in unavailable and (session is None or not session.alive()):
+                    if session is not None:
+                        session.stop()  # reap what is left of the one that died
+                    session = ServerSession(spec, pythons[spec.venv], tuning, workdir,
+                                            via_nginx_uwsgi=via_nginx)
+                    try:
+                        session.start()
+                    except procs.StartError as exc:
+                        # A server that cannot start will not start next time either.
+                        unavailable[spec.name] = f"not available: start failed: {exc}"
+                if spec.name in unavailable:
+                    record = {"server": spec.name, "scenario": scenario.name, "ok": False,
+                              "error": unavailable[spec.name]}
+                else:
+                    record = session.measure(scenario, args)
+                record["round"] = rnd
+                runs.append(record)
+                _log_run(record)
+        finally:
+            # Also on Ctrl-C: servers run in their own session and would outlive us.
+            if session is not None:
+                session.stop()
     return runs
 
 
@@ -152,7 +165,13 @@ def git_commit():
         return None
 
 
+def _terminate(signum, frame):
+    # Unwind through the finally blocks that stop the servers we started.
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None):
+    signal.signal(signal.SIGTERM, _terminate)
     args = parse_args(argv)
     if args.list:
         list_choices()
@@ -171,8 +190,20 @@ def main(argv=None):
         chosen = [s for s in chosen if not s.via_nginx_uwsgi]
     plan = [(sc, [s for s in selected if scenarios.applies(sc, s)]) for sc in chosen]
     plan = [(sc, specs) for sc, specs in plan if specs]
-    needed = [s for s in selected if any(s in specs for _, specs in plan)]
 
+    try:
+        lock = runlock.acquire(args.lock_wait, log)
+    except runlock.BusyError as exc:
+        log(str(exc))
+        return 3
+    try:
+        return _run(args, selected, chosen, plan)
+    finally:
+        lock.close()
+
+
+def _run(args, selected, chosen, plan):
+    needed = [s for s in selected if any(s in specs for _, specs in plan)]
     log("preparing venvs ...")
     pythons = prepare_pythons(needed, args.ours_python)
     unavailable = {s.name: f"not available: {pythons[s.venv]}" for s in needed

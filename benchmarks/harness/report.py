@@ -55,7 +55,8 @@ def summarize(scenarios, servers, runs):
         for title, chooser in _ratio_columns(scenario):
             for spec in servers:
                 base = chooser(spec)
-                if spec.name in rows and base:
+                # A baseline that was not selected gets no column; one that failed, n/a.
+                if spec.name in rows and base in rows:
                     rows[spec.name].setdefault("ratios", {})[title] = _round_ratio(
                         mine, spec.name, base)
         summary[scenario.name] = rows

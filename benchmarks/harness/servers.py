@@ -1,6 +1,7 @@
 """The benchmarked servers: which venv each runs from and the command line it gets."""
 
 import os
+import signal
 from dataclasses import dataclass
 
 from .venvs import BENCH_DIR
@@ -36,6 +37,9 @@ class ServerSpec:
     uwsgi: bool = False  # can sit behind nginx uwsgi_pass
     default: bool = False
     note: str = ""
+    # SIGTERM by default: a runner started in the background passes SIGINT on ignored,
+    # and servers that leave SIGINT to Python's KeyboardInterrupt then never stop.
+    stop_signal: int = signal.SIGTERM
 
     def argv(self, python, port, tuning, protocol="http"):
         return BUILDERS[self.builder_key](self, python, port, tuning, protocol)
@@ -151,13 +155,14 @@ BUILDERS = {
 
 
 def _gunicorn_pair(worker_class, interface, default, extra_baselines=()):
+    # SIGINT is gunicorn's quick shutdown; TERM would wait out the graceful timeout.
     upstream = ServerSpec(
         name=f"upstream-{worker_class}", venv="upstream", worker_class=worker_class,
-        interface=interface, uwsgi=True, default=default,
+        interface=interface, uwsgi=True, default=default, stop_signal=signal.SIGINT,
     )
     ours = ServerSpec(
         name=f"ours-{worker_class}", venv="ours", worker_class=worker_class,
-        interface=interface, uwsgi=True, default=default,
+        interface=interface, uwsgi=True, default=default, stop_signal=signal.SIGINT,
         baselines=(upstream.name,) + tuple(extra_baselines),
     )
     return [upstream, ours]
@@ -177,7 +182,7 @@ SERVERS = [
     ServerSpec(name="waitress", venv="waitress", worker_class="threads", interface="wsgi",
                note="single process: --workers does not apply"),
     ServerSpec(name="pyuwsgi", venv="pyuwsgi", worker_class="prefork", interface="wsgi",
-               http=False, uwsgi=True, default=True,
+               http=False, uwsgi=True, default=True, stop_signal=signal.SIGINT,
                note="uwsgi scenario only (binary uwsgi protocol behind nginx)"),
 ]
 

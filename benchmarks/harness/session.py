@@ -5,6 +5,7 @@ import http.client
 import json
 import os
 import selectors
+import signal
 import socket
 import subprocess
 import sys
@@ -116,7 +117,7 @@ class ServerSession:
 
     def stop(self):
         for proc in reversed(self.started):
-            proc.stop()
+            proc.stop(self.spec.stop_signal if proc is self.server else signal.SIGTERM)
         self.started = []
 
     def measure(self, scenario, args):
