@@ -130,3 +130,20 @@ def test_handle_request_signature():
     server.close()
     client.close()
     w.tmp.close()
+
+
+def test_already_handled_signalled_by_stop_iteration():
+    class Eventletish(ThreadAsyncWorker):
+        def is_already_handled(self, respiter):
+            if respiter == "taken-over":
+                raise StopIteration()
+            return super().is_already_handled(respiter)
+
+    def app(environ, start_response):
+        environ["gunicorn.socket"].sendall(b"WS")
+        return "taken-over"
+    w = Eventletish(1, os.getppid(), [], App(app), 15, make_cfg(keepalive=2), RecordingLog())
+    w.load_wsgi()
+    assert converse(w, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n") == b"WS"
+    assert not w.log.levels("exception")
+    w.tmp.close()

@@ -222,8 +222,7 @@ class ServedConnection:
                 worker.alive = False
                 req.force_close()
             result = worker.wsgi(environ, resp.start_response)
-            handled = getattr(worker, "is_already_handled", None)
-            if handled is not None and handled(result):
+            if self._already_handled(result):
                 # The app took the socket over (e.g. a websocket): write nothing.
                 self.conn.broken = True
                 return False
@@ -247,6 +246,19 @@ class ServedConnection:
         if not ok:
             return False
         return self._may_continue(req, resp, body)
+
+    def _already_handled(self, result):
+        """Whether the app took the socket over (AsyncWorker.is_already_handled).
+
+        Upstream-style overrides signal it by raising StopIteration; both count.
+        """
+        check = getattr(self.worker, "is_already_handled", None)
+        if check is None:
+            return False
+        try:
+            return bool(check(result))
+        except StopIteration:
+            return True
 
     def _before_head(self, resp):
         # Decided at the last moment: a TERM or max_requests during the app call
