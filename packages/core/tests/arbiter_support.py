@@ -1,9 +1,7 @@
 """Shared pieces of the arbiter/signal integration tests: the test app, hooks, helpers."""
 
-import importlib.util
 import re
 import textwrap
-import time
 
 import httpx
 from gunicorn_testsupport import ServerProcess, wait_for
@@ -48,53 +46,16 @@ HOOKS = textwrap.dedent('''
     def on_exit(server): _w("on_exit", os.getpid())
 ''')
 
-# Used only while gunicorn.workers.sync is not in the tree yet.
-_FALLBACK_WORKER = textwrap.dedent('''
-    import os, select
-    from gunicorn.workers.base import Worker
-
-    class TinyWorker(Worker):
-        def run(self):
-            while self.alive:
-                self.notify()
-                if self.ppid != os.getppid():
-                    return
-                try:
-                    ready, _, _ = select.select(self.sockets, [], [], 0.5)
-                except InterruptedError:
-                    continue
-                for lsock in ready:
-                    try:
-                        client, _ = lsock.accept()
-                    except BlockingIOError:
-                        continue
-                    client.setblocking(True)
-                    target = client.recv(65536).split(b" ")[1].decode()
-                    path, _, query = target.partition("?")
-                    env = {"PATH_INFO": path, "QUERY_STRING": query}
-                    status = []
-                    body = b"".join(self.wsgi(env, lambda s, h: status.append(s)))
-                    client.sendall(b"HTTP/1.0 " + status[0].encode()
-                                   + b"\\r\\nContent-Length: %d\\r\\n\\r\\n" % len(body) + body)
-                    client.close()
-''')
-
-
-def has_sync_worker():
-    return importlib.util.find_spec("gunicorn.workers.sync") is not None
-
-
 def write_project(tmp_path, hooks=False):
     """Write app.py (and gunicorn.conf.py with every hook) into ``tmp_path``."""
     (tmp_path / "app.py").write_text(APP)
     if hooks:
         (tmp_path / "gunicorn.conf.py").write_text(HOOKS.format(log=str(tmp_path / "hooks.log")))
-    if not has_sync_worker():
-        (tmp_path / "tinyworker.py").write_text(_FALLBACK_WORKER)
 
 
 def worker_args():
-    return [] if has_sync_worker() else ["-k", "tinyworker.TinyWorker"]
+    """The real default worker (sync); kept as a hook for running these tests on others."""
+    return []
 
 
 def server(tmp_path, *args, hooks=False, **kw):
@@ -145,9 +106,5 @@ def wait_log(srv, text, timeout=10.0):
 
 def started_marker(tmp_path):
     return tmp_path / "started.marker"
-
-
-def elapsed(since):
-    return time.monotonic() - since
 
 

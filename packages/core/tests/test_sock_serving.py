@@ -141,3 +141,22 @@ def test_gunicorn_fd_from_a_parent(tmp_path):
     finally:
         srv.stop()
         listener.close()
+
+
+def test_tls_listener_and_ssl_context_hook(tmp_path):
+    import subprocess
+    key, crt = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key),
+                    "-out", str(crt), "-days", "2", "-subj", "/CN=localhost"],
+                   check=True, capture_output=True)
+    (tmp_path / "tlsconf.py").write_text(
+        "import os\n"
+        "def ssl_context(conf, default_ssl_context_factory):\n"
+        "    open(os.path.join(os.environ['MARKER_DIR'], 'ssl_hook'), 'w').close()\n"
+        "    return default_ssl_context_factory()\n")
+    with server(tmp_path, "-c", "tlsconf.py", "--certfile", str(crt), "--keyfile", str(key)) as srv:
+        wait_log(srv, f"Listening at: https://127.0.0.1:{srv.port}")
+        response = httpx.get(f"https://127.0.0.1:{srv.port}/", verify=False, timeout=10)
+        assert response.status_code == 200
+        assert (tmp_path / "ssl_hook").exists()
