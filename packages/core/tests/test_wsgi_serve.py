@@ -268,3 +268,17 @@ def test_environ_and_server_pass_wsgiref_validator(raw):
         sock, worker = serve_bytes(validator(app), raw)
     assert not worker.log.levels("exception"), worker.log.records
     assert parse_responses(sock.out)[-1][0] == 200
+
+
+def test_duck_typed_tls_socket_means_https():
+    # gevent's SSLSocket is no ssl.SSLSocket subclass; it still speaks TLS.
+    class GreenTLS(PieceSocket):
+        def getpeercert(self, binary_form=False):
+            return None
+    seen = {}
+
+    def app(environ, start_response):
+        seen["scheme"] = environ["wsgi.url_scheme"]
+        return hello(environ, start_response)
+    serve_bytes(app, GET, sock=GreenTLS(GET))
+    assert seen["scheme"] == "https"

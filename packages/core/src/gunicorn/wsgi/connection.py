@@ -1,10 +1,17 @@
 """One client socket and its sans-I/O protocol: pull request events, push response events."""
 
+import ssl
+
 from gunicorn.http.events import NEED_DATA, ConnectionClosed
 
 RECV_SIZE = 65536
 # Held-back response bytes are written once they reach this size.
 FLUSH_SIZE = 65536
+
+
+def is_tls_socket(sock):
+    """Whether ``sock`` speaks TLS: stdlib, eventlet (subclasses) and gevent (duck-typed)."""
+    return isinstance(sock, ssl.SSLSocket) or hasattr(sock, "getpeercert")
 
 
 class ClientConnection:

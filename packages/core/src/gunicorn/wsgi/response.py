@@ -4,6 +4,7 @@ import re
 
 from gunicorn.http.errors import InvalidResponseHeader
 from gunicorn.http.events import Data, EndOfMessage, InformationalResponse, Response
+from gunicorn.wsgi.connection import is_tls_socket
 from gunicorn.wsgi.file_wrapper import FileWrapper
 
 # RFC 9110 section 5.6.2: field names are tokens.
@@ -227,16 +228,9 @@ class WSGIResponse:
         sock = self.conn.sock
         if not self.allow_sendfile or not self._body_allowed:
             return None
-        if not hasattr(sock, "sendfile"):
+        if not hasattr(sock, "sendfile") or is_tls_socket(sock):
+            # The kernel cannot encrypt: TLS bodies go through write().
             return None
-        try:
-            import ssl
-
-            if isinstance(sock, ssl.SSLSocket):
-                # The kernel cannot encrypt: TLS bodies go through write().
-                return None
-        except ImportError:
-            pass
         return sock
 
     def _try_sendfile(self, wrapper):

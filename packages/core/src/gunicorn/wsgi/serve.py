@@ -14,7 +14,7 @@ from datetime import datetime
 
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import ConnectionClosed, Request
-from gunicorn.wsgi.connection import ClientConnection
+from gunicorn.wsgi.connection import ClientConnection, is_tls_socket
 from gunicorn.wsgi.environ import ConnectionEnviron, EnvironSettings
 from gunicorn.wsgi.error_page import reason_for, render_error
 from gunicorn.wsgi.input import RequestBody
@@ -142,7 +142,7 @@ class ServedConnection:
         except OSError:
             server = None
         self.listener_name = server
-        is_ssl = isinstance(sock, ssl.SSLSocket)
+        is_ssl = is_tls_socket(sock)
         if proto is None:
             proto = settings.protocol_class(cfg, addr, server, is_ssl)
         self.conn = ClientConnection(sock, proto)
