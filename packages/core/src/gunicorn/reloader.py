@@ -15,7 +15,7 @@ def _expand(patterns):
     """Paths named by ``patterns``; globs are expanded now, so new matches count."""
     paths = set()
     for pattern in patterns:
-        if glob.has_magic(pattern):
+        if any(ch in pattern for ch in "*?["):
             paths.update(glob.glob(pattern, recursive=True))
         else:
             paths.add(pattern)
