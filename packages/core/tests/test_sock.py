@@ -284,3 +284,10 @@ def test_worker_reuse_port_sockets(listeners, tmp_path):
     assert own[0].getsockname()[1] == port
     conf.reuse_port = False
     assert sock.worker_reuse_port_sockets(conf, LOG) == []
+
+
+def test_close_sockets_twice_is_harmless(tmp_path):
+    lnrs = sock.create_sockets(make_conf(("127.0.0.1", 0)), LOG)
+    sock.close_sockets(lnrs)
+    sock.close_sockets(lnrs)
+    assert lnrs[0].sock is None

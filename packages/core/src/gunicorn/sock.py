@@ -55,6 +55,9 @@ class BaseSocket:
         return f"<socket {self.sock.fileno()}>"
 
     def __getattr__(self, name):
+        if name == "sock":
+            # not set yet (failed construction): no recursion through __getattr__
+            raise AttributeError(name)
         return getattr(self.sock, name)
 
     def set_options(self, sock, bound=False):
@@ -254,8 +257,8 @@ def close_sockets(listeners, unlink=True):
     for listener in listeners:
         try:
             name = listener.getsockname()
-        except OSError:
-            name = None
+        except (OSError, AttributeError):
+            name = None  # already closed
         listener.close()
         if unlink and isinstance(listener, UnixSocket) and isinstance(name, str) and name:
             try:
