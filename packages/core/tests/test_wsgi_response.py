@@ -57,10 +57,16 @@ def test_bad_header_values_give_500(value):
 
 
 @pytest.mark.parametrize("name", ["Transfer-Encoding", "Keep-Alive", "Upgrade", "TE",
-                                  "Proxy-Authenticate", "Trailer"])
+                                  "Proxy-Connection"])
 def test_hop_by_hop_headers_refused(name):
     (code, _, _), _, _ = one(app_with(headers=[(name, "chunked")]))
     assert code == 500
+
+
+def test_proxy_authenticate_is_end_to_end():
+    (code, headers, _), _, _ = one(app_with(status="407 Proxy Authentication Required",
+                                            headers=[("Proxy-Authenticate", "Basic")]))
+    assert code == 407 and headers["proxy-authenticate"] == "Basic"
 
 
 def test_connection_close_from_app_is_honoured():

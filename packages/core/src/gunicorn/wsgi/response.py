@@ -13,10 +13,11 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _STATUS = re.compile(r"([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?\Z")
 
-# RFC 9110 section 7.6.1 / PEP 3333: connection-level headers the server owns.
+# RFC 9110 section 7.6.1: connection-level fields, which the server owns.
+# (Proxy-Authenticate and Trailer, hop-by-hop in RFC 2616, are end-to-end now:
+# a proxying app must be able to send a 407.)
 HOP_BY_HOP = frozenset((
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-    "te", "trailer", "trailers", "transfer-encoding", "upgrade", "proxy-connection",
+    "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade",
 ))
 
 
