@@ -81,7 +81,7 @@ def test_connection_close_from_app_is_honoured():
 
 
 @pytest.mark.parametrize("status", ["OK", "20 OK", "2000 OK", "200\r\nX: y", "099 Low",
-                                    "100 Continue", b"200 OK", 200])
+                                    "100 Continue", b"200 OK", 200, "200 \u2713"])
 def test_bad_status_gives_500(status):
     (code, _, _), _, _ = one(app_with(status=status))
     assert code == 500

@@ -28,6 +28,10 @@ def parse_status(status):
     match = _STATUS.match(status.rstrip(" "))
     if match is None:
         raise InvalidResponseHeader("Invalid WSGI status %r" % (status,))
+    try:
+        status.encode("latin-1")
+    except UnicodeEncodeError:
+        raise InvalidResponseHeader("WSGI status %r is not latin-1" % (status,))
     code = int(match.group(1))
     if code < 200 and code != 101:
         # 1xx finals are not responses; early hints have their own callable.
