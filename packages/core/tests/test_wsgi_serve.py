@@ -282,3 +282,16 @@ def test_duck_typed_tls_socket_means_https():
         return hello(environ, start_response)
     serve_bytes(app, GET, sock=GreenTLS(GET))
     assert seen["scheme"] == "https"
+
+
+def test_tcp_nodelay_on_tcp_clients():
+    import socket
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    server, addr = listener.accept()
+    try:
+        ServedConnection(FakeWorker(hello), server, listener, addr)
+        assert server.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        for s in (client, server, listener):
+            s.close()
