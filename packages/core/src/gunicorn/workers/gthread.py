@@ -58,7 +58,7 @@ class ThreadedClient:
     """One accepted connection; owned by the main thread or by one pool thread at a time."""
 
     __slots__ = ("fd", "sock", "served", "proto", "wire", "req", "deadline",
-                 "head_started", "tls", "handshaking", "closed")
+                 "head_started", "tls", "handshaking", "closed", "registered")
 
     def __init__(self, fd, sock, served, tls=False):
         self.fd = fd
@@ -72,6 +72,9 @@ class ThreadedClient:
         self.tls = tls
         self.handshaking = tls
         self.closed = False
+        # In the poller yet: a client whose request came with its connection
+        # and that closes after the answer never needs a registration.
+        self.registered = False
 
 
 class ThreadWorker(Worker):
@@ -102,6 +105,7 @@ class ThreadWorker(Worker):
         self._listener_fds = {}
         self._pool_threads = set()
         self._ssl_context = None
+        self._is_ssl = cfg.is_ssl
         keepalive = cfg.keepalive or 0
         timeout = cfg.timeout or 0
         self._keepalive = keepalive
@@ -257,11 +261,20 @@ class ThreadWorker(Worker):
             self._set_accepting(False)
         self.clients[client.fd] = client
         client.deadline = time.monotonic() + self._first_byte_seconds
-        self.poller.add_client(client.fd)
+        # The request often arrives with the connection: read before polling.
+        self._on_readable(client)
+
+    def _wait_for_bytes(self, client, write=False):
+        """Have the poller report ``client`` once it can be read (or written)."""
+        if client.registered:
+            self.poller.rearm(client.fd, write)
+        else:
+            client.registered = True
+            self.poller.add_client(client.fd, write)
 
     def _new_client(self, sock, listener, addr):
         fd = sock.fileno()
-        if self.cfg.is_ssl:
+        if self._is_ssl:
             sock.setblocking(False)
             context = self._ssl_context
             if context is None:
@@ -295,7 +308,7 @@ class ThreadWorker(Worker):
             else:
                 data = client.sock.recv(RECV_SIZE)
         except BlockingIOError:
-            self.poller.rearm(client.fd)
+            self._wait_for_bytes(client)
             return
         except OSError as exc:
             self._log_gone(exc)
@@ -317,10 +330,10 @@ class ThreadWorker(Worker):
                 client.proto.receive_data(data)
                 data = sock.recv(RECV_SIZE)
         except ssl.SSLWantReadError:
-            self.poller.rearm(client.fd)
+            self._wait_for_bytes(client)
             return
         except ssl.SSLWantWriteError:
-            self.poller.rearm(client.fd, write=True)
+            self._wait_for_bytes(client, write=True)
             return
         except ssl.SSLError as exc:
             self.log.debug("TLS error on a new connection: %s", exc)
@@ -355,7 +368,7 @@ class ThreadWorker(Worker):
             if got_bytes and not client.head_started:
                 client.head_started = True
                 client.deadline = time.monotonic() + self._head_seconds
-            self.poller.rearm(client.fd)
+            self._wait_for_bytes(client)
         else:
             # ConnectionClosed (or an event no request can follow).
             self._close_owned(client)
@@ -371,7 +384,8 @@ class ThreadWorker(Worker):
         if client.closed:
             return
         client.closed = True
-        self.poller.remove_client(client.fd)
+        if client.registered:
+            self.poller.remove_client(client.fd)
         if self.clients.get(client.fd) is client:
             del self.clients[client.fd]
         self.nr_conns -= 1
@@ -393,7 +407,7 @@ class ThreadWorker(Worker):
             if client.closed:
                 continue
             try:
-                self.poller.rearm(client.fd)
+                self._wait_for_bytes(client)
             except (OSError, ValueError):
                 self._close_owned(client)
 
@@ -481,7 +495,11 @@ class ThreadWorker(Worker):
         client.deadline = time.monotonic() + self._keepalive
         if self.poller.rearm_threadsafe:
             try:
-                self.poller.rearm(client.fd)
+                if client.registered:
+                    self.poller.rearm(client.fd)
+                else:
+                    client.registered = True
+                    self.poller.add_client(client.fd)
             except (OSError, ValueError):
                 self._close_lent(client)
                 return
@@ -498,7 +516,7 @@ class ThreadWorker(Worker):
         client.closed = True
         client.deadline = 0.0
         poller = self.poller
-        if poller is not None:
+        if poller is not None and client.registered:
             poller.remove_client(client.fd)
         try:
             client.served.close()

@@ -38,8 +38,8 @@ class OneShotEpoll:
         except (OSError, ValueError):
             pass
 
-    def add_client(self, fd):
-        self._ep.register(fd, self._client_mask)
+    def add_client(self, fd, write=False):
+        self._ep.register(fd, self._write_mask if write else self._client_mask)
 
     def rearm(self, fd, write=False):
         self._ep.modify(fd, self._write_mask if write else self._client_mask)
@@ -84,8 +84,8 @@ class OneShotSelector:
         self._sources.discard(fd)
         self._unregister(fd)
 
-    def add_client(self, fd):
-        self._sel.register(fd, selectors.EVENT_READ)
+    def add_client(self, fd, write=False):
+        self._sel.register(fd, selectors.EVENT_WRITE if write else selectors.EVENT_READ)
 
     def rearm(self, fd, write=False):
         self._sel.register(fd, selectors.EVENT_WRITE if write else selectors.EVENT_READ)
