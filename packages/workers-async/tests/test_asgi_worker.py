@@ -53,6 +53,7 @@ def test_asyncio_loop_setting(events_file):
 
 def test_graceful_term_finishes_in_flight_request(events_file):
     with serve(events_file, "--graceful-timeout", "10") as srv:
+        assert httpx.get(srv.url("/")).status_code == 200  # the worker has booted
         result = {}
 
         def slow_request():
@@ -73,6 +74,7 @@ def test_graceful_term_finishes_in_flight_request(events_file):
 
 def test_graceful_timeout_cuts_long_request(events_file):
     with serve(events_file, "--graceful-timeout", "1") as srv:
+        assert httpx.get(srv.url("/")).status_code == 200  # the worker has booted
         import threading
         result = {}
 
@@ -180,6 +182,7 @@ def test_wsgi_app_refused_with_clear_error():
 
 def test_sigquit_stops_at_once(events_file):
     with serve(events_file, "--graceful-timeout", "30") as srv:
+        assert httpx.get(srv.url("/")).status_code == 200  # the worker has booted
         import threading
         t = threading.Thread(target=lambda: _swallow(lambda: httpx.get(srv.url("/slow?t=30"),
                                                                         timeout=10)))

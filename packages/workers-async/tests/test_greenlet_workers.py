@@ -58,3 +58,22 @@ def test_500_concurrent_slow_requests_on_one_worker(worker):
     assert len({body for _, body in responses}) == 1  # one worker served them all
     # Serially this would take 500 s; concurrently about one sleep plus overhead.
     assert elapsed < 15, elapsed
+
+
+@pytest.mark.parametrize("worker", WORKERS)
+def test_graceful_term_finishes_in_flight_request(worker):
+    pytest.importorskip(worker.split("_")[0], reason=f"{worker} is not installed")
+    import signal
+    import threading
+
+    with ServerProcess("-k", worker, "apps.flask_app:app", cwd=TESTS) as srv:
+        assert httpx.get(srv.url("/")).status_code == 200  # the worker has booted
+        result = {}
+        t = threading.Thread(target=lambda: result.update(
+            r=httpx.get(srv.url("/slow?t=1.5"), timeout=10)))
+        t.start()
+        time.sleep(0.5)
+        srv.signal(signal.SIGTERM)
+        t.join(10)
+        assert result["r"].status_code == 200
+        assert srv.wait(10) == 0

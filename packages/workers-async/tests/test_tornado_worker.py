@@ -29,6 +29,7 @@ def test_wsgi_application():
 
 def test_graceful_term_finishes_in_flight_request():
     with ServerProcess("-k", "tornado", "apps.tornado_app:app", cwd=TESTS) as srv:
+        assert httpx.get(srv.url("/")).status_code == 200  # the worker has booted
         result = {}
         t = threading.Thread(target=lambda: result.update(r=httpx.get(srv.url("/slow?t=1.5"),
                                                                       timeout=10)))
