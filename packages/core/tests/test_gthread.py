@@ -396,3 +396,15 @@ def test_http10_keep_alive_and_close(appdir):
         head, body = read_response(sock)
         assert body.startswith(b"/b ")
         assert closed_by_peer(sock, 2.0)
+
+
+def test_graceful_timeout_bounds_the_stop(appdir):
+    with server(appdir, "--graceful-timeout", "1") as srv:
+        busy = connect(srv.port)
+        busy.sendall(b"GET /slow?10 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)
+        started = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        srv.wait(8)
+        assert time.monotonic() - started < 4
+        busy.close()

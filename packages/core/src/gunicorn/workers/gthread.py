@@ -145,7 +145,6 @@ class ThreadWorker(Worker):
         self._quitting = True
         if self.tpool is not None:
             self.tpool.shutdown(wait=False)
-        _abandon_busy_threads_at_exit(list(self._pool_threads))
         super().handle_quit(sig, frame)
 
     def _wake(self):
@@ -172,6 +171,8 @@ class ThreadWorker(Worker):
             self._drain()
         finally:
             self._stop_pool()
+            # Past graceful_timeout a request still running is abandoned.
+            _abandon_busy_threads_at_exit(list(self._pool_threads))
 
     def _serve_until_stopped(self):
         poller = self.poller
