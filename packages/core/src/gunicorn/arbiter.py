@@ -17,6 +17,7 @@ import traceback
 from gunicorn import SERVER_SOFTWARE, __version__, sock, systemd
 from gunicorn import process as proc
 from gunicorn.companions import CompanionSupervisor
+from gunicorn.ctl.server import start_control_server
 from gunicorn.errors import AppImportError, HaltServer
 from gunicorn.pidfile import Pidfile
 
@@ -70,6 +71,7 @@ class Arbiter:
         self.master_name = "Master"
         self.dirty_arbiter_pid = 0
         self.stopping = False
+        self.control = None  # the gunicornc socket (gunicorn.ctl)
 
         self.LISTENERS = []
         self.WORKERS = {}
@@ -222,6 +224,7 @@ class Arbiter:
             self.prepare_companions()
             self.manage_workers()
             self.start_companions()
+            self.control = start_control_server(self)
 
             while True:
                 self.maybe_promote_master()
@@ -230,6 +233,8 @@ class Arbiter:
                 sig = self.SIG_QUEUE.pop(0) if self.SIG_QUEUE else None
                 if sig is None:
                     self.sleep()
+                    if self.control is not None:
+                        self.control.run_pending()
                     self.reap_workers()
                     self.murder_workers()
                     self.manage_workers()
@@ -258,6 +263,7 @@ class Arbiter:
         except Exception:
             self.log.error("Unhandled exception in main loop", exc_info=True)
             self.stop(False)
+            self.stop_control()
             if self.pidfile is not None:
                 self.pidfile.unlink()
             sys.exit(-1)
@@ -347,6 +353,7 @@ class Arbiter:
         self.stop()
 
         log_func = self.log.info if exit_status == 0 else self.log.error
+        self.stop_control()
         log_func("Shutting down: %s", self.master_name)
         if reason is not None:
             log_func("Reason: %s", reason)
@@ -667,6 +674,12 @@ class Arbiter:
                     self.cfg.worker_exit(self, worker)
                 except OSError:
                     pass
+
+    def stop_control(self):
+        """Close the control socket (gunicorn.ctl) and remove its file."""
+        control, self.control = self.control, None
+        if control is not None:
+            control.stop()
 
     # -- companions (see gunicorn.companions) ---------------------------------------
 
