@@ -33,6 +33,11 @@ class ASGIWorker(base.Worker):
     # -- process setup -----------------------------------------------------------
 
     def init_process(self):
+        # Until init_signals() runs, a TERM or QUIT would reach the master's inherited
+        # handlers and be lost: note it now, act on it once the loop runs.
+        signal.signal(signal.SIGTERM, self.handle_exit)
+        signal.signal(signal.SIGQUIT, self._early_quit)
+        signal.signal(signal.SIGINT, self._early_quit)
         from gunicorn.asgi.event_loop import new_event_loop
 
         self.loop = new_event_loop(getattr(self.cfg, "asgi_loop", "auto"))
@@ -67,6 +72,10 @@ class ASGIWorker(base.Worker):
         self.asgi = as_asgi3(self.wsgi)
 
     # -- signals -----------------------------------------------------------------
+
+    def _early_quit(self, sig, frame):
+        self.alive = False
+        self._quick_exit = True
 
     def wake(self):
         if self._wakeup is not None:

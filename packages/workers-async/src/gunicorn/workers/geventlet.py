@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 try:
@@ -29,6 +30,11 @@ class EventletWorker(AsyncWorker):
         eventlet.monkey_patch()
 
     def init_process(self):
+        # Patching takes a while: a TERM or QUIT meanwhile must not be lost to the
+        # master's inherited handlers. init_signals() installs the real ones later.
+        signal.signal(signal.SIGTERM, self.handle_exit)
+        signal.signal(signal.SIGQUIT, self.handle_quit)
+        signal.signal(signal.SIGINT, self.handle_quit)
         self.patch()
         super().init_process()
 

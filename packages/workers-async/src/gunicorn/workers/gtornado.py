@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 
 try:
     from tornado import httputil
@@ -97,6 +98,11 @@ class TornadoWorker(Worker):
     def handle_exit(self, sig, frame):
         super().handle_exit(sig, frame)
         self._wake()
+
+    def init_process(self):
+        # Until init_signals() runs, a TERM would reach the master's inherited handler.
+        signal.signal(signal.SIGTERM, self.handle_exit)
+        super().init_process()
 
     def _application(self):
         app = self.wsgi
