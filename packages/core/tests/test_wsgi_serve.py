@@ -5,7 +5,7 @@ import datetime
 import pytest
 from wsgi_support import FakeWorker, PieceSocket, make_cfg, parse_responses, serve_bytes
 
-from gunicorn.wsgi.serve import ServedConnection, error_reply, protocol_class
+from gunicorn.wsgi.serve import ServedConnection, error_reply, protocol_class, serve_connection
 
 GET = b"GET /p HTTP/1.1\r\nHost: h\r\n\r\n"
 
@@ -295,3 +295,62 @@ def test_tcp_nodelay_on_tcp_clients():
     finally:
         for s in (client, server, listener):
             s.close()
+
+
+def test_parse_error_lingers_so_the_answer_survives():
+    # A bad request line followed by a body the server will never parse: the
+    # 400 must reach the client, not be destroyed by a reset on close.
+    import socket
+    import threading
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    server, addr = listener.accept()
+    t = threading.Thread(target=serve_connection,
+                         args=(FakeWorker(hello), server, listener, addr))
+    t.start()
+
+    def send():
+        try:
+            client.sendall(b"BROKEN\r\n\r\n" + b"j" * 150_000)
+        except OSError:
+            pass
+    sender = threading.Thread(target=send)
+    sender.start()
+    client.settimeout(5)
+    data = b""
+    while chunk := client.recv(65536):
+        data += chunk
+    sender.join(5)
+    t.join(5)
+    client.close()
+    listener.close()
+    assert data.startswith(b"HTTP/1.1 400"), data[:80]
+
+
+def test_linger_is_bounded_in_time():
+    import socket
+    import threading
+    import time as _time
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    server, addr = listener.accept()
+    t = threading.Thread(target=serve_connection,
+                         args=(FakeWorker(hello), server, listener, addr))
+    t.start()
+    client.sendall(b"BROKEN\r\n\r\n")
+    stop = _time.monotonic() + 3
+
+    def trickle():
+        while _time.monotonic() < stop:
+            try:
+                client.sendall(b"x")
+            except OSError:
+                return
+            _time.sleep(0.05)
+    threading.Thread(target=trickle, daemon=True).start()
+    started = _time.monotonic()
+    t.join(5)
+    assert not t.is_alive()
+    assert _time.monotonic() - started < 2
+    client.close()
+    listener.close()

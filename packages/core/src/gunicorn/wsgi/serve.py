@@ -10,6 +10,7 @@ connection may carry another request, ``close()``.
 import errno
 import socket
 import ssl
+import time
 from datetime import datetime
 
 from gunicorn.http.errors import NoMoreData, ParseError
@@ -151,6 +152,8 @@ class ServedConnection:
         self.keepalive = keepalive
         self.body = None
         self.closed = False
+        # A parse error was answered while the client may still be sending.
+        self.error_sent = False
 
     @property
     def proto(self):
@@ -311,6 +314,8 @@ class ServedConnection:
         level = self.log.debug if status < 500 else self.log.error
         level("Invalid request from ip=%s: %s", self._peer_ip(), exc)
         self.conn.broken = True
+        # The rest of what the client sent is unread: linger on close.
+        self.error_sent = True
         resp = self._send_error_page(status, reason, mesg, self._protocol_page(exc))
         environ = self._fallback_environ(req, None)
         try:
@@ -389,8 +394,10 @@ class ServedConnection:
             return
         self.closed = True
         body = self.body
-        if body is not None and body.has_body and not body.complete \
-                and not self.conn.peer_closed and not body.needs_continue:
+        if self.conn.peer_closed:
+            pass
+        elif self.error_sent or (body is not None and body.has_body and not body.complete
+                                 and not body.needs_continue):
             self._linger()
         try:
             self.sock.close()
@@ -400,12 +407,16 @@ class ServedConnection:
     def _linger(self):
         # Closing with unread request bytes makes the kernel send RST, which can
         # discard the response before the client reads it: half-close, then
-        # read (bounded) until the client closes too.
+        # read until the client closes too, bounded in bytes and in total time.
+        deadline = time.monotonic() + LINGER_SECONDS
         try:
             self.sock.shutdown(socket.SHUT_WR)
-            self.sock.settimeout(LINGER_SECONDS)
             drained = 0
             while drained < LINGER_BYTES:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.sock.settimeout(left)
                 data = self.sock.recv(65536)
                 if not data:
                     break
