@@ -122,3 +122,22 @@ def test_http10_close_delimited(server):
             data += chunk
     assert data.startswith(b"HTTP/1.0 200") or data.startswith(b"HTTP/1.1 200")
     assert b"chunk-4" in data and b"Transfer-Encoding" not in data
+
+
+def test_file_response_uses_pathsend(server, monkeypatch):
+    from gunicorn.asgi import http_cycle
+
+    calls = []
+    original = http_cycle.HTTPCycle._pathsend_message
+
+    async def spy(self, message):
+        calls.append(message["path"])
+        await original(self, message)
+    monkeypatch.setattr(http_cycle.HTTPCycle, "_pathsend_message", spy)
+    import apps.starlette_app as module
+    r = httpx.get(server.url("/file"))
+    assert r.status_code == 200
+    with open(module.__file__, "rb") as fh:
+        assert r.content == fh.read()
+    assert r.headers["content-length"] == str(len(r.content))
+    assert calls, "Starlette did not use http.response.pathsend"

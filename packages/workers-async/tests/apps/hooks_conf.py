@@ -18,3 +18,7 @@ def pre_request(worker, req):
 
 def post_request(worker, req, environ, resp):
     _record(f"post_request {req.path} {resp.status} {environ['REQUEST_METHOD']}")
+
+
+def worker_abort(worker):
+    _record(f"worker_abort {type(worker).__name__}")

@@ -5,7 +5,13 @@ import contextlib
 import os
 
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocketDisconnect
 
@@ -82,6 +88,16 @@ async def loop_name(request):
     return PlainTextResponse(f"{type(loop).__module__}.{type(loop).__name__} {os.getpid()}")
 
 
+async def this_file(request):
+    return FileResponse(__file__, media_type="text/x-python")
+
+
+async def block(request):
+    import time
+    time.sleep(float(request.query_params.get("t", "5")))  # blocks the event loop on purpose
+    return PlainTextResponse("unblocked")
+
+
 async def boom(request):
     raise RuntimeError("boom from the app")
 
@@ -138,6 +154,8 @@ app = Starlette(lifespan=lifespan, routes=[
     Route("/state", state),
     Route("/slow", slow),
     Route("/boom", boom),
+    Route("/block", block),
+    Route("/file", this_file),
     Route("/loop", loop_name),
     Route("/info/{rest:path}", info),
     WebSocketRoute("/ws", ws_echo),

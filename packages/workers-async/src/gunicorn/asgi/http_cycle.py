@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import deque
 
@@ -11,6 +12,8 @@ from gunicorn.http.events import Data, EndOfMessage, InformationalResponse, Resp
 
 # Request body bytes held for the app before the connection stops reading.
 BODY_HIGH_WATER = 64 * 1024
+# Bytes read from a file per write for http.response.pathsend.
+PATHSEND_CHUNK = 256 * 1024
 # Statuses and methods whose responses carry no body (RFC 9110 section 6.4.1).
 _NO_BODY_STATUS = frozenset((204, 304))
 
@@ -133,6 +136,8 @@ class HTTPCycle:
             return
         if kind == "http.response.body":
             await self._body_message(message)
+        elif kind == "http.response.pathsend":
+            await self._pathsend_message(message)
         elif kind == "http.response.trailers":
             await self._trailers_message(message)
         elif kind == "http.response.start":
@@ -186,6 +191,31 @@ class HTTPCycle:
             self._finish()
         else:
             await self.conn.drain()
+
+    async def _pathsend_message(self, message: dict) -> None:
+        """The ``http.response.pathsend`` extension: the body is a file, sent in chunks."""
+        if self._final_body_sent:
+            raise RuntimeError("response body already complete")
+        path = message["path"]
+        with open(path, "rb") as fh:
+            if self._head is not None:
+                status, headers = self._head
+                if self._may_add_length(status, headers):
+                    self._head = (status, headers + [("Content-Length",
+                                                      str(os.fstat(fh.fileno()).st_size))])
+                self.conn.write(self._head_bytes(None))
+            proto = self.conn.proto
+            while True:
+                chunk = fh.read(PATHSEND_CHUNK)
+                if not chunk:
+                    break
+                self.summary.sent += len(chunk)
+                self.conn.write(proto.send(Data(chunk)))
+                await self.conn.drain()
+        self._final_body_sent = True
+        if not self._trailers_expected:
+            self.conn.write(proto.send(EndOfMessage()))
+            self._finish()
 
     async def _trailers_message(self, message: dict) -> None:
         if not self._trailers_expected:

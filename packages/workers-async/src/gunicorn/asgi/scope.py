@@ -74,7 +74,7 @@ def http_scope(request, peer, sockname, root_path="", state=None) -> dict:
     scope["asgi"]["spec_version"] = HTTP_SPEC_VERSION
     scope["method"] = request.method
     scope["scheme"] = request.scheme or "http"
-    scope["extensions"] = {"http.response.trailers": {}}
+    scope["extensions"] = {"http.response.trailers": {}, "http.response.pathsend": {}}
     return scope
 
 
