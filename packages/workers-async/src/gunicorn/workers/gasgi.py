@@ -128,7 +128,15 @@ class ASGIWorker(base.Worker):
             return None
         from gunicorn.sock import ssl_context
 
-        return ssl_context(self.cfg)
+        context = ssl_context(self.cfg)
+        protocols = getattr(self.cfg, "http_protocols", None) or []
+        if isinstance(protocols, str):
+            protocols = [p.strip() for p in protocols.split(",")]
+        if "h2" in protocols:
+            # This worker speaks HTTP/1.1 only: never let ALPN pick h2 for it.
+            self.log.warning("the asgi worker serves HTTP/1.1 only; h2 is not offered")
+            context.set_alpn_protocols(["http/1.1"])
+        return context
 
     async def _serve(self):
         from gunicorn.asgi.lifespan import Lifespan, LifespanFailure

@@ -185,4 +185,8 @@ class GeventPyWSGIWorker(GeventWorker):
     wsgi_handler = PyWSGIHandler
 
 
-__all__ = ["GeventWorker", "GeventPyWSGIWorker", "PyWSGIHandler", "PyWSGIServer"]
+# The upstream name of the access-log response object.
+GeventResponse = _AccessResponse
+
+__all__ = ["GeventWorker", "GeventPyWSGIWorker", "GeventResponse", "PyWSGIHandler",
+           "PyWSGIServer"]
