@@ -23,3 +23,10 @@ def test_case_byte_by_byte(case):
         pytest.skip("byte-by-byte feeding of a 20 kB+ case is covered whole")
     chunks = [raw[i:i + 1] for i in range(len(raw))]
     check(case, run(raw, case.settings, chunks))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case_with_peer_half_closed_up_front(case):
+    # Like a client that sends everything then shuts down its write side:
+    # every complete pipelined request is still answered.
+    check(case, run(case.raw, case.settings, close_early=True))

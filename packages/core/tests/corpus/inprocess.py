@@ -72,12 +72,22 @@ def describe(req, body):
     }
 
 
-def run(raw, settings=None, chunks=None):
-    """Feed ``raw`` (as ``chunks`` if given), answer each request with 200; return an Outcome."""
+def run(raw, settings=None, chunks=None, close_early=False):
+    """Feed ``raw`` (as ``chunks`` if given), answer each request with 200; return an Outcome.
+
+    ``close_early``: the peer half-closes right after sending everything, as
+    a client that shuts down its write side does.
+    """
     proto = HTTP1Protocol(StubConfig(**(settings or {})), PEER, SERVER, False)
     pieces = list(chunks) if chunks is not None else [raw]
     position = 0
     eof = False
+    if close_early:
+        for piece in pieces:
+            proto.receive_data(piece)
+        proto.receive_data(b"")
+        position = len(pieces)
+        eof = True
     outcome = Outcome()
     req = body = None
     try:

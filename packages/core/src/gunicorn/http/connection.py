@@ -139,11 +139,10 @@ class HTTP1Connection:
         opts = self.opts
         limit = opts.limit_request_line
         if end < 0:
-            if self._closed:
-                if not buf:
-                    self.their_state = CLOSED
-                    return ConnectionClosed()
-                raise NoMoreData(bytes(buf))
+            if self._closed and not buf:
+                self.their_state = CLOSED
+                return ConnectionClosed()
+            # What is already here may be refused whether or not more comes.
             line_end = buf.find(b"\r\n")
             if line_end < 0:
                 if limit and len(buf) > limit + 1:
@@ -156,6 +155,8 @@ class HTTP1Connection:
                 raise InvalidHeader("bare LF as line terminator")
             if len(buf) > opts.max_head_size:
                 raise LimitRequestHeaders("max buffer headers")
+            if self._closed:
+                raise NoMoreData(bytes(buf))
             return NEED_DATA
         if limit and end > limit:
             line_end = buf.find(b"\r\n", 0, end + 2)
@@ -284,7 +285,9 @@ class HTTP1Connection:
     @property
     def keep_alive(self):
         """Whether this connection may carry another request after the current one."""
-        if not self._keep_alive or self._closed:
+        if not self._keep_alive or (self._closed and not self._buf):
+            # A peer that half-closed after pipelining requests still gets
+            # its answers; with nothing left to read, the connection is over.
             return False
         req = self.request
         return req is None or not req.must_close
