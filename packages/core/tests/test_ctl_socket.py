@@ -215,3 +215,28 @@ def test_cli_interactive_until_quit(served, monkeypatch, capsys):
 def test_cli_interactive_ends_on_eof(served, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("echo one\n"))
     assert cli.main(["-s", served.path]) == 0
+
+
+def test_upgraded_master_takes_the_socket_once_promoted(tmp_path):
+    path = str(short_dir(tmp_path) / "g.ctl")
+    old_master = bind_control_socket(path, 0o600)
+    arbiter = FakeArbiter()
+    arbiter.master_pid = 12345  # a USR2 child: the old master still runs
+    arbiter.cfg.control_socket = path
+    arbiter.cfg.control_socket_disable = False
+    arbiter.cfg.control_socket_mode = 0o600
+    server = start_control_server(arbiter)
+    try:
+        assert server is not None and not server.running
+        server.run_pending()
+        assert not server.running
+        old_master.close()
+        os.unlink(path)  # the old master leaves
+        arbiter.master_pid = 0  # promoted
+        server.run_pending()
+        assert server.running
+        with ControlClient(path) as client:
+            assert client.request("show workers")["data"]["count"] == 2
+    finally:
+        server.stop()
+    assert not os.path.exists(path)

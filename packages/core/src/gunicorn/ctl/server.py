@@ -31,6 +31,8 @@ MASTER_TIMEOUT = 10.0
 # how long the start-up check waits for a server that may already own the path
 PROBE_TIMEOUT = 0.5
 READ_SIZE = 65536
+# how often a master that found the socket taken retries once it is promoted
+RETRY_INTERVAL = 1.0
 
 
 class ControlSocketBusy(Exception):
@@ -123,6 +125,12 @@ class ControlServer:
         self._executor = None
         self._pending = queue.SimpleQueue()
         self._first_heartbeat = {}
+        self.busy = False  # the path belonged to a live server at the last try
+        self._retry_at = 0.0
+
+    @property
+    def running(self):
+        return self._identity is not None
 
     @property
     def log(self):
@@ -130,16 +138,19 @@ class ControlServer:
 
     # -- lifecycle ------------------------------------------------------------
 
-    def start(self):
+    def start(self, quiet=False):
         """Bind and start serving; False (and a warning) when that is not possible."""
         try:
             self._sock = bind_control_socket(self.path, self.mode)
         except ControlSocketBusy as exc:
-            self.log.warning("Control socket not started: %s", exc)
+            self.busy = True
+            if not quiet:
+                self.log.warning("Control socket not started: %s", exc)
             return False
         except OSError as exc:
             self.log.warning("Control socket not started at %s: %s", self.path, exc)
             return False
+        self.busy = False
         info = os.stat(self.path)
         self._identity = (info.st_dev, info.st_ino)
         self.started_at = time.time()
@@ -224,6 +235,8 @@ class ControlServer:
         """Called by the arbiter's main loop: run what the control thread queued."""
         if os.getpid() != self._owner_pid:
             return
+        if not self.running:
+            self._retry_after_upgrade()
         self._note_reload()
         self._note_heartbeats()
         while True:
@@ -247,6 +260,17 @@ class ControlServer:
                 future.set_result(result)
             # workers ``fn`` just forked: note their first heartbeat before they boot
             self._note_heartbeats()
+
+    def _retry_after_upgrade(self):
+        # the new master of a USR2 upgrade found the old master's socket: once
+        # promoted (the old master is gone and has removed it), take the path over
+        if not self.busy or getattr(self.arbiter, "master_pid", 0):
+            return
+        now = time.monotonic()
+        if now < self._retry_at:
+            return
+        self._retry_at = now + RETRY_INTERVAL
+        self.start(quiet=True)
 
     def _fail_pending(self):
         while True:
@@ -384,9 +408,12 @@ def start_control_server(arbiter):
     except Exception:
         arbiter.log.warning("Control socket not started", exc_info=True)
         return None
-    if not server.start():
-        return None
-    return server
+    if server.start():
+        return server
+    if server.busy and getattr(arbiter, "master_pid", 0):
+        # USR2 upgrade: the old master still serves the socket; retry once promoted
+        return server
+    return None
 
 
 __all__ = ["ControlServer", "ControlSocketBusy", "bind_control_socket", "in_master",
