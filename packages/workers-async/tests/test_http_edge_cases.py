@@ -37,6 +37,10 @@ async def app(scope, receive, send):
         except asyncio.CancelledError:
             seen["cancelled_at"] = time.monotonic()
             raise
+    elif path == "/too-large":
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"too large"})
     elif path == "/no-response":
         return
     elif path == "/fail-midway":
@@ -149,3 +153,24 @@ def test_websocket_handshake_is_access_logged(server):
     assert head.startswith(b"HTTP/1.1 101 ")
     wait_for(lambda: any(e[0].startswith("101") for e in server.log.access_entries), 5,
              message="101 access entry")
+
+
+def test_early_response_before_the_upload_is_read(server):
+    # The client reads only after sending its whole body; the server answered
+    # without reading it (and closes with a lingering close).
+    s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    size = 2 * 1024 * 1024
+    try:
+        s.sendall(b"POST /too-large HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size)
+        time.sleep(0.2)
+        s.sendall(b"z" * size)
+    except OSError:
+        pass
+    data = b""
+    try:
+        while chunk := s.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
+    s.close()
+    assert data.startswith(b"HTTP/1.1 413 ") and data.endswith(b"too large")

@@ -12,6 +12,10 @@ from gunicorn.http.events import NEED_DATA, PAUSED, ConnectionClosed, Data, EndO
 
 # Above this many unsent response bytes, send() waits for the client to read.
 WRITE_HIGH_WATER = 64 * 1024
+# Lingering close: how long and how much unread request body we swallow after
+# answering early, so the client reads our response instead of a reset.
+LINGER_SECONDS = 2.0
+LINGER_MAX_BYTES = 4 * 1024 * 1024
 
 
 class HTTPConnection(asyncio.Protocol):
@@ -41,6 +45,8 @@ class HTTPConnection(asyncio.Protocol):
         self._idle_timer = None
         self._grace_timer = None
         self._served = 0
+        self._lingering = False
+        self._lingered = 0
 
     # -- asyncio.Protocol --------------------------------------------------------
 
@@ -55,6 +61,11 @@ class HTTPConnection(asyncio.Protocol):
         self._arm_idle_timer()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            self._lingered += len(data)
+            if self._lingered > LINGER_MAX_BYTES:
+                self.abort()
+            return
         if self.websocket is not None:
             self.websocket.data_received(data)
             return
@@ -66,6 +77,8 @@ class HTTPConnection(asyncio.Protocol):
         self._pump()
 
     def eof_received(self):
+        if self._lingering:
+            return False
         if self.websocket is not None:
             return self.websocket.eof_received()
         self.proto.receive_data(b"")
@@ -132,6 +145,22 @@ class HTTPConnection(asyncio.Protocol):
         if self._reading_paused and not self.closed:
             self._reading_paused = False
             self.transport.resume_reading()
+
+    def _linger(self) -> None:
+        """Half-close, then discard what the client still sends for a short while.
+
+        Closing with unread request bytes makes the kernel send a reset, which
+        can destroy the response before the client reads it.
+        """
+        if self.closed:
+            return
+        if not self.transport.can_write_eof():
+            self.close()
+            return
+        self._lingering = True
+        self.transport.write_eof()
+        self.resume_reading()
+        asyncio.get_running_loop().call_later(LINGER_SECONDS, self.close)
 
     def abort(self) -> None:
         if not self.closed:
@@ -202,7 +231,7 @@ class HTTPConnection(asyncio.Protocol):
                 return
         self.write(self.proto.send_error(exc))
         self.server.log_rejected(exc, exc.status_code, self.peer, self.sockname)
-        self.close()
+        self._linger()
 
     def response_complete(self, cycle: HTTPCycle) -> None:
         """The response is on the wire: log it and make the connection ready for the next."""
@@ -219,7 +248,10 @@ class HTTPConnection(asyncio.Protocol):
             and not self.server.closing
         )
         if not reusable:
-            self.close()
+            if cycle.body_complete:
+                self.close()
+            else:
+                self._linger()
             return
         self.cycle = None
         self.proto.start_next_cycle()
