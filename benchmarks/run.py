@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import load, nginx, procs, report, runlock, scenarios, servers, venvs  # noqa: E402
+from harness import load, nginx, procs, report, runlock, scenarios, schedule, servers, venvs  # noqa: E402
 from harness.session import ServerSession  # noqa: E402
 
 RESULTS_DIR = os.path.join(venvs.BENCH_DIR, "results")
@@ -106,54 +106,62 @@ def estimate_seconds(plan, args):
     return total + len(starts) * START_OVERHEAD_S * args.rounds
 
 
-def schedule(plan, rounds):
-    """Yield (round, via_nginx, spec, scenarios): one server start each, round-robin.
-
-    Each round visits every server once per mode (plain HTTP, behind nginx), running
-    all of that mode's scenarios on one started server; the server order rotates
-    each round so none is always first or last.
-    """
-    for rnd in range(rounds):
-        for via_nginx in (False, True):
-            mode = [(sc, specs) for sc, specs in plan if sc.via_nginx_uwsgi == via_nginx]
-            order = []
-            for _, specs in mode:
-                order += [s for s in specs if s not in order]
-            if not order:
-                continue
-            shift = rnd % len(order)
-            for spec in order[shift:] + order[:shift]:
-                yield rnd, via_nginx, spec, [sc for sc, specs in mode if spec in specs]
-
-
 def run_rounds(plan, args, pythons, unavailable, tuning, workdir):
+    """Every round: for each scenario, each server in comparison order; returns records.
+
+    Plain-HTTP servers are all started at the round's start and stopped at its end (an
+    idle server costs next to nothing), so the rows compared with each other are
+    measured seconds apart. Behind nginx, one backend runs at a time.
+    """
     runs = []
-    for rnd, via_nginx, spec, mode_scenarios in schedule(plan, args.rounds):
-        session = None
-        try:
-            for scenario in mode_scenarios:
-                if spec.name not in unavailable and (session is None or not session.alive()):
-                    if session is not None:
-                        session.stop()  # reap what is left of the one that died
-                    session = ServerSession(spec, pythons[spec.venv], tuning, workdir,
-                                            via_nginx_uwsgi=via_nginx)
-                    try:
-                        session.start()
-                    except procs.StartError as exc:
-                        # A server that cannot start will not start next time either.
-                        unavailable[spec.name] = f"not available: start failed: {exc}"
+    for rnd in range(args.rounds):
+        for via_nginx, mode in schedule.modes(plan):
+            sessions = {}
+
+            def session_for(spec, via_nginx=via_nginx, sessions=sessions):
                 if spec.name in unavailable:
-                    record = {"server": spec.name, "scenario": scenario.name, "ok": False,
-                              "error": unavailable[spec.name]}
-                else:
-                    record = session.measure(scenario, args)
-                record["round"] = rnd
-                runs.append(record)
-                _log_run(record)
-        finally:
-            # Also on Ctrl-C: servers run in their own session and would outlive us.
-            if session is not None:
-                session.stop()
+                    return None
+                session = sessions.get(spec.name)
+                if session is not None and session.alive():
+                    return session
+                if session is not None:
+                    session.stop()  # reap what is left of the one that died
+                session = ServerSession(spec, pythons[spec.venv], tuning, workdir,
+                                        via_nginx_uwsgi=via_nginx)
+                try:
+                    session.start()
+                except procs.StartError as exc:
+                    # A server that cannot start will not start next time either.
+                    unavailable[spec.name] = f"not available: start failed: {exc}"
+                    return None
+                sessions[spec.name] = session
+                return session
+
+            try:
+                if not via_nginx:
+                    everyone = []
+                    for _, specs in mode:
+                        everyone += [s for s in specs if s not in everyone]
+                    for spec in everyone:
+                        session_for(spec)
+                for scenario, specs in mode:
+                    for spec in schedule.comparison_order(specs, rnd):
+                        session = session_for(spec)
+                        if session is None:
+                            record = {"server": spec.name, "scenario": scenario.name,
+                                      "ok": False, "error": unavailable[spec.name]}
+                        else:
+                            record = session.measure(scenario, args)
+                            if via_nginx:
+                                session.stop()
+                                del sessions[spec.name]
+                        record["round"] = rnd
+                        runs.append(record)
+                        _log_run(record)
+            finally:
+                # Also on Ctrl-C: servers run in their own session and would outlive us.
+                for session in sessions.values():
+                    session.stop()
     return runs
 
 
@@ -212,6 +220,7 @@ def _run(args, selected, chosen, plan):
     config = {k: getattr(args, k) for k in ("workers", "threads", "wrk_threads", "connections",
                                             "duration", "warmup", "rounds", "idle_connections")}
     config["loadavg_start"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    config["ours_python"] = args.ours_python or venvs.venv_python("ours")
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     log(f"plan: {', '.join(f'{sc.name}x{len(sp)}' for sc, sp in plan)}; "
         f"estimated {estimate_seconds(plan, args) / 60:.1f} min")

@@ -4,6 +4,8 @@ import json
 import os
 import statistics
 
+from .venvs import venv_python
+
 NOISE_NOTE = (
     "Absolute numbers are noisy on a shared 2-core machine (the load generator runs on "
     "the same cores); only the same-run ratios count."
@@ -85,6 +87,8 @@ def markdown(scenarios, servers, summary, config):
            f"{config['rounds']} round(s) interleaved, median shown; ratios are the median of "
            f"same-round req/s ratios. Load average at start: {config.get('loadavg_start', '?')}.",
            ""]
+    if config.get("ours_python") and config["ours_python"] != venv_python("ours"):
+        out[-1:-1] = [">", f"> The ours-* rows ran {config['ours_python']}, not this checkout."]
     for scenario in scenarios:
         rows = summary.get(scenario.name, {})
         if not rows:

@@ -153,9 +153,12 @@ class ServerSession:
         finally:
             if holder is not None:
                 record["idle"] = holder.finish()
-        if not self.alive():
-            record["server_died"] = True
-            exited = procs.last_line(procs.tail(self.server.log_path))
-            if not record["ok"] and exited:
-                record["error"] += f" (server exited: {exited})"
+        log_tail = procs.tail(self.server.log_path)
+        if not record["ok"]:
+            record["log_tail"] = log_tail
+        died = not self.alive()
+        record["server_died"] = died
+        last = procs.last_line(log_tail)
+        if not record["ok"] and last:
+            record["error"] += f" (server {'exited' if died else 'log'}: {last})"
         return record

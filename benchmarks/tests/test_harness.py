@@ -12,8 +12,7 @@ import pytest
 BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, BENCH_DIR)
 
-import run  # noqa: E402
-from harness import idle_holder, load, report, scenarios, servers  # noqa: E402
+from harness import idle_holder, load, report, scenarios, schedule, servers  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,19 +30,28 @@ CONFIG = {"workers": 1, "threads": 4, "wrk_threads": 1, "connections": 50, "dura
           "warmup": 1, "rounds": 3, "idle_connections": 1000, "loadavg_start": "0.1"}
 
 
-def test_schedule_rotates_servers_each_round_and_groups_scenarios_by_mode():
-    specs = servers.select(["upstream-sync", "ours-sync", "pyuwsgi"])
-    chosen = scenarios.select(["hello", "close", "uwsgi"])
+def test_comparison_order_keeps_pairs_adjacent_rotates_and_flips():
+    specs = servers.select(["upstream-sync", "ours-sync", "upstream-gthread", "ours-gthread",
+                            "uvicorn"])
+    names = [[s.name for s in schedule.comparison_order(specs, rnd)] for rnd in range(3)]
+    assert names[0] == ["upstream-sync", "ours-sync", "upstream-gthread", "ours-gthread",
+                        "uvicorn"]
+    assert names[1] == ["ours-gthread", "upstream-gthread", "uvicorn", "ours-sync",
+                        "upstream-sync"]
+    assert names[2] == ["uvicorn", "upstream-sync", "ours-sync", "upstream-gthread",
+                        "ours-gthread"]
+
+
+def test_modes_split_plain_http_from_behind_nginx():
+    specs = servers.select(["upstream-sync", "pyuwsgi"])
+    chosen = scenarios.select(["hello", "uwsgi", "close"])
     plan = [(sc, [s for s in specs if scenarios.applies(sc, s)]) for sc in chosen]
-    slots = list(run.schedule(plan, 2))
-    http_order = [(rnd, spec.name) for rnd, via, spec, _ in slots if not via]
-    assert http_order == [(0, "upstream-sync"), (0, "ours-sync"),
-                          (1, "ours-sync"), (1, "upstream-sync")]
-    first = slots[0]
-    assert [sc.name for sc in first[3]] == ["hello", "close"]
-    nginx_slots = [(spec.name, [sc.name for sc in scs]) for _, via, spec, scs in slots if via]
-    assert ("pyuwsgi", ["uwsgi"]) in nginx_slots
-    assert all(name != "pyuwsgi" for _, name in http_order)
+    got = [(via, [(sc.name, [s.name for s in sp]) for sc, sp in mode])
+           for via, mode in schedule.modes(plan)]
+    assert got == [
+        (False, [("hello", ["upstream-sync"]), ("close", ["upstream-sync"])]),
+        (True, [("uwsgi", ["upstream-sync", "pyuwsgi"])]),
+    ]
 
 
 def test_ratio_is_the_median_of_same_round_ratios():
