@@ -33,6 +33,7 @@ def test_https_and_wss(cert):
         url = f"https://127.0.0.1:{srv.port}"
         r = httpx.get(url + "/info/x", verify=str(certfile))
         assert r.json()["scheme"] == "https"
+        assert r.json()["tls_version"] in (0x0303, 0x0304)
         ctx = ssl.create_default_context(cafile=str(certfile))
 
         async def main():

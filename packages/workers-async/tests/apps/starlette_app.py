@@ -111,6 +111,7 @@ async def info(request):
         "client": list(scope["client"]) if scope["client"] else None,
         "headers": {k.decode(): v.decode() for k, v in scope["headers"]},
         "spec_version": scope["asgi"].get("spec_version"),
+        "tls_version": scope["extensions"].get("tls", {}).get("tls_version"),
     })
 
 

@@ -6,6 +6,7 @@ import asyncio
 
 from gunicorn.asgi.http_cycle import ClientDisconnected, HTTPCycle
 from gunicorn.asgi.scope import http_scope
+from gunicorn.asgi.tls_extension import tls_extension
 from gunicorn.asgi.websocket_handshake import is_websocket_upgrade
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import NEED_DATA, PAUSED, ConnectionClosed, Data, EndOfMessage, Request
@@ -37,6 +38,7 @@ class HTTPConnection(asyncio.Protocol):
         self.sockname = None
         self.cycle: HTTPCycle | None = None
         self.websocket = None
+        self.tls = None
         self.closed = False
         self.must_close = False
         self._reading_paused = False
@@ -55,6 +57,7 @@ class HTTPConnection(asyncio.Protocol):
         self.peer = transport.get_extra_info("peername")
         self.sockname = transport.get_extra_info("sockname")
         is_ssl = transport.get_extra_info("sslcontext") is not None
+        self.tls = tls_extension(transport.get_extra_info("ssl_object")) if is_ssl else None
         self.proto = self.server.protocol_class(self.cfg, self.peer, self.sockname, is_ssl)
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self.server.connection_opened(self)
@@ -213,6 +216,8 @@ class HTTPConnection(asyncio.Protocol):
             self.websocket.start()
             return
         scope = http_scope(request, self.peer, self.sockname, server.root_path, server.state)
+        if self.tls is not None:
+            scope["extensions"]["tls"] = self.tls
         self.cycle = HTTPCycle(self, request, scope)
         server.pre_request(request)
         self.cycle.task = server.spawn(self.cycle.run(server.app))

@@ -43,6 +43,8 @@ class WebSocketSession:
         server = conn.server
         self.scope = websocket_scope(request, conn.peer, conn.sockname, server.root_path,
                                      server.state)
+        if conn.tls is not None:
+            self.scope["extensions"]["tls"] = conn.tls
         self.state = CONNECTING
         self.task = None
         self.reader = None
