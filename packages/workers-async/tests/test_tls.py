@@ -31,10 +31,10 @@ def test_https_and_wss(cert):
     with ServerProcess("-k", "asgi", "--certfile", str(certfile), "--keyfile", str(keyfile),
                        "apps.starlette_app:app", cwd=TESTS) as srv:
         url = f"https://127.0.0.1:{srv.port}"
-        r = httpx.get(url + "/info/x", verify=str(certfile))
+        ctx = ssl.create_default_context(cafile=str(certfile))
+        r = httpx.get(url + "/info/x", verify=ctx)
         assert r.json()["scheme"] == "https"
         assert r.json()["tls_version"] in (0x0303, 0x0304)
-        ctx = ssl.create_default_context(cafile=str(certfile))
 
         async def main():
             async with websockets.connect(f"wss://127.0.0.1:{srv.port}/ws", ssl=ctx) as ws:
