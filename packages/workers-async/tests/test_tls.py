@@ -41,3 +41,14 @@ def test_https_and_wss(cert):
                 await ws.send("secure")
                 return await ws.recv()
         assert asyncio.run(main()) == "secure"
+
+
+@pytest.mark.parametrize("worker", ["gevent", "gevent_pywsgi", "eventlet", "tornado"])
+def test_greenlet_and_tornado_workers_over_tls(cert, worker):
+    pytest.importorskip(worker.split("_")[0], reason=f"{worker} is not installed")
+    certfile, keyfile = cert
+    with ServerProcess("-k", worker, "--certfile", str(certfile), "--keyfile", str(keyfile),
+                       "apps.flask_app:app", cwd=TESTS) as srv:
+        ctx = ssl.create_default_context(cafile=str(certfile))
+        r = httpx.get(f"https://127.0.0.1:{srv.port}/", verify=ctx)
+        assert r.text == "hello from flask"
