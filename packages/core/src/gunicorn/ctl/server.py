@@ -408,10 +408,13 @@ def start_control_server(arbiter):
     except Exception:
         arbiter.log.warning("Control socket not started", exc_info=True)
         return None
-    if server.start():
+    upgrading = bool(getattr(arbiter, "master_pid", 0))
+    if server.start(quiet=upgrading):
         return server
-    if server.busy and getattr(arbiter, "master_pid", 0):
+    if server.busy and upgrading:
         # USR2 upgrade: the old master still serves the socket; retry once promoted
+        arbiter.log.info("Control socket %s is the old master's; taking it over "
+                         "once promoted", server.path)
         return server
     return None
 
