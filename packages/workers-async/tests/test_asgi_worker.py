@@ -218,3 +218,21 @@ def _try_get(url):
         return httpx.get(url, timeout=2).text
     except httpx.HTTPError:
         return None
+
+
+def test_unix_socket_listener(events_file, tmp_path):
+    sock_path = tmp_path / "asgi.sock"
+    srv = ServerProcess("-k", "asgi", "-b", f"unix:{sock_path}", "apps.starlette_app:app",
+                        cwd=TESTS, bind=False, env={"ASGI_TEST_EVENTS": str(events_file)})
+    with srv:
+        wait_for(sock_path.exists, 15, message="unix socket")
+        transport = httpx.HTTPTransport(uds=str(sock_path))
+
+        def get():
+            try:
+                with httpx.Client(transport=transport) as client:
+                    return client.get("http://local/info/u").json()
+            except httpx.HTTPError:
+                return None
+        data = wait_for(get, 15, message="response over the unix socket")
+        assert data["path"] == "/info/u" and data["client"] is None
