@@ -240,3 +240,25 @@ def test_upgraded_master_takes_the_socket_once_promoted(tmp_path):
     finally:
         server.stop()
     assert not os.path.exists(path)
+
+
+def test_client_reconnects_after_the_server_restarts(tmp_path):
+    arbiter = FakeArbiter()
+    table = CommandTable({"echo": lambda a, args: {"args": args}})
+    path = str(short_dir(tmp_path) / "g.ctl")
+    first = ControlServer(arbiter, path, table=table)
+    assert first.start()
+    client = ControlClient(path, timeout=5).connect()
+    try:
+        assert client.request("echo 1")["status"] == "ok"
+        first.stop()
+        with pytest.raises(ControlClientError):
+            client.request("echo 2")
+        second = ControlServer(arbiter, path, table=table)
+        assert second.start()
+        try:
+            assert client.request("echo 3")["data"] == {"args": ["3"]}
+        finally:
+            second.stop()
+    finally:
+        client.close()

@@ -109,6 +109,8 @@ def main(argv=None):
         if args.command is not None:
             return run_one(client, args.command, args.json, sys.stdout, sys.stderr)
         return interactive(client, args.json, sys.stdout, sys.stderr)
+    except KeyboardInterrupt:
+        return 130
     finally:
         client.close()
 

@@ -31,6 +31,7 @@ class ControlClient:
             sock.close()
             raise ControlClientError(f"cannot connect to {self.path}: {exc.strerror or exc}")
         self._sock = sock
+        self._decoder = FrameDecoder()  # a new connection starts a new stream
         return self
 
     def close(self):
