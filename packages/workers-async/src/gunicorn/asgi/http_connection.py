@@ -297,7 +297,7 @@ class HTTPConnection(asyncio.Protocol):
         # asgi_disconnect_grace_period: how long the app may run once the client is gone.
         grace = getattr(self.cfg, "asgi_disconnect_grace_period", 3)
         task = self.cycle.task
-        if task is None or task.done():
+        if task is None or task.done() or self._grace_timer is not None:
             return
         loop = asyncio.get_running_loop()
         self._grace_timer = loop.call_later(max(grace, 0), task.cancel)
