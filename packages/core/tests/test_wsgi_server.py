@@ -37,6 +37,9 @@ def app(environ, start_response):
         f = open(os.environ["TEST_FILE"], "rb")
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return environ["wsgi.file_wrapper"](f)
+    if path == "/errors":
+        environ["wsgi.errors"].write("wsgi-errors-marker")
+        environ["wsgi.errors"].flush()
     if path == "/slow":
         time.sleep(1.0)
     if path == "/echo":
@@ -131,6 +134,17 @@ def test_bad_requests_over_the_wire(appdir):
         assert parse_responses(srv.request(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n"))[0][0] \
             == 414
         assert parse_responses(srv.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"))[0][0] == 200
+
+
+def test_access_and_error_logs(appdir):
+    errlog = appdir / "error.log"
+    with server(appdir, "--access-logfile", "-", "--error-logfile", str(errlog)) as srv:
+        assert httpx.get(srv.url("/errors?q=1")).status_code == 200
+        assert parse_responses(srv.request(b"NOT HTTP\r\n\r\n"))[0][0] == 400
+        wait_for(lambda: "GET /errors?q=1 HTTP/1.1\" 200" in srv.log, message="access line")
+        wait_for(lambda: '" 400 ' in srv.log, message="access line of the 400")
+        wait_for(lambda: "wsgi-errors-marker" in errlog.read_text(), message="wsgi.errors")
+        assert "Traceback" not in errlog.read_text()
 
 
 def test_script_name_raw_env(appdir):
