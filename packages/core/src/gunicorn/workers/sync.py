@@ -10,6 +10,8 @@ from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_
 
 # accept() found nobody (another worker won the race) or the client already left.
 _ACCEPT_RETRY = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK)
+# Connections accepted from one ready listener before looking at the others.
+ACCEPT_BURST = 16
 
 
 class StopWaiting(Exception):
@@ -86,14 +88,18 @@ class SyncWorker(Worker):
             except StopWaiting:
                 return
             for listener in ready:
-                if not self.alive:
-                    break
-                try:
-                    self.accept(listener)
-                except OSError as exc:
-                    if exc.errno not in _ACCEPT_RETRY:
-                        raise
-                self.notify()
+                # Under load, keep accepting while connections are queued (no
+                # select per request), but bounded so other listeners get a turn.
+                for _ in range(ACCEPT_BURST):
+                    if not self.alive:
+                        break
+                    try:
+                        self.accept(listener)
+                    except OSError as exc:
+                        if exc.errno not in _ACCEPT_RETRY:
+                            raise
+                        break
+                    self.notify()
             if not self.is_parent_alive():
                 return
 
