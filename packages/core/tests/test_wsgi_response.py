@@ -386,3 +386,24 @@ def test_file_wrapper_honours_shorter_content_length(tmp_path):
         return environ["wsgi.file_wrapper"](open(path, "rb"))
     data = _serve_pair(app, b"GET /f HTTP/1.1\r\nHost: h\r\n\r\n" * 2)
     assert [r[2] for r in parse_responses(data)] == [b"0123", b"0123"]
+
+
+def test_header_lists_as_pairs_are_accepted():
+    def app(environ, start_response):
+        start_response("200 OK", (["X-A", "1"], ("Content-Length", "2")))
+        return [b"ok"]
+    (code, headers, body), _, _ = one(app)
+    assert (code, headers["x-a"], body) == (200, "1", b"ok")
+
+
+@pytest.mark.parametrize("headers", [None, "X-A: 1", [("X-A",)], [("X-A", "1", "2")], {"X-A": "1"}])
+def test_malformed_header_containers_give_500(headers):
+    (code, _, _), _, _ = one(_raw_headers(headers))
+    assert code == 500
+
+
+def _raw_headers(headers):
+    def app(environ, start_response):
+        start_response("200 OK", headers)
+        return [b"x"]
+    return app

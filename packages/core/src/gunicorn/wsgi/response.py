@@ -102,16 +102,19 @@ class WSGIResponse:
         return self.write
 
     def _process_headers(self, headers):
-        if not isinstance(headers, list):
+        # PEP 3333 asks for a list of tuples; tuples of lists are accepted as
+        # upstream does, anything else is the app's bug.
+        if not isinstance(headers, (list, tuple)):
             raise TypeError("WSGI response headers must be a list, got %r"
                             % (type(headers).__name__,))
         clean = []
         length = None
         must_close = False
         for item in headers:
-            if not isinstance(item, tuple) or len(item) != 2:
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
                 raise TypeError("WSGI header %r must be a (name, value) tuple" % (item,))
             name, value = item
+            item = (name, value)
             check_header(name, value)
             lname = name.lower()
             if lname in HOP_BY_HOP:
