@@ -9,13 +9,10 @@ hands the connection back by re-arming it in the poller.
 """
 
 import errno
-import logging
 import os
 import queue
 import socket
 import ssl
-import struct
-import sys
 import threading
 import time
 from collections import deque
@@ -26,6 +23,15 @@ from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import NEED_DATA, Request
 from gunicorn.workers.base import Worker
 from gunicorn.workers.readiness import make_poller
+from gunicorn.workers.thread_exit import abandon_busy_threads_at_exit
+from gunicorn.workers.threaded_client import (
+    FIRST_BYTE_SECONDS,
+    HEAD_SECONDS,
+    IO_SECONDS,
+    KERNEL_TIMEOUTS,
+    ThreadedClient,
+    bound_socket_waits,
+)
 from gunicorn.wsgi.serve import ServedConnection, client_gone_message
 
 # accept() found nobody (a sibling worker won the race) or the client already left.
@@ -34,47 +40,13 @@ _ACCEPT_RETRY = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK, errno.EINT
 _ACCEPT_EXHAUSTED = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 RECV_SIZE = 65536
-# A fresh connection gets at least this long to send its first byte.
-FIRST_BYTE_SECONDS = 5.0
-# Once a request head has started, it must be complete within this long
-# (when the worker timeout is disabled).
-HEAD_SECONDS = 30.0
-# Socket timeout of a pool thread reading a body or writing a response
-# (when the worker timeout is disabled).
-IO_SECONDS = 30.0
 # During a graceful stop, a request head already under way gets this long.
 STOP_HEAD_SECONDS = 2.0
 # Pause after accept() failed for lack of descriptors or memory.
 ACCEPT_BACKOFF_SECONDS = 0.5
 
 _STOP = object()
-
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
-_KERNEL_TIMEOUTS = bool(_DONTWAIT) and hasattr(socket, "SO_RCVTIMEO") \
-    and hasattr(socket, "SO_SNDTIMEO")
-
-
-class ThreadedClient:
-    """One accepted connection; owned by the main thread or by one pool thread at a time."""
-
-    __slots__ = ("fd", "sock", "served", "proto", "wire", "req", "deadline",
-                 "head_started", "tls", "handshaking", "closed", "registered")
-
-    def __init__(self, fd, sock, served, tls=False):
-        self.fd = fd
-        self.sock = sock
-        self.served = served
-        self.wire = served.conn
-        self.proto = served.conn.proto
-        self.req = None
-        self.deadline = 0.0
-        self.head_started = False
-        self.tls = tls
-        self.handshaking = tls
-        self.closed = False
-        # In the poller yet: a client whose request came with its connection
-        # and that closes after the answer never needs a registration.
-        self.registered = False
 
 
 class ThreadWorker(Worker):
@@ -112,7 +84,6 @@ class ThreadWorker(Worker):
         self._first_byte_seconds = max(float(keepalive), FIRST_BYTE_SECONDS)
         self._head_seconds = float(timeout) if timeout > 0 else HEAD_SECONDS
         self._io_seconds = float(timeout) if timeout > 0 else IO_SECONDS
-        self._timeval = struct.pack("ll", int(self._io_seconds), 0)
         # Half the keep-alive time, so idle connections close within 1.5x of it.
         tick = min(1.0, keepalive / 2.0) if keepalive > 0 else 1.0
         if self.timeout:
@@ -172,7 +143,7 @@ class ThreadWorker(Worker):
         finally:
             self._stop_pool()
             # Past graceful_timeout a request still running is abandoned.
-            _abandon_busy_threads_at_exit(list(self._pool_threads))
+            abandon_busy_threads_at_exit(list(self._pool_threads))
 
     def _serve_until_stopped(self):
         poller = self.poller
@@ -287,14 +258,7 @@ class ThreadWorker(Worker):
                 suppress_ragged_eofs=self.cfg.suppress_ragged_eofs)
             served = ServedConnection(self, tls, listener, addr, keepalive=True)
             return ThreadedClient(fd, tls, served, tls=True)
-        if _KERNEL_TIMEOUTS:
-            # A blocking socket whose waits the kernel bounds: a pool thread's
-            # recv/send is one system call (a Python timeout adds a poll()
-            # to each), and the main thread reads it with MSG_DONTWAIT.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, self._timeval)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, self._timeval)
-        else:
-            sock.settimeout(self._io_seconds)
+        bound_socket_waits(sock, self._io_seconds)
         served = ServedConnection(self, sock, listener, addr, keepalive=True)
         return ThreadedClient(fd, sock, served)
 
@@ -304,7 +268,7 @@ class ThreadWorker(Worker):
             self._on_tls_readable(client)
             return
         try:
-            if _KERNEL_TIMEOUTS:
+            if KERNEL_TIMEOUTS:
                 data = client.sock.recv(RECV_SIZE, _DONTWAIT)
             else:
                 data = client.sock.recv(RECV_SIZE)
@@ -582,33 +546,3 @@ def _close_quietly(sock):
     except OSError:
         pass
 
-
-def _abandon_busy_threads_at_exit(threads):
-    """Let the process end even while pool threads still run an app call.
-
-    The interpreter joins executor threads before exiting, so a QUIT would
-    otherwise wait for the slowest request.  Idle threads get a moment to
-    stop; if any is still busy, the process leaves without them.
-    """
-    register = getattr(threading, "_register_atexit", None)
-    if register is None or not threads:
-        return
-
-    def leave():
-        deadline = time.monotonic() + 0.1
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        if any(thread.is_alive() for thread in threads):
-            logging.shutdown()
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except Exception:
-                    pass
-            os._exit(0)
-
-    try:
-        register(leave)
-    except RuntimeError:
-        # the interpreter is already shutting down
-        pass
