@@ -236,3 +236,11 @@ def test_unix_socket_listener(events_file, tmp_path):
                 return None
         data = wait_for(get, 15, message="response over the unix socket")
         assert data["path"] == "/info/u" and data["client"] is None
+
+
+def test_slow_lifespan_startup_keeps_the_heartbeat(tmp_path):
+    with ServerProcess("-k", "asgi", "--timeout", "1", "apps.slow_lifespan:app",
+                       cwd=TESTS) as srv:
+        r = wait_for(lambda: _try_get(srv.url("/")), 15, message="app after slow startup")
+        assert r == "started slowly"
+        assert "WORKER TIMEOUT" not in srv.log.upper()

@@ -144,12 +144,16 @@ class ASGIWorker(base.Worker):
 
         self._wakeup = asyncio.Event()
         self.lifespan = Lifespan(self.asgi, getattr(self.cfg, "asgi_lifespan", "auto"), self.log)
+        # A slow startup must not look like a hung worker to the master.
+        notifier = asyncio.ensure_future(self._notify_forever())
         try:
             await self.lifespan.startup()
         except LifespanFailure as exc:
             self.log.error("ASGI application startup failed: %s", exc)
             self.exit_code = APP_LOAD_ERROR
             return
+        finally:
+            notifier.cancel()
         self.server = ASGIServer(
             self.asgi, self.cfg, self.log, self._protocol_class(), worker=self,
             state=self.lifespan.state if self.lifespan.supported else None,
@@ -163,6 +167,11 @@ class ASGIWorker(base.Worker):
             await self.server.shutdown(timeout, tick=self.notify)
             if not self._quick_exit:
                 await self.lifespan.shutdown()
+
+    async def _notify_forever(self):
+        while True:
+            self.notify()
+            await asyncio.sleep(1.0)
 
     async def _heartbeat(self):
         # notify() more often than ``timeout`` so the master knows we are alive.
