@@ -38,7 +38,7 @@ def present(name: str) -> bool:
     return (PACKAGES[name] / "pyproject.toml").exists()
 
 
-def siblings() -> list[str]:
+def sibling_names() -> list[str]:
     return [name for name in PACKAGES if name != "core" and present(name)]
 
 
@@ -73,7 +73,7 @@ def core(session: nox.Session) -> None:
 @nox.session
 def siblings(session: nox.Session) -> None:
     """Each sibling with core only, one fresh venv per sibling."""
-    for name in siblings():
+    for name in sibling_names():
         venv = ROOT / ".nox" / f"sibling-{name}"
         session.run("python", "-m", "venv", "--clear", str(venv), external=True)
         py = str(venv / "bin" / "python")
@@ -88,7 +88,7 @@ def siblings(session: nox.Session) -> None:
 @nox.session
 def all_together(session: nox.Session) -> None:
     """Every distribution installed at once: the core suite must still pass."""
-    names = siblings()
+    names = sibling_names()
     deps = sorted({d for n in names for d in SIBLING_TEST_DEPS[n]})
     session.install(*TEST_DEPS, *deps)
     install_local(session, *names)
@@ -101,7 +101,7 @@ def build(session: nox.Session) -> None:
     """Wheel and sdist of every package; each installed alone into a fresh venv."""
     session.install("build")
     dist = ROOT / ".nox" / "dist"
-    names = ["core", *siblings()]
+    names = ["core", *sibling_names()]
     for name in names:
         session.run("python", "-m", "build", "-q", "--outdir", str(dist / name), str(PACKAGES[name]))
     core_wheel = next((dist / "core").glob("*.whl"))
