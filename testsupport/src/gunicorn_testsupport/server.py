@@ -44,7 +44,7 @@ def raw_request(port: int, data: bytes, timeout: float = 5.0, host="127.0.0.1",
                 if not chunk:
                     break
                 chunks.append(chunk)
-        except (socket.timeout, ConnectionResetError):
+        except (TimeoutError, ConnectionResetError):
             pass
         return b"".join(chunks)
 
