@@ -163,10 +163,17 @@ class ASGIWorker(base.Worker):
             await self._heartbeat()
         finally:
             # Keep a little of graceful_timeout for lifespan shutdown before the master's SIGKILL.
-            timeout = 0 if self._quick_exit else self.cfg.graceful_timeout * 0.9
+            graceful = self.cfg.graceful_timeout
+            started = self.loop.time()
+            timeout = 0 if self._quick_exit else graceful * 0.9
             await self.server.shutdown(timeout, tick=self.notify)
             if not self._quick_exit:
-                await self.lifespan.shutdown()
+                self.lifespan.timeout = max(graceful - (self.loop.time() - started), 1.0)
+                notifier = asyncio.ensure_future(self._notify_forever())
+                try:
+                    await self.lifespan.shutdown()
+                finally:
+                    notifier.cancel()
 
     async def _notify_forever(self):
         while True:
