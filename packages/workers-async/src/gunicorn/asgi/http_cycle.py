@@ -181,7 +181,8 @@ class HTTPCycle:
             out.append(self._head_bytes(None if more else body))
         if body:
             out.append(proto.send(Data(body)))
-            self.summary.sent += len(body)
+            if self.request.method != "HEAD":
+                self.summary.sent += len(body)
         if not more:
             self._final_body_sent = True
             if not self._trailers_expected:

@@ -125,7 +125,8 @@ class TornadoWorker(Worker):
 
             ssl_options = ssl_context(self.cfg)
         server = CountingHTTPServer(self._application(), worker=self, ssl_options=ssl_options,
-                                    idle_connection_timeout=self.cfg.keepalive or None)
+                                    idle_connection_timeout=self.cfg.keepalive or None,
+                                    no_keep_alive=not self.cfg.keepalive)
         listeners = []
         for listener in self.sockets:
             sock = getattr(listener, "sock", listener)
