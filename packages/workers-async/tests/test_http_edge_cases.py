@@ -41,6 +41,28 @@ async def app(scope, receive, send):
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": b"too large"})
+    elif path == "/misuse":
+        errors = []
+        for message in ({"type": "http.response.body", "body": b"x"},
+                        {"type": "http.response.trailers", "headers": []}):
+            try:
+                await send(message)
+            except RuntimeError as exc:
+                errors.append(str(exc))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for message in ({"type": "http.response.start", "status": 200},
+                        {"type": "http.response.trailers", "headers": []},
+                        {"type": "http.bogus"}):
+            try:
+                await send(message)
+            except RuntimeError as exc:
+                errors.append(str(exc))
+        await send({"type": "http.response.body", "body": b"done"})
+        try:
+            await send({"type": "http.response.body", "body": b"again"})
+        except (RuntimeError, OSError) as exc:
+            errors.append(type(exc).__name__)
+        seen["misuse"] = errors
     elif path == "/no-response":
         return
     elif path == "/fail-midway":
@@ -174,3 +196,9 @@ def test_early_response_before_the_upload_is_read(server):
         pass
     s.close()
     assert data.startswith(b"HTTP/1.1 413 ") and data.endswith(b"too large")
+
+
+def test_out_of_order_messages_are_refused(server):
+    out = exchange(server.port, b"GET /misuse HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 200 ") and out.endswith(b"done")
+    assert len(seen["misuse"]) == 6, seen["misuse"]

@@ -71,6 +71,12 @@ class WebSocketSession:
     # -- start -------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.conn.server.closing:
+            # A WebSocket opened now would only be closed with 1001 again.
+            self.state = CLOSED
+            self._http_response(503, [], b"Service Unavailable")
+            self.conn.close()
+            return
         try:
             self._key = validate(self.request)
         except HandshakeError as exc:
