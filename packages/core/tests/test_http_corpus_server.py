@@ -2,8 +2,8 @@
 
 Only cases with default settings run here: one server start for ~200 cases.
 Cases that need other settings run in-process (test_http_corpus.py); cases
-that need keep-alive cannot run on the sync worker, which closes after each
-response.
+that need keep-alive (pipelining) run against the gthread worker, since the
+sync worker closes after each response.
 """
 
 import re
@@ -14,6 +14,7 @@ from corpus import CASES
 from gunicorn_testsupport.server import ServerProcess, raw_request
 
 DEFAULT_CASES = [c for c in CASES if not c.settings and not c.needs_keepalive]
+KEEPALIVE_CASES = [c for c in CASES if not c.settings and c.needs_keepalive]
 
 APP = textwrap.dedent("""
     def app(environ, start_response):
@@ -24,11 +25,21 @@ APP = textwrap.dedent("""
 """)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def start(tmp_path_factory, *args):
     root = tmp_path_factory.mktemp("corpus_app")
     (root / "corpus_app.py").write_text(APP)
-    with ServerProcess("--chdir", str(root), "-w", "1", "corpus_app:app") as srv:
+    return ServerProcess("--chdir", str(root), "-w", "1", *args, "corpus_app:app")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with start(tmp_path_factory) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def threaded_server(tmp_path_factory):
+    with start(tmp_path_factory, "-k", "gthread", "--threads", "2") as srv:
         yield srv
 
 
@@ -52,3 +63,12 @@ def test_case_over_socket(server, case):
         assert got == [case.expect_status], response[:200]
     if case.expect_status == 200 and case.expect and "body" in case.expect[0]:
         assert response.rpartition(b"\r\n\r\n")[2] == case.expect[0]["body"]
+
+
+@pytest.mark.parametrize("case", KEEPALIVE_CASES, ids=[c.name for c in KEEPALIVE_CASES])
+def test_pipelined_case_over_socket(threaded_server, case):
+    response = raw_request(threaded_server.port, case.raw, timeout=5, shutdown_write=True)
+    want = [200] * len(case.expect)
+    if case.expect_status not in (200, None):
+        want.append(case.expect_status)
+    assert statuses(response) == want, response[:300]
