@@ -33,9 +33,9 @@ FIELD_VALUE_INVALID_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 HEAD_CONTROL_BYTES = bytes(list(range(0x00, 0x09)) + list(range(0x0A, 0x20)) + [0x7F])
 NOT_HEAD_CONTROL_BYTES = bytes(b for b in range(256) if b not in HEAD_CONTROL_BYTES)
 
-# RFC 9112 section 7.1: chunk-size = 1*HEXDIG.  More than 16 digits cannot
-# fit in 64 bits and is refused rather than trusted.
-CHUNK_SIZE_RE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+# RFC 9112 section 7.1: chunk-size = 1*HEXDIG.  Leading zeros aside, more
+# than 16 digits cannot fit in 64 bits and is refused rather than trusted.
+CHUNK_SIZE_RE = re.compile(rb"0*([0-9A-Fa-f]{1,16})")
 
 # RFC 9112 section 7.1.1, everything from the first ";" of a chunk-size line:
 #   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )

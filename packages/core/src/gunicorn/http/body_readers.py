@@ -99,11 +99,12 @@ class ChunkedReader:
         if semicolon:
             # RFC 9112 section 7.1.1: BWS is allowed before the ";" only.
             size = size.rstrip(b" \t")
-        if CHUNK_SIZE_RE.fullmatch(size) is None:
+        match = CHUNK_SIZE_RE.fullmatch(size)
+        if match is None:
             raise InvalidChunkSize(size)
         if semicolon and CHUNK_EXT_RE.fullmatch(b";" + ext) is None:
             raise InvalidChunkExtension("invalid chunk extension")
-        self.remaining = int(size, 16)
+        self.remaining = int(match.group(1), 16)
         self.state = _DATA if self.remaining else _TRAILERS
         return True
 
