@@ -244,3 +244,14 @@ def test_slow_lifespan_startup_keeps_the_heartbeat(tmp_path):
         r = wait_for(lambda: _try_get(srv.url("/")), 15, message="app after slow startup")
         assert r == "started slowly"
         assert "WORKER TIMEOUT" not in srv.log.upper()
+
+
+def test_500_concurrent_slow_requests_on_one_worker(events_file):
+    from test_greenlet_workers import concurrent_slow_requests
+
+    with serve(events_file, "-w", "1", "--backlog", "2048") as srv:
+        started = time.monotonic()
+        responses = concurrent_slow_requests(srv.port, 500, 1)
+        elapsed = time.monotonic() - started
+    assert [status for status, _ in responses] == [200] * 500
+    assert elapsed < 15, elapsed
