@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import threading
 from types import SimpleNamespace
 
+from gunicorn.asgi.event_loop import new_event_loop
 from gunicorn.asgi.lifespan import Lifespan
 from gunicorn.asgi.server import ASGIServer
 from gunicorn.http.protocol import HTTP1Protocol
@@ -76,7 +78,8 @@ class InProcessServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def _run(self):
-        self.loop = asyncio.new_event_loop()
+        # ASGI_TEST_LOOP=uvloop runs the in-process suite on uvloop (the worker's default).
+        self.loop = new_event_loop(os.environ.get("ASGI_TEST_LOOP", "asyncio"))
         try:
             self.loop.run_until_complete(self._main())
         except BaseException as exc:  # surfaced to the test
