@@ -255,3 +255,13 @@ def test_500_concurrent_slow_requests_on_one_worker(events_file):
         elapsed = time.monotonic() - started
     assert [status for status, _ in responses] == [200] * 500
     assert elapsed < 15, elapsed
+
+
+@pytest.mark.parametrize("delay", [0.02, 0.1, 0.2])
+def test_term_while_the_worker_boots_is_not_lost(events_file, delay):
+    # uvloop drops a signal that reaches a loop handler before the loop runs;
+    # the worker must still stop (not wait for the master's SIGKILL).
+    with serve(events_file) as srv:
+        time.sleep(delay)
+        srv.signal(signal.SIGTERM)
+        assert srv.wait(8) == 0

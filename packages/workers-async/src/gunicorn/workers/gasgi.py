@@ -35,9 +35,7 @@ class ASGIWorker(base.Worker):
     def init_process(self):
         # Until init_signals() runs, a TERM or QUIT would reach the master's inherited
         # handlers and be lost: note it now, act on it once the loop runs.
-        signal.signal(signal.SIGTERM, self.handle_exit)
-        signal.signal(signal.SIGQUIT, self._early_quit)
-        signal.signal(signal.SIGINT, self._early_quit)
+        self._install_boot_signal_handlers()
         from gunicorn.asgi.event_loop import new_event_loop
 
         self.loop = new_event_loop(getattr(self.cfg, "asgi_loop", "auto"))
@@ -45,18 +43,31 @@ class ASGIWorker(base.Worker):
         super().init_process()
 
     def init_signals(self):
-        # Reset what the master installed, then route signals through the loop so
-        # handlers run between callbacks instead of inside them.
+        # Reset what the master installed. While booting (app import, loop not yet
+        # running) plain handlers only take note; _serve() moves them onto the loop,
+        # where they run between callbacks. uvloop drops a signal that arrives for a
+        # loop handler before the loop runs, hence the two steps.
         for sig in self.SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
+        self._install_boot_signal_handlers()
+        signal.signal(signal.SIGUSR1, self.handle_usr1)
+        signal.signal(signal.SIGWINCH, self.handle_winch)
+        # ABRT (heartbeat timeout) must work even when the loop is stuck in app code.
+        signal.signal(signal.SIGABRT, self.handle_abort)
+
+    def _install_boot_signal_handlers(self):
+        signal.signal(signal.SIGTERM, self.handle_exit)
+        signal.signal(signal.SIGQUIT, self._early_quit)
+        signal.signal(signal.SIGINT, self._early_quit)
+
+    def _install_loop_signal_handlers(self):
+        """Called from inside the running loop (see init_signals)."""
         loop = self.loop
         loop.add_signal_handler(signal.SIGTERM, self._graceful_stop)
         loop.add_signal_handler(signal.SIGQUIT, self._quick_stop)
         loop.add_signal_handler(signal.SIGINT, self._quick_stop)
         loop.add_signal_handler(signal.SIGUSR1, self._reopen_logs)
         loop.add_signal_handler(signal.SIGWINCH, self._ignore_winch)
-        # ABRT (heartbeat timeout) must work even when the loop is stuck in app code.
-        signal.signal(signal.SIGABRT, self.handle_abort)
 
     def load_wsgi(self):
         super().load_wsgi()
@@ -143,6 +154,7 @@ class ASGIWorker(base.Worker):
         from gunicorn.asgi.server import ASGIServer
 
         self._wakeup = asyncio.Event()
+        self._install_loop_signal_handlers()
         self.lifespan = Lifespan(self.asgi, getattr(self.cfg, "asgi_lifespan", "auto"), self.log)
         # A slow startup must not look like a hung worker to the master.
         notifier = asyncio.ensure_future(self._notify_forever())
