@@ -20,7 +20,13 @@ PACKAGES = {
     "http2": ROOT / "packages" / "http2",
     "dirty": ROOT / "packages" / "dirty",
 }
-TEST_DEPS = ["pytest>=8", "pytest-timeout", "hypothesis", "httpx", "flask", "django"]
+TEST_DEPS = ["pytest>=8", "pytest-timeout", "pytest-xdist", "pytest-rerunfailures", "hypothesis",
+             "httpx", "flask", "django", "pastedeploy", "setproctitle", "inotify"]
+# Most tests wait on real servers, so a few more processes than cores pay off. A test
+# that fails twice in a row fails the run; one rerun absorbs the load spikes of a
+# shared 2-core machine without hiding a real bug.
+PYTEST_ARGS = ["-q", "-p", "no:cacheprovider", "-n", os.environ.get("PYTEST_WORKERS", "3"),
+               "--reruns", "1", "--reruns-delay", "1"]
 # Extra test dependencies of each sibling's own suite.
 SIBLING_TEST_DEPS = {
     "uwsgi": [],
@@ -52,7 +58,7 @@ def install_local(session: nox.Session, *names: str) -> None:
 
 
 def pytest(session: nox.Session, *paths: Path) -> None:
-    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    session.run("python", "-m", "pytest", *PYTEST_ARGS,
                 *[str(p / "tests") for p in paths], *session.posargs)
 
 
@@ -81,7 +87,7 @@ def siblings(session: nox.Session) -> None:
                     external=True)
         session.run(py, "-m", "pip", "install", "-q", "--no-deps", "-e", str(ROOT / "testsupport"),
                     "-e", str(PACKAGES["core"]), "-e", str(PACKAGES[name]), external=True)
-        session.run(py, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        session.run(py, "-m", "pytest", *PYTEST_ARGS,
                     str(PACKAGES[name] / "tests"), *session.posargs, external=True)
 
 

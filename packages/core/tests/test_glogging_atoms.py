@@ -87,9 +87,11 @@ def access_line(fmt, resp=None, req=_DEFAULT, environ=None, request_time=ELAPSED
     ("D", 2345678),
     ("M", 2345),
     ("L", "2.345678"),
-    ("p", "<%d>" % os.getpid()),
-])
+    ("p", None),  # the pid of the process running the test, known only at run time
+], ids=lambda v: v if isinstance(v, str) else None)
 def test_each_atom(atom, value):
+    if atom == "p":
+        value = "<%d>" % os.getpid()
     assert atoms_for()[atom] == value
 
 
