@@ -239,7 +239,7 @@ def test_unix_socket_listener(events_file, tmp_path):
 
 
 def test_slow_lifespan_startup_keeps_the_heartbeat(tmp_path):
-    with ServerProcess("-k", "asgi", "--timeout", "1", "apps.slow_lifespan:app",
+    with ServerProcess("-k", "asgi", "--timeout", "2", "apps.slow_lifespan:app",
                        cwd=TESTS) as srv:
         r = wait_for(lambda: _try_get(srv.url("/")), 15, message="app after slow startup")
         assert r == "started slowly"

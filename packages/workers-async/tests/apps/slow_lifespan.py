@@ -6,7 +6,7 @@ import asyncio
 async def app(scope, receive, send):
     if scope["type"] == "lifespan":
         await receive()
-        await asyncio.sleep(3)
+        await asyncio.sleep(4)
         await send({"type": "lifespan.startup.complete"})
         await receive()
         await send({"type": "lifespan.shutdown.complete"})

@@ -70,7 +70,9 @@ class ASGIWorker(base.Worker):
         loop.add_signal_handler(signal.SIGWINCH, self._ignore_winch)
 
     def load_wsgi(self):
+        self.notify()  # the boot so far (loop setup) counts against ``timeout`` too
         super().load_wsgi()
+        self.notify()
         from gunicorn.asgi.app_style import as_asgi3, looks_like_wsgi
 
         if looks_like_wsgi(self.wsgi):
