@@ -204,7 +204,7 @@ def _swallow(fn):
 
 def test_blocked_loop_is_aborted_by_the_heartbeat_timeout(events_file):
     with serve(events_file, "--timeout", "2", "-c", str(TESTS / "apps" / "hooks_conf.py")) as srv:
-        first = httpx.get(srv.url("/loop")).text.split()[-1]
+        first = wait_for(lambda: _try_get(srv.url("/loop")), 15, message="worker").split()[-1]
         with pytest.raises(httpx.HTTPError):
             httpx.get(srv.url("/block?t=20"), timeout=15)
         wait_for(lambda: "worker_abort ASGIWorker" in events(events_file), 10,
