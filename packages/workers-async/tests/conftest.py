@@ -1,3 +1,5 @@
+"""Make the helper modules and the apps/ package next to the tests importable."""
+
 import sys
 from pathlib import Path
 

@@ -1,3 +1,5 @@
+"""Telling ASGI 3, ASGI 2 and WSGI callables apart; ASGI 2 wrapping."""
+
 import asyncio
 
 from gunicorn.asgi.app_style import as_asgi3, is_asgi3, looks_like_wsgi

@@ -1,3 +1,5 @@
+"""The asgi_loop setting: asyncio, uvloop, or uvloop when importable."""
+
 import asyncio
 import sys
 

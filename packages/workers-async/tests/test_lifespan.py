@@ -1,3 +1,5 @@
+"""The lifespan protocol driver: startup/shutdown, failures, auto/on/off."""
+
 import asyncio
 import logging
 

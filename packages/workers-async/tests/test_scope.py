@@ -1,3 +1,5 @@
+"""ASGI scopes and the access-log environ built from core Request events."""
+
 from gunicorn.asgi.access import request_environ
 from gunicorn.asgi.scope import http_scope, websocket_scope
 from gunicorn.http.events import Request

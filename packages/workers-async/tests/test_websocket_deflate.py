@@ -1,3 +1,5 @@
+"""permessage-deflate negotiation, round trips and the bomb guard."""
+
 from ws_client_frames import client_frame
 
 from gunicorn.asgi import websocket_frames as f

@@ -1,3 +1,5 @@
+"""RFC 6455 framing: parsing, reassembly and every refusal with its close code."""
+
 import struct
 
 import pytest

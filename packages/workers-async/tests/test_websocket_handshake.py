@@ -1,3 +1,5 @@
+"""The opening handshake checks and the 101 response head."""
+
 import pytest
 
 from gunicorn.asgi import websocket_handshake as hs
