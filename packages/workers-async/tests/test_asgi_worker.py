@@ -265,3 +265,20 @@ def test_term_while_the_worker_boots_is_not_lost(events_file, delay):
         time.sleep(delay)
         srv.signal(signal.SIGTERM)
         assert srv.wait(8) == 0
+
+
+def test_reload_picks_up_a_changed_app(tmp_path):
+    module = tmp_path / "reloadable_app.py"
+    source = '''
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"VERSION"})
+'''
+    module.write_text(source.replace("VERSION", "one"))
+    with ServerProcess("-k", "asgi", "--reload", "reloadable_app:app", cwd=tmp_path) as srv:
+        assert wait_for(lambda: _try_get(srv.url("/")), 15, message="first version") == "one"
+        time.sleep(1.1)  # a distinct mtime for the poll reloader
+        module.write_text(source.replace("VERSION", "two"))
+        wait_for(lambda: _try_get(srv.url("/")) == "two", 20, message="reloaded version")
