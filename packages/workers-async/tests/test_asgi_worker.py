@@ -282,3 +282,11 @@ async def app(scope, receive, send):
         time.sleep(1.1)  # a distinct mtime for the poll reloader
         module.write_text(source.replace("VERSION", "two"))
         wait_for(lambda: _try_get(srv.url("/")) == "two", 20, message="reloaded version")
+
+
+def test_proxy_protocol_client_in_scope(events_file):
+    with serve(events_file, "--proxy-protocol", "v1") as srv:
+        out = srv.request(b"PROXY TCP4 203.0.113.9 10.0.0.1 4444 80\r\n"
+                          b"GET /info/p HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 200 ")
+    assert b'"client":["203.0.113.9",4444]' in out
