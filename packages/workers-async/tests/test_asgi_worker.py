@@ -290,3 +290,9 @@ def test_proxy_protocol_client_in_scope(events_file):
                           b"GET /info/p HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 200 ")
     assert b'"client":["203.0.113.9",4444]' in out
+
+
+def test_root_path_setting(events_file):
+    with serve(events_file, "--root-path", "/api") as srv:
+        data = httpx.get(srv.url("/info/x")).json()
+    assert data["root_path"] == "/api" and data["path"] == "/api/info/x"
