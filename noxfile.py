@@ -48,18 +48,35 @@ def sibling_names() -> list[str]:
     return [name for name in PACKAGES if name != "core" and present(name)]
 
 
-def install_local(session: nox.Session, *names: str) -> None:
-    """Editable installs of core, the test support and the named siblings, from this tree."""
-    args = ["-e", str(ROOT / "testsupport")]
+def install_set(session: nox.Session, names: list[str], deps: list[str]) -> None:
+    """Editable installs of core, the test support and ``names`` from this tree, then ``deps``.
+
+    Local distributions go first and without dependencies, so that a test dependency
+    which itself requires ``gunicorn`` (uvicorn-worker) finds ours installed and pip
+    never fetches the unrelated upstream distribution from the index.
+    """
+    local = ["-e", str(ROOT / "testsupport")]
     for name in ("core", *names):
-        args += ["-e", str(PACKAGES[name])]
-    # --no-deps keeps pip from resolving "gunicorn>=28" against the index
-    session.install("--no-deps", *args)
+        local += ["-e", str(PACKAGES[name])]
+    session.install("--no-deps", *local)
+    session.install(*deps)
+    session.run("python", "-c", CHECK_OURS)
+
+
+# Fails the session if the gunicorn that imports is not this checkout's.
+CHECK_OURS = (
+    "import gunicorn, pathlib, sys; "
+    f"root = pathlib.Path({str(ROOT)!r}); "
+    "ours = all(root in pathlib.Path(p).resolve().parents for p in gunicorn.__path__[:1]); "
+    "print('gunicorn', gunicorn.__version__, 'from', gunicorn.__path__); "
+    "sys.exit(0 if ours and gunicorn.__version__.startswith('28.') else 'not this checkout')"
+)
 
 
 def pytest(session: nox.Session, *paths: Path) -> None:
-    session.run("python", "-m", "pytest", *PYTEST_ARGS,
-                *[str(p / "tests") for p in paths], *session.posargs)
+    """One pytest run per package: each package's conftest.py stands alone."""
+    for path in paths:
+        session.run("python", "-m", "pytest", *PYTEST_ARGS, str(path / "tests"), *session.posargs)
 
 
 @nox.session
@@ -71,35 +88,25 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def core(session: nox.Session) -> None:
     """Core alone: the slim install, nothing but the standard library at run time."""
-    session.install(*TEST_DEPS)
-    install_local(session)
+    install_set(session, [], TEST_DEPS)
     pytest(session, PACKAGES["core"])
 
 
 @nox.session
-def siblings(session: nox.Session) -> None:
-    """Each sibling with core only, one fresh venv per sibling."""
-    for name in sibling_names():
-        venv = ROOT / ".nox" / f"sibling-{name}"
-        session.run("python", "-m", "venv", "--clear", str(venv), external=True)
-        py = str(venv / "bin" / "python")
-        session.run(py, "-m", "pip", "install", "-q", *TEST_DEPS, *SIBLING_TEST_DEPS[name],
-                    external=True)
-        session.run(py, "-m", "pip", "install", "-q", "--no-deps", "-e", str(ROOT / "testsupport"),
-                    "-e", str(PACKAGES["core"]), "-e", str(PACKAGES[name]), external=True)
-        session.run(py, "-m", "pytest", *PYTEST_ARGS,
-                    str(PACKAGES[name] / "tests"), *session.posargs, external=True)
+@nox.parametrize("name", sibling_names())
+def siblings(session: nox.Session, name: str) -> None:
+    """One sibling with core only."""
+    install_set(session, [name], TEST_DEPS + SIBLING_TEST_DEPS[name])
+    pytest(session, PACKAGES[name])
 
 
 @nox.session
 def all_together(session: nox.Session) -> None:
-    """Every distribution installed at once: the core suite must still pass."""
+    """Every distribution installed at once: every suite must still pass."""
     names = sibling_names()
     deps = sorted({d for n in names for d in SIBLING_TEST_DEPS[n]})
-    session.install(*TEST_DEPS, *deps)
-    install_local(session, *names)
-    session.run("python", "-c", "import gunicorn, gunicorn.workers; print(gunicorn.__path__)")
-    pytest(session, PACKAGES["core"])
+    install_set(session, names, TEST_DEPS + deps)
+    pytest(session, PACKAGES["core"], *(PACKAGES[n] for n in names))
 
 
 @nox.session
@@ -122,6 +129,7 @@ def build(session: nox.Session) -> None:
         session.run(str(py), "-m", "pip", "install", "-q", "--find-links", str(dist / "core"),
                     *wheels, external=True)
         session.run(str(venv / "bin" / "gunicorn"), "--version", external=True)
+        session.run(str(venv / "bin" / "gunicornc"), "--version", external=True)
         session.run(str(py), "-m", "pip", "check", external=True)
 
 
@@ -134,8 +142,7 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def fuzz(session: nox.Session) -> None:
     """Bounded atheris run over the HTTP/1.1 parser (not part of the default matrix)."""
-    session.install("atheris")
-    install_local(session)
+    install_set(session, [], ["atheris"])
     seconds = os.environ.get("FUZZ_SECONDS", "60")
     session.run("python", str(PACKAGES["core"] / "tests" / "fuzz" / "fuzz_http_parser.py"),
                 f"-max_total_time={seconds}")

@@ -91,7 +91,9 @@ def test_oversized_fragmented_message_is_1009():
     client_frame(f.OP_PING, b"x", fin=False),                    # fragmented control frame
     close_frame(999), close_frame(1005), close_frame(1006), close_frame(2000), close_frame(5000),
     client_frame(f.OP_CLOSE, b"\x03"),                           # 1-byte close payload
-])
+], ids=["orphan-continuation", "new-message-mid-fragment", "reserved-opcode", "rsv1-unnegotiated",
+        "long-control-frame", "fragmented-control-frame", "close-999", "close-1005", "close-1006",
+        "close-2000", "close-5000", "one-byte-close-payload"])
 def test_protocol_violations_are_1002(data):
     assert error_code(data) == 1002
 
