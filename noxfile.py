@@ -21,7 +21,7 @@ PACKAGES = {
     "dirty": ROOT / "packages" / "dirty",
 }
 TEST_DEPS = ["pytest>=8", "pytest-timeout", "pytest-xdist", "pytest-rerunfailures", "hypothesis",
-             "httpx", "flask", "django", "pastedeploy", "setproctitle", "inotify"]
+             "httpx", "flask", "django", "pastedeploy", "setproctitle", "inotify", "hatchling"]
 # Most tests wait on real servers, so a few more processes than cores pay off. A test
 # that fails twice in a row fails the run; one rerun absorbs the load spikes of a
 # shared 2-core machine without hiding a real bug.
