@@ -107,7 +107,7 @@ def markdown(scenarios, servers, summary, config):
             if row is None:
                 continue
             if not row["ok_rounds"]:
-                reason = (row["failures"][0] or "failed").splitlines()[0][:100]
+                reason = (row["failures"][0] or "failed").splitlines()[0][:200]
                 cells = [spec.name, spec.worker_class, reason.replace("|", "/")]
                 cells += [""] * (len(head) - len(cells))
             else:
