@@ -17,7 +17,6 @@ import traceback
 from gunicorn import SERVER_SOFTWARE, __version__, sock, systemd
 from gunicorn import process as proc
 from gunicorn.companions import CompanionSupervisor
-from gunicorn.ctl.server import start_control_server
 from gunicorn.errors import AppImportError, HaltServer
 from gunicorn.pidfile import Pidfile
 
@@ -224,6 +223,10 @@ class Arbiter:
             self.prepare_companions()
             self.manage_workers()
             self.start_companions()
+            # Imported only now (after the first fork): asyncio and the rest of
+            # the control server stay out of the first workers' memory.
+            from gunicorn.ctl.server import start_control_server
+
             self.control = start_control_server(self)
 
             while True:

@@ -86,6 +86,12 @@ class Config:
 
     Values change only through ``set(name, value)``; assigning an attribute
     that names a setting raises, as upstream.
+
+    Reads are on every request's path, so each setting's current value is
+    mirrored into the instance ``__dict__`` (a plain attribute read, no
+    ``__getattr__`` call); the ``Setting`` objects push every change here.
+    ``_settings_version`` grows with each change, so caches derived from the
+    settings (``gunicorn.http.parser_options``) can tell they are stale.
     """
 
     def __init__(self, usage=None, prog=None):
@@ -106,16 +112,41 @@ class Config:
         return "\n".join(lines)
 
     def __getattr__(self, name):
-        # Only called for names not found normally, i.e. settings.
+        # Only called for names not found normally: settings that are not
+        # mirrored (a subclass overriding ``get``) or not known at all.
         settings = self.__dict__.get("settings")
         if settings is None or name not in settings:
             raise AttributeError(f"No configuration setting for: {name}")
         return settings[name].get()
 
     def __setattr__(self, name, value):
-        if name != "settings" and name in self.__dict__.get("settings", ()):
+        if name == "settings":
+            self._adopt(value)
+            return
+        if name in self.__dict__.get("settings", ()):
             raise AttributeError("Invalid access!")
         super().__setattr__(name, value)
+
+    def _adopt(self, settings):
+        """Make ``settings`` this Config's, mirroring each plain setting's value."""
+        state = self.__dict__
+        for setting in (state.get("settings") or {}).values():
+            mirrors = getattr(setting, "_mirrors", ())
+            if self in mirrors:
+                setting._mirrors = tuple(cfg for cfg in mirrors if cfg is not self)
+            state.pop(setting.name, None)
+        state["settings"] = settings
+        for name, setting in settings.items():
+            if _mirrorable(setting) and setting.name == name:
+                setting._mirrors = setting._mirrors + (self,)
+                state[name] = setting.get()
+        state["_settings_version"] = state.get("_settings_version", 0) + 1
+
+    def _setting_changed(self, setting):
+        # Called by Setting.value's setter (for every Config mirroring it).
+        state = self.__dict__
+        state[setting.name] = setting.get()
+        state["_settings_version"] += 1
 
     def set(self, name, value):
         if name not in self.settings:
@@ -255,6 +286,15 @@ class Config:
 
     def proxy_allow_networks(self):
         return _networks(self.proxy_allow_ips)
+
+
+def _mirrorable(setting):
+    # Only settings whose value is exactly what ``get()`` returns can be mirrored.
+    cls = type(setting)
+    return cls.get is Setting.get and getattr(cls, "value", None) is _VALUE_PROPERTY
+
+
+_VALUE_PROPERTY = Setting.__dict__["value"]
 
 
 def _section_order(setting):

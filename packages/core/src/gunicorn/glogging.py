@@ -436,14 +436,26 @@ class Logger:
 
     @property
     def access_log_enabled(self):
+        # Asked on every request: a gunicorn Config says when its settings
+        # changed (``_settings_version``), so the answer is worked out once per
+        # change; other cfg objects are asked each time.
         cfg = self.cfg
-        return bool(
+        state = getattr(cfg, "__dict__", None)
+        version = state.get("_settings_version") if state is not None else None
+        cached = self.__dict__.get("_access_enabled_cache")
+        if version is not None and cached is not None \
+                and cached[0] is cfg and cached[1] == version:
+            return cached[2]
+        enabled = bool(
             getattr(cfg, "accesslog", None)
             or getattr(cfg, "logconfig", None)
             or getattr(cfg, "logconfig_dict", None)
             or getattr(cfg, "logconfig_json", None)
             or (getattr(cfg, "syslog", False)
                 and not getattr(cfg, "disable_redirect_access_to_syslog", False)))
+        if version is not None:
+            self._access_enabled_cache = (cfg, version, enabled)
+        return enabled
 
     def now(self):
         """Local time as the Common Log Format writes it: [10/Oct/2000:13:55:36 -0700]."""

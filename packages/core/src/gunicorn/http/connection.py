@@ -127,6 +127,9 @@ class HTTP1Connection:
         if self._proxy_pending:
             if self._read_proxy() is NEED_DATA:
                 return NEED_DATA
+        if not buf._data and not self._closed:
+            # Nothing received yet (the usual first call): nothing to check.
+            return NEED_DATA
         if not self._skipped_crlf and buf.startswith(b"\r"):
             # RFC 9112 section 2.2: ignore one empty line before a request.
             if len(buf) < 2:
@@ -257,7 +260,7 @@ class HTTP1Connection:
         version = req.version if req.version in ((1, 0), (1, 1)) else _HTTP11
         head, self._writer, keep_alive = frame_response(
             event.status_code, event.reason, event.headers, req.method, version,
-            keep_alive, self._allow_chunked)
+            keep_alive, self._allow_chunked, checked=getattr(event, "checked", False))
         self._keep_alive = keep_alive
         self.response_status = event.status_code
         self.our_state = SEND_BODY

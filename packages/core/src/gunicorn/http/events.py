@@ -119,13 +119,18 @@ class InformationalResponse:
 
 
 class Response:
-    """A final response head; headers are (str, str) pairs from the application."""
+    """A final response head; headers are (str, str) pairs from the application.
 
-    __slots__ = ("status_code", "reason", "headers")
+    ``checked=True`` says every header already passed the same wire checks
+    (token name, no CR/LF/NUL in values) the writer applies, so it skips them.
+    """
 
-    def __init__(self, status_code, reason="", headers=()):
+    __slots__ = ("status_code", "reason", "headers", "checked")
+
+    def __init__(self, status_code, reason="", headers=(), checked=False):
         if not 200 <= status_code < 1000 and status_code != 101:
             raise ValueError("final status must be 101 or 2xx-9xx, got %r" % (status_code,))
         self.status_code = status_code
         self.reason = reason
         self.headers = headers
+        self.checked = checked

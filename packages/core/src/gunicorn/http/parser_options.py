@@ -1,6 +1,7 @@
 """The settings the HTTP/1 parser reads, taken from cfg once per connection."""
 
 from gunicorn.http.allow_lists import parse_networks
+from gunicorn.http.request_head import FRAMING_FIELDS
 
 MAX_REQUEST_LINE = 8190
 MAX_HEADERS = 32768
@@ -49,23 +50,39 @@ _SETTINGS = (
     ("proxy_allow_ips", ["127.0.0.1", "::1"]),
 )
 
-# id(cfg) -> (cfg, raw setting values, ParserOptions): connections of one
-# worker share one cfg, so the derived options are computed once, and again
+# id(cfg) -> (cfg, version, raw setting values, ParserOptions): connections of
+# one worker share one cfg, so the derived options are computed once, and again
 # only when a value changes.
 _CACHE = {}
 
 
+def _settings_version(cfg):
+    # A gunicorn Config counts its changes (``_settings_version``); any other
+    # object (test stubs, embedders' configs) is compared value by value.
+    state = getattr(cfg, "__dict__", None)
+    return state.get("_settings_version") if state is not None else None
+
+
 def options_for(cfg):
     """The ParserOptions for ``cfg``, reused while its settings are unchanged."""
-    raw = tuple([getattr(cfg, name, default) for name, default in _SETTINGS])
     entry = _CACHE.get(id(cfg))
-    if entry is not None and entry[0] is cfg and entry[1] == raw:
-        return entry[2]
+    version = _settings_version(cfg)
+    if entry is not None and entry[0] is cfg:
+        if version is not None:
+            if entry[1] == version:
+                return entry[3]
+        elif entry[2] == _raw_settings(cfg):
+            return entry[3]
     opts = ParserOptions(cfg)
     if len(_CACHE) > 64:
         _CACHE.clear()
-    _CACHE[id(cfg)] = (cfg, raw, opts)
+    raw = _raw_settings(cfg) if version is None else None
+    _CACHE[id(cfg)] = (cfg, version, raw, opts)
     return opts
+
+
+def _raw_settings(cfg):
+    return tuple([getattr(cfg, name, default) for name, default in _SETTINGS])
 
 
 class ParserOptions:
@@ -78,6 +95,7 @@ class ParserOptions:
         "casefold_http_method", "header_map", "secure_scheme_headers",
         "forwarder_headers", "forwarded_allow_ips", "_forwarded_networks", "_cfg",
         "proxy_protocol", "proxy_allow_ips", "_proxy_networks", "max_chunk_line",
+        "framing_fields",
     )
 
     def __init__(self, cfg):
@@ -112,6 +130,8 @@ class ParserOptions:
         self.header_map = header_map if header_map in ("drop", "dangerous") else "refuse"
         ssh = get(cfg, "secure_scheme_headers", _DEFAULT_SECURE_SCHEME_HEADERS) or {}
         self.secure_scheme_headers = {k.upper(): v for k, v in ssh.items()}
+        # The head parser looks these fields up after its loop (request_head.py).
+        self.framing_fields = FRAMING_FIELDS.union(self.secure_scheme_headers)
         fwd = get(cfg, "forwarder_headers", "SCRIPT_NAME,PATH_INFO") or ()
         if isinstance(fwd, str):
             fwd = fwd.split(",")

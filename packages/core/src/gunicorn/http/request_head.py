@@ -42,7 +42,11 @@ class HeadContext:
         self.is_ssl = is_ssl
         # Callable: is the peer in forwarded_allow_ips?  Evaluated lazily.
         self.trusted = trusted
-        self.framing_fields = FRAMING_FIELDS.union(opts.secure_scheme_headers)
+        # ParserOptions carries the set ready-made (one per worker, not per connection).
+        fields = getattr(opts, "framing_fields", None)
+        if fields is None:
+            fields = FRAMING_FIELDS.union(opts.secure_scheme_headers)
+        self.framing_fields = fields
 
 
 def parse_head(head, ctx, req_number=1):

@@ -23,19 +23,21 @@ def body_forbidden(method, status_code):
 
 
 def frame_response(status_code, reason, headers, method, version, keep_alive,
-                   allow_chunked=True, server=SERVER):
+                   allow_chunked=True, server=SERVER, checked=False):
     """Return (head bytes, body writer, keep_alive) for one final response.
 
     ``headers`` come from the application; framing headers it gives
     (Transfer-Encoding, Connection) are replaced by ours, Content-Length is
     honoured.  ``allow_chunked=False`` is for protocols (uwsgi) whose front
-    end frames the body itself.
+    end frames the body itself.  ``checked=True``: the caller already refused
+    headers that cannot go on the wire (see ``Response.checked``).
     """
     out = []
     content_length = None
     has_server = has_date = upgrade = False
     for name, value in headers:
-        check_response_header(name, value)
+        if not checked:
+            check_response_header(name, value)
         lname = name.lower()
         if lname == "content-length":
             value = value.strip(" \t")
@@ -84,16 +86,27 @@ def frame_response(status_code, reason, headers, method, version, keep_alive,
         writer = CloseDelimitedWriter()
         keep_alive = False
 
-    first = []
+    # The whole head in one join: status line, our fields, then the app's.
+    parts = [status_line(version, status_code, reason).decode("latin-1")]
     if not has_server and server:
-        first.append(("Server", server))
+        parts.append("Server: %s\r\n" % (server,))
     if not has_date:
-        first.append(("Date", http_date()))
-    first.append(("Connection", "upgrade" if upgrade else ("keep-alive" if keep_alive else "close")))
+        parts.append("Date: %s\r\n" % (http_date(),))
+    parts.append(_CONNECTION_LINES[2 if upgrade else (1 if keep_alive else 0)])
     if writer.framing == "chunked":
-        first.append(("Transfer-Encoding", "chunked"))
-    head = encode_head(status_line(version, status_code, reason), first + out)
+        parts.append("Transfer-Encoding: chunked\r\n")
+    for name, value in out:
+        parts.append("%s: %s\r\n" % (name, value))
+    parts.append("\r\n")
+    try:
+        head = "".join(parts).encode("latin-1")
+    except UnicodeEncodeError:
+        raise InvalidResponseHeader("response header is not latin-1") from None
     return head, writer, keep_alive
+
+
+_CONNECTION_LINES = ("Connection: close\r\n", "Connection: keep-alive\r\n",
+                     "Connection: upgrade\r\n")
 
 
 def informational_head(status_code, reason, headers, version=(1, 1)):

@@ -1,11 +1,14 @@
 """Encode response heads and frame response bodies (Content-Length, chunked, close-delimited)."""
 
-from http.client import responses as _REASONS
+from http import HTTPStatus
 
 from gunicorn.http.abnf import FIELD_VALUE_INVALID_RE, TOKEN_RE
 from gunicorn.http.errors import InvalidResponseHeader, InvalidResponseHeaderName
 
 _STATUS_LINES = {}
+# Standard reason phrases (http.client's table, without importing http.client
+# and the email package it pulls into every worker).
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
 def status_line(version, status_code, reason=""):

@@ -22,7 +22,6 @@ class Setting:
     """
 
     name = None
-    value = None
     section = None
     cli = None
     validator = None
@@ -94,8 +93,26 @@ class Setting:
             return f"<{getattr(default, '__qualname__', default)}()>"
         return str(default)
 
+    # The stored value lives in ``_value``; ``value`` is a property so that the
+    # Configs mirroring it (``_mirrors``) learn of every change, however made.
+    _value = None
+    _mirrors = ()
+
+    @property
+    def value(self):
+        return self._value
+
+    @value.setter
+    def value(self, val):
+        self._value = val
+        for cfg in self._mirrors:
+            cfg._setting_changed(self)
+
     def copy(self):
-        return copy.copy(self)
+        clone = copy.copy(self)
+        # A copy belongs to no Config until one adopts it.
+        clone._mirrors = ()
+        return clone
 
     def get(self):
         return self.value

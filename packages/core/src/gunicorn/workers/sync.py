@@ -4,6 +4,7 @@ import errno
 import os
 import select
 import ssl
+import sys
 
 from gunicorn.workers.base import Worker
 from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_class
@@ -12,6 +13,7 @@ from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_
 _ACCEPT_RETRY = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK)
 # Connections accepted from one ready listener before looking at the others.
 ACCEPT_BURST = 16
+_ACCEPTED_BLOCKING = sys.platform.startswith("linux")
 
 
 class StopWaiting(Exception):
@@ -34,7 +36,10 @@ class SyncWorker(Worker):
     def accept(self, listener):
         client, addr = listener.accept()
         # Python's accept() already makes the client non-inheritable (SOCK_CLOEXEC).
-        client.setblocking(True)
+        # Linux never passes the listener's O_NONBLOCK on to accepted sockets, so
+        # there a client Python already sees as blocking needs no extra syscall.
+        if not _ACCEPTED_BLOCKING or client.gettimeout() is not None:
+            client.setblocking(True)
         self.handle(listener, client, addr)
 
     def wait(self, timeout):

@@ -12,6 +12,15 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 # RFC 9110 section 5.5: field values never carry CTLs other than HTAB (no CR, LF, NUL).
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _STATUS = re.compile(r"([0-9]{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?\Z")
+# Any character check_header() would refuse in a value (a CTL, or beyond latin-1):
+# one search instead of two checks for the common, valid value.
+_VALUE_SUSPECT = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
+
+# Apps send the same few statuses and header names over and over: what was
+# validated once is remembered (bounded, so odd values cannot grow it forever).
+_CACHE_LIMIT = 512
+_STATUS_CACHE = {}
+_NAME_CACHE = {}
 
 # RFC 9110 section 7.6.1: connection-level fields, which the server owns.
 # (Proxy-Authenticate and Trailer, hop-by-hop in RFC 2616, are end-to-end now:
@@ -23,6 +32,18 @@ HOP_BY_HOP = frozenset((
 
 def parse_status(status):
     """``(status_code, reason)`` of a WSGI status string; InvalidResponseHeader if bad."""
+    if type(status) is str:
+        parsed = _STATUS_CACHE.get(status)
+        if parsed is not None:
+            return parsed
+        parsed = _parse_status(status)
+        if len(_STATUS_CACHE) < _CACHE_LIMIT:
+            _STATUS_CACHE[status] = parsed
+        return parsed
+    return _parse_status(status)
+
+
+def _parse_status(status):
     if not isinstance(status, str):
         raise TypeError("WSGI status must be a str, got %r" % (type(status).__name__,))
     match = _STATUS.match(status.rstrip(" "))
@@ -110,13 +131,23 @@ class WSGIResponse:
         clean = []
         length = None
         must_close = False
+        names = _NAME_CACHE
         for item in headers:
-            if not isinstance(item, (tuple, list)) or len(item) != 2:
+            if type(item) is not tuple:
+                if not isinstance(item, (tuple, list)) or len(item) != 2:
+                    raise TypeError("WSGI header %r must be a (name, value) tuple" % (item,))
+                item = tuple(item)
+            elif len(item) != 2:
                 raise TypeError("WSGI header %r must be a (name, value) tuple" % (item,))
             name, value = item
-            item = (name, value)
-            check_header(name, value)
-            lname = name.lower()
+            lname = names.get(name) if type(name) is str else None
+            if lname is None:
+                check_header(name, value)
+                lname = name.lower()
+                if type(name) is str and len(names) < _CACHE_LIMIT:
+                    names[name] = lname
+            elif type(value) is not str or _VALUE_SUSPECT.search(value) is not None:
+                check_header(name, value)
             if lname in HOP_BY_HOP:
                 if lname == "connection":
                     # The framing layer writes Connection itself; honour "close".
@@ -200,7 +231,9 @@ class WSGIResponse:
             self.req.force_close()
         self.headers_sent = True
         self.conn.wrote = False
-        self.conn.send(Response(self.status_code, self.reason, list(self.headers)), flush=False)
+        # Every header passed check_header() in start_response().
+        self.conn.send(Response(self.status_code, self.reason, list(self.headers), checked=True),
+                       flush=False)
 
     def write_iterable(self, result):
         """Write every chunk of the app's iterable (or kernel-send a FileWrapper)."""

@@ -10,6 +10,8 @@ connection may carry another request, ``close()``.
 import errno
 import socket
 import ssl
+import sys
+import threading
 import time
 from datetime import datetime
 
@@ -36,6 +38,11 @@ CLIENT_GONE = {
 # close into a TCP reset (which can destroy the response in flight).
 LINGER_SECONDS = 0.5
 LINGER_BYTES = 1 << 18
+
+# Linux copies TCP_NODELAY from a listening socket to the sockets it accepts:
+# set it once on the listener instead of once per connection.
+_NODELAY_INHERITED = sys.platform.startswith("linux")
+_TCP_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 
 _protocol_classes = {}
 
@@ -90,12 +97,54 @@ class ServeSettings:
 
     def __init__(self, worker):
         cfg = self.cfg = worker.cfg
-        self.environ = EnvironSettings(cfg, worker.log,
-                                       getattr(worker, "wsgi_multithread", None))
+        multithread = getattr(worker, "wsgi_multithread", None)
+        self.environ = EnvironSettings(cfg, worker.log, multithread)
         self.pre_request = cfg.pre_request
         self.post_request = cfg.post_request
         self.sendfile = sendfile_enabled(cfg)
         self._protocol_class = None
+        # Pool threads share worker.nr: "nr += 1" could lose counts there.
+        self.count_lock = threading.Lock() if multithread else None
+        # AsyncWorker.is_already_handled, looked up once (most workers have none).
+        self.already_handled = getattr(worker, "is_already_handled", None)
+        # listener -> (its address, whether accepted sockets inherit TCP_NODELAY)
+        self._listeners = {}
+
+    def listener_facts(self, listener, sock):
+        """``(server address, nodelay already inherited)`` for a connection from ``listener``.
+
+        A listener's address never changes, so it is asked for once, not per
+        connection; the same first visit sets TCP_NODELAY on the listener
+        where accepted sockets inherit it.
+        """
+        if listener is None:
+            try:
+                return sock.getsockname(), False
+            except OSError:
+                return None, False
+        key = id(listener)
+        facts = self._listeners.get(key)
+        if facts is not None and facts[0] is listener:
+            return facts[1], facts[2]
+        try:
+            server = listener.getsockname()
+        except OSError:
+            return None, False
+        inherited = _NODELAY_INHERITED and _no_delay(listener)
+        if len(self._listeners) > 64:
+            self._listeners.clear()
+        self._listeners[key] = (listener, server, inherited)
+        # This connection was accepted before the listener had the option.
+        return server, False
+
+    def count_request(self, worker):
+        """``worker.nr += 1``, safely when pool threads share the worker."""
+        lock = self.count_lock
+        if lock is None:
+            worker.nr += 1
+        else:
+            with lock:
+                worker.nr += 1
 
     @property
     def protocol_class(self):
@@ -138,13 +187,11 @@ class ServedConnection:
         self.settings = settings = serve_settings(worker)
         self.sock = sock
         self.addr = addr
-        try:
-            server = listener.getsockname() if listener is not None else sock.getsockname()
-        except OSError:
-            server = None
+        server, nodelay = settings.listener_facts(listener, sock)
         self.listener_name = server
         is_ssl = is_tls_socket(sock)
-        _no_delay(sock)
+        if not nodelay:
+            _no_delay(sock)
         if proto is None:
             proto = settings.protocol_class(cfg, addr, server, is_ssl)
         self.conn = ClientConnection(sock, proto)
@@ -219,7 +266,7 @@ class ServedConnection:
             environ = self.environ.build(req, body, resp.early_hints)
             if not self.keepalive:
                 req.force_close()
-            worker.nr += 1
+            settings.count_request(worker)
             if worker.nr >= worker.max_requests:
                 if worker.alive:
                     log.info("Autorestarting worker after current request.")
@@ -256,7 +303,7 @@ class ServedConnection:
 
         Upstream-style overrides signal it by raising StopIteration; both count.
         """
-        check = getattr(self.worker, "is_already_handled", None)
+        check = self.settings.already_handled
         if check is None:
             return False
         try:
@@ -426,15 +473,17 @@ class ServedConnection:
 
 
 def _no_delay(sock):
+    """Set TCP_NODELAY on a TCP socket; True when it was set."""
     # Each write is a complete piece (head plus first chunk, a streamed chunk,
     # the end marker): Nagle would only hold the small last one back until the
     # client's delayed ACK, a 40 ms stall per response.
-    if getattr(sock, "family", None) not in (socket.AF_INET, socket.AF_INET6):
-        return
+    if getattr(sock, "family", None) not in _TCP_FAMILIES:
+        return False
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except (OSError, AttributeError):
-        pass
+        return False
+    return True
 
 
 def serve_connection(worker, sock, listener, addr, proto=None, keepalive=False,
