@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
+# Status code -> reason phrase; looked up for every response, built once.
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+# "200 OK" status texts by code (access log, post_request), also built once.
+_STATUS_TEXTS = {code: f"{code} {phrase}" for code, phrase in _REASONS.items()}
+
 
 def reason_phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+    return _REASONS.get(status, "")
 
 
 class ResponseSummary:
@@ -27,7 +29,8 @@ class ResponseSummary:
 
     def start(self, status_code: int, headers) -> None:
         self.status_code = status_code
-        self.status = f"{status_code} {reason_phrase(status_code)}".rstrip()
+        text = _STATUS_TEXTS.get(status_code)
+        self.status = text if text is not None else str(status_code)
         self.headers = list(headers)
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from gunicorn.asgi.http_cycle import ClientDisconnected, HTTPCycle
-from gunicorn.asgi.scope import http_scope
+from gunicorn.asgi.scope import address, build_http_scope
 from gunicorn.asgi.tls_extension import tls_extension
 from gunicorn.asgi.websocket_handshake import is_websocket_upgrade
 from gunicorn.http.errors import NoMoreData, ParseError
@@ -44,8 +44,12 @@ class HTTPConnection(asyncio.Protocol):
         self._reading_paused = False
         self._writing_paused = False
         self._drain_waiters: list = []
-        self._idle_timer = None
+        self._idle_timer = None  # one TimerHandle, moved only when a deadline comes sooner
+        self._idle_deadline = None  # loop time after which an idle connection closes
         self._grace_timer = None
+        self._loop = None
+        self._client = None  # ASGI address pairs, computed once per connection
+        self._server = None
         self._served = 0
         self._lingering = False
         self._lingered = 0
@@ -54,8 +58,11 @@ class HTTPConnection(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        self._loop = asyncio.get_running_loop()
         self.peer = transport.get_extra_info("peername")
         self.sockname = transport.get_extra_info("sockname")
+        self._client = address(self.peer)
+        self._server = address(self.sockname)
         is_ssl = transport.get_extra_info("sslcontext") is not None
         self.tls = tls_extension(transport.get_extra_info("ssl_object")) if is_ssl else None
         self.proto = self.server.protocol_class(self.cfg, self.peer, self.sockname, is_ssl)
@@ -99,7 +106,7 @@ class HTTPConnection(asyncio.Protocol):
 
     def connection_lost(self, exc) -> None:
         self.closed = True
-        self._cancel_idle_timer()
+        self._stop_idle_timer()
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.disconnect()
             self._start_grace_timer()
@@ -215,12 +222,14 @@ class HTTPConnection(asyncio.Protocol):
             self.websocket = WebSocketSession(self, request)
             self.websocket.start()
             return
-        scope = http_scope(request, self.peer, self.sockname, server.root_path, server.state)
+        scope = build_http_scope(request, self._client, self._server, server.root_path,
+                                 server.state)
         if self.tls is not None:
             scope["extensions"]["tls"] = self.tls
-        self.cycle = HTTPCycle(self, request, scope)
-        server.pre_request(request)
-        self.cycle.task = server.spawn(self.cycle.run(server.app))
+        self.cycle = cycle = HTTPCycle(self, request, scope)
+        if server.has_pre_request:
+            server.pre_request(request)
+        cycle.task = server.spawn_cycle(cycle)
 
     def _reject(self, exc: ParseError) -> None:
         """Answer a malformed request with core's error page and close."""
@@ -249,7 +258,7 @@ class HTTPConnection(asyncio.Protocol):
             and not self.must_close
             and not cycle.request.should_close()
             and self.proto.keep_alive
-            and self.cfg.keepalive > 0
+            and self.server.keepalive > 0
             and not self.server.closing
         )
         if not reusable:
@@ -275,21 +284,47 @@ class HTTPConnection(asyncio.Protocol):
     # -- timers and shutdown -----------------------------------------------------
 
     def _arm_idle_timer(self) -> None:
-        self._cancel_idle_timer()
         # A fresh connection gets the worker timeout for its first request head;
         # a kept-alive one only ``keepalive`` seconds (upstream's keep-alive wait).
-        delay = self.cfg.keepalive if self._served else (self.cfg.timeout or 30)
-        if delay and delay > 0:
-            loop = asyncio.get_running_loop()
-            self._idle_timer = loop.call_later(delay, self._idle_timeout)
+        server = self.server
+        delay = server.keepalive if self._served else server.first_request_wait
+        if not delay or delay <= 0:
+            self._idle_deadline = None
+            return
+        loop = self._loop
+        deadline = loop.time() + delay
+        self._idle_deadline = deadline
+        timer = self._idle_timer
+        # Reuse the armed timer (it re-checks the deadline when it fires)
+        # unless it would fire too late.
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._idle_timer = loop.call_at(deadline, self._idle_check)
 
     def _cancel_idle_timer(self) -> None:
+        # A request is in progress: no idle deadline; the timer may stay armed.
+        self._idle_deadline = None
+
+    def _stop_idle_timer(self) -> None:
+        self._idle_deadline = None
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
 
-    def _idle_timeout(self) -> None:
+    def _idle_check(self) -> None:
         self._idle_timer = None
+        deadline = self._idle_deadline
+        if deadline is None or self.closed:
+            return
+        loop = self._loop
+        if loop.time() < deadline - 0.005:
+            self._idle_timer = loop.call_at(deadline, self._idle_check)
+            return
+        self._idle_timeout()
+
+    def _idle_timeout(self) -> None:
+        self._idle_deadline = None
         if self.cycle is None and self.websocket is None:
             self.close()
 

@@ -8,7 +8,9 @@ import time
 from collections import deque
 
 from gunicorn.asgi.access import ResponseSummary, reason_phrase
+from gunicorn.http.errors import LocalProtocolError
 from gunicorn.http.events import Data, EndOfMessage, InformationalResponse, Response
+from gunicorn.http.writers import check_response_header
 
 # Request body bytes held for the app before the connection stops reading.
 BODY_HIGH_WATER = 64 * 1024
@@ -22,17 +24,74 @@ class ClientDisconnected(OSError):
     """send() after the client went away (ASGI http spec 2.4: an OSError subclass)."""
 
 
-def header_pairs(raw_headers):
+def _checked_pair(name, value):
+    name = bytes(name)
+    value = bytes(value)
+    # RFC 9110 section 5.5: CR, LF and NUL never belong in a field; refuse injection.
+    if b"\r" in name or b"\n" in name or b"\r" in value or b"\n" in value \
+            or b"\x00" in value or b":" in name or not name:
+        raise RuntimeError(f"invalid response header {name!r}: {value!r}")
+    pair = (name.decode("latin-1"), value.decode("latin-1"))
+    try:
+        # The writer's own checks (token name, field-value characters), done
+        # here once per distinct header so the cached pair can skip them.
+        check_response_header(*pair)
+    except LocalProtocolError as exc:
+        raise RuntimeError(str(exc)) from None
+    return pair
+
+
+# (name bytes, value bytes) -> ((name str, value str), frames_body): apps send
+# the same headers again and again, so each distinct one is decoded and checked
+# once.  Bounded: values such as lengths or cookies vary.
+_PAIRS: dict = {}
+_PAIRS_MAX = 4096
+_FRAMING_NAMES = frozenset(("content-length", "transfer-encoding"))
+
+
+def checked_headers(raw_headers):
+    """(list of (str, str) pairs, whether one is Content-Length or Transfer-Encoding)."""
+    cache = _PAIRS
     pairs = []
-    for name, value in raw_headers:
-        name = bytes(name)
-        value = bytes(value)
-        # RFC 9110 section 5.5: CR, LF and NUL never belong in a field; refuse injection.
-        if b"\r" in name or b"\n" in name or b"\r" in value or b"\n" in value \
-                or b"\x00" in value or b":" in name or not name:
-            raise RuntimeError(f"invalid response header {name!r}: {value!r}")
-        pairs.append((name.decode("latin-1"), value.decode("latin-1")))
-    return pairs
+    append = pairs.append
+    framed = False
+    for item in raw_headers:
+        try:
+            entry = cache.get(item)
+        except TypeError:  # a list, or a bytearray inside: not hashable
+            entry = None
+            item = tuple(item)
+            key = None
+        else:
+            key = item
+        if entry is None:
+            name, value = item
+            pair = _checked_pair(name, value)
+            entry = (pair, pair[0].lower() in _FRAMING_NAMES)
+            if key is not None and type(name) is bytes and type(value) is bytes:
+                if len(cache) >= _PAIRS_MAX:
+                    cache.clear()
+                cache[key] = entry
+        append(entry[0])
+        if entry[1]:
+            framed = True
+    return pairs, framed
+
+
+def header_pairs(raw_headers):
+    """ASGI header pairs as the (str, str) pairs core's writer takes; refuses bad ones."""
+    return checked_headers(raw_headers)[0]
+
+
+# Whether core's Response takes ``checked`` (headers already validated here).
+_RESPONSE_TAKES_CHECKED = "checked" in getattr(Response, "__slots__", ())
+_END = EndOfMessage()
+
+
+def response_event(status, headers):
+    if _RESPONSE_TAKES_CHECKED:
+        return Response(status, reason_phrase(status), headers, checked=True)
+    return Response(status, reason_phrase(status), headers)
 
 
 class HTTPCycle:
@@ -64,6 +123,7 @@ class HTTPCycle:
         self._trailers_expected = False
         self._final_body_sent = False
         self._pending_trailers: list = []
+        self._framed = False  # the app gave Content-Length or Transfer-Encoding
 
     # -- request side, driven by the connection ------------------------------------
 
@@ -147,9 +207,10 @@ class HTTPCycle:
 
     def _start(self, message: dict) -> None:
         status = int(message["status"])
-        headers = header_pairs(message.get("headers", ()))
+        headers, framed = checked_headers(message.get("headers", ()))
         self.response_started = True
         self._trailers_expected = bool(message.get("trailers", False))
+        self._framed = framed
         self.summary.start(status, headers)
         self._head = (status, headers)
 
@@ -160,15 +221,14 @@ class HTTPCycle:
             # The whole body is known: frame it with Content-Length, not chunked.
             headers = headers + [("Content-Length", str(len(last_body)))]
         self.summary.headers = headers
-        return self.conn.proto.send(Response(status, reason_phrase(status), headers))
+        return self.conn.proto.send(response_event(status, headers))
 
     def _may_add_length(self, status, headers) -> bool:
         if self._trailers_expected or self.request.method == "HEAD":
             return False
         if status < 200 or status in _NO_BODY_STATUS:
             return False
-        names = {name.lower() for name, _ in headers}
-        return "content-length" not in names and "transfer-encoding" not in names
+        return not self._framed
 
     async def _body_message(self, message: dict) -> None:
         if self._final_body_sent:
@@ -186,8 +246,8 @@ class HTTPCycle:
         if not more:
             self._final_body_sent = True
             if not self._trailers_expected:
-                out.append(proto.send(EndOfMessage()))
-        self.conn.write(b"".join(out))
+                out.append(proto.send(_END))
+        self.conn.write(out[0] if len(out) == 1 else b"".join(out))
         if self._final_body_sent and not self._trailers_expected:
             self._finish()
         else:
@@ -281,6 +341,7 @@ class HTTPCycle:
                 self._abandon()
         finally:
             self.conn.cycle_finished(self)
+            self.conn.server.cycle_done(self)
 
     def _abandon(self) -> None:
         if self.disconnected or self.response_complete:

@@ -31,36 +31,58 @@ def _split_target(request):
     return raw, query
 
 
+# Upper-case str field name (core) -> lower-case bytes (ASGI); names repeat, so
+# each is converted once.  Bounded: a client could send endless distinct names.
+_NAME_BYTES: dict = {}
+_NAME_BYTES_MAX = 1024
+_HTTP_VERSIONS = {(1, 1): "1.1", (1, 0): "1.0"}
+
+
 def headers_as_bytes(request) -> list:
     # ASGI wants lower-case header names; core gives upper-case latin-1 strings.
-    return [(name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in request.headers]
+    names = _NAME_BYTES
+    out = []
+    append = out.append
+    for name, value in request.headers:
+        lowered = names.get(name)
+        if lowered is None:
+            lowered = name.lower().encode("latin-1")
+            if len(names) >= _NAME_BYTES_MAX:
+                names.clear()
+            names[name] = lowered
+        append((lowered, value.encode("latin-1")))
+    return out
 
 
-def _client(request, peer):
-    # PROXY protocol (when enabled and sent): the proxy's client is the client.
+def client_address(request, peer_address):
+    """The ASGI ``client``: the PROXY protocol's client when one was sent, else the peer."""
     proxy = getattr(request, "proxy", None)
     if proxy is not None and getattr(proxy, "client_addr", None):
         port = proxy.client_port
         return (str(proxy.client_addr), int(port) if port is not None else 0)
-    return address(peer)
+    return peer_address
 
 
-def _common(request, peer, sockname, root_path, state):
+def _common(request, client, server, root_path, state):
     raw_path, query = _split_target(request)
     # ASGI: ``path`` is percent-decoded and UTF-8 decoded, and includes root_path.
     path = unquote(raw_path.decode("latin-1"), encoding="utf-8", errors="replace")
-    version = tuple(request.version)
+    version = request.version
+    http_version = _HTTP_VERSIONS.get(version)
+    if http_version is None:
+        version = tuple(version)
+        http_version = (f"{version[0]}.{version[1]}" if version < (2, 0)
+                        else str(version[0]))
     scope = {
         "asgi": {"version": ASGI_VERSION},
-        "http_version": f"{version[0]}.{version[1]}" if version < (2, 0) else str(version[0]),
-        "path": root_path + path,
-        "raw_path": root_path.encode("utf-8") + raw_path,
+        "http_version": http_version,
+        "path": root_path + path if root_path else path,
+        "raw_path": root_path.encode("utf-8") + raw_path if root_path else raw_path,
         "query_string": query,
         "root_path": root_path,
         "headers": headers_as_bytes(request),
-        "client": _client(request, peer),
-        "server": address(sockname),
+        "client": client_address(request, client),
+        "server": server,
     }
     if state is not None:
         # Each request gets a shallow copy of the lifespan state (ASGI lifespan spec).
@@ -68,8 +90,9 @@ def _common(request, peer, sockname, root_path, state):
     return scope
 
 
-def http_scope(request, peer, sockname, root_path="", state=None) -> dict:
-    scope = _common(request, peer, sockname, root_path, state)
+def build_http_scope(request, client, server, root_path, state) -> dict:
+    """``http_scope`` with the connection's ``address()`` pairs already computed."""
+    scope = _common(request, client, server, root_path, state)
     scope["type"] = "http"
     scope["asgi"]["spec_version"] = HTTP_SPEC_VERSION
     scope["method"] = request.method
@@ -78,8 +101,12 @@ def http_scope(request, peer, sockname, root_path="", state=None) -> dict:
     return scope
 
 
+def http_scope(request, peer, sockname, root_path="", state=None) -> dict:
+    return build_http_scope(request, address(peer), address(sockname), root_path, state)
+
+
 def websocket_scope(request, peer, sockname, root_path="", state=None) -> dict:
-    scope = _common(request, peer, sockname, root_path, state)
+    scope = _common(request, address(peer), address(sockname), root_path, state)
     scope["type"] = "websocket"
     scope["asgi"]["spec_version"] = WEBSOCKET_SPEC_VERSION
     scope["scheme"] = "wss" if request.scheme == "https" else "ws"

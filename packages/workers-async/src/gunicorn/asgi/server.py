@@ -30,6 +30,13 @@ class ASGIServer:
         self.ssl_context = ssl_context
         self.root_path = getattr(cfg, "root_path", "") or ""
         self.max_connections = getattr(cfg, "worker_connections", 1000) or 0
+        # Read per request: taken from cfg once (a worker's settings never change).
+        self.keepalive = getattr(cfg, "keepalive", 2)
+        self.first_request_wait = getattr(cfg, "timeout", 30) or 30
+        self.has_pre_request = worker is not None and _hook_is_set(cfg, "pre_request")
+        # Only a user-set post_request hook or an access log needs the environ.
+        self._wants_environ_flag = (
+            (worker is not None and _hook_is_set(cfg, "post_request")) or _log_wants_access(log))
         self.connections: set = set()
         self.tasks: set = set()
         self.closing = False
@@ -107,6 +114,15 @@ class ASGIServer:
 
     # -- bookkeeping used by connections -----------------------------------------
 
+    def spawn_cycle(self, cycle):
+        """Run an HTTP cycle's app in a task; the cycle removes it from ``tasks`` itself."""
+        task = self._loop.create_task(cycle.run(self.app))
+        self.tasks.add(task)
+        return task
+
+    def cycle_done(self, cycle) -> None:
+        self.tasks.discard(cycle.task)
+
     def spawn(self, coro):
         task = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(task)
@@ -120,6 +136,11 @@ class ASGIServer:
         if conn in self.connections:
             self.connections.discard(conn)
             self._release()
+        tasks = self.tasks
+        if len(tasks) > 2 * len(self.connections) + 64:
+            # A cycle task cancelled before it ever ran never reaches cycle_done().
+            for task in [t for t in tasks if t.done()]:
+                tasks.discard(task)
 
     def pre_request(self, request) -> None:
         if self.worker is None:
@@ -135,7 +156,7 @@ class ASGIServer:
 
     def exchange_done(self, request, summary, started_at, peer, sockname) -> None:
         """The same for any answered request head (a WebSocket handshake too)."""
-        if not self._wants_environ():
+        if not self._wants_environ_flag:
             # Nobody reads it: skip building the environ (a hot path).
             self._count_request()
             return
@@ -144,13 +165,7 @@ class ASGIServer:
         self._after_request(request, environ, summary, elapsed)
 
     def _wants_environ(self) -> bool:
-        if getattr(self.log, "access_log_enabled", True):
-            return True
-        if self.worker is None:
-            return False
-        setting = getattr(self.cfg, "settings", {}).get("post_request")
-        # Only a user-set post_request hook needs it; the default does nothing.
-        return setting is None or setting.value is not setting.default
+        return self._wants_environ_flag
 
     def log_rejected(self, exc, status, peer, sockname) -> None:
         request = getattr(exc, "req", None)
@@ -214,3 +229,18 @@ class ASGIServer:
 
     def _app_tasks(self):
         return [t for t in self.tasks if not t.done()]
+
+
+def _hook_is_set(cfg, name) -> bool:
+    """Whether the hook ``name`` is the user's (the default does nothing: skip calling it)."""
+    setting = getattr(cfg, "settings", {}).get(name)
+    return setting is None or setting.value is not setting.default
+
+
+def _log_wants_access(log) -> bool:
+    if getattr(log, "access_log_enabled", True):
+        return True
+    # A Logger subclass (statsd) may do more in access() than write the line.
+    from gunicorn.glogging import Logger
+
+    return getattr(type(log), "access", None) is not Logger.access

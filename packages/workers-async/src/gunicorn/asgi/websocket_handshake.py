@@ -34,7 +34,10 @@ def _values(headers, name: str) -> list[str]:
 
 def is_websocket_upgrade(headers) -> bool:
     """Whether a request asks to switch to WebSocket (``Upgrade: websocket``)."""
-    return "websocket" in _tokens(headers, "UPGRADE")
+    for key, _value in headers:
+        if key == "UPGRADE":  # rare: only then split the field's tokens
+            return "websocket" in _tokens(headers, "UPGRADE")
+    return False
 
 
 def accept_value(key: str) -> str:
