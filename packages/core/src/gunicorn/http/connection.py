@@ -55,6 +55,25 @@ _HTTP11 = (1, 1)
 _EMPTY_BODY = ContentLengthReader(0)
 
 
+class _PeerTrust:
+    """Whether the peer is in forwarded_allow_ips: asked lazily, answered once."""
+
+    __slots__ = ("opts", "peer_addr", "answer")
+
+    def __init__(self, opts, peer_addr):
+        self.opts = opts
+        self.peer_addr = peer_addr
+        self.answer = None
+
+    def __call__(self):
+        answer = self.answer
+        if answer is None:
+            opts = self.opts
+            answer = self.answer = peer_allowed(
+                self.peer_addr, opts.forwarded_allow_ips, opts.forwarded_networks)
+        return answer
+
+
 class HTTP1Connection:
     """One HTTP/1.x connection, server side, without any I/O."""
 
@@ -65,8 +84,10 @@ class HTTP1Connection:
         self.server_addr = server_addr
         self.is_ssl = is_ssl
         self._allow_chunked = allow_chunked
-        self._trusted = None
-        self._ctx = HeadContext(opts, peer_addr, is_ssl, self._peer_trusted)
+        # Not a bound method of ours: the context would then hold the
+        # connection in a reference cycle, freed only by the GC.
+        self._trust = _PeerTrust(opts, peer_addr)
+        self._ctx = HeadContext(opts, peer_addr, is_ssl, self._trust)
         self._buf = ReceiveBuffer()
         self._closed = False
         self.their_state = IDLE
@@ -199,12 +220,7 @@ class HTTP1Connection:
 
     def _peer_trusted(self):
         """Whether the peer may set forwarding headers (forwarded_allow_ips); cached."""
-        trusted = self._trusted
-        if trusted is None:
-            opts = self.opts
-            trusted = self._trusted = peer_allowed(
-                self.peer_addr, opts.forwarded_allow_ips, opts.forwarded_networks)
-        return trusted
+        return self._trust()
 
     # -- sending ---------------------------------------------------------
 

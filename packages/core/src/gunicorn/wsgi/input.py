@@ -7,6 +7,21 @@ from gunicorn.http.events import ConnectionClosed, Data, EndOfMessage, Informati
 MAX_DRAIN = 1 << 20
 
 
+class _EndedConnection:
+    """What a released body reads from: the peer is gone."""
+
+    broken = False
+
+    def next_event(self):
+        return ConnectionClosed()
+
+    def send(self, event, flush=True):
+        pass
+
+
+_ENDED = _EndedConnection()
+
+
 class RequestBody:
     """File-like, read-only request body (PEP 3333 ``wsgi.input``).
 
@@ -18,7 +33,10 @@ class RequestBody:
 
     def __init__(self, conn, req):
         self._conn = conn
+        # Only needed until the body ends (for its trailers); dropped then and by
+        # release(), so that req.body <-> body is not a cycle left to the GC.
         self._req = req
+        self._expects_continue = bool(getattr(req, "expect_continue", False))
         self._buf = bytearray()
         self._scan = 0          # readline(): bytes of _buf already known newline-free
         self.complete = False   # EndOfMessage seen
@@ -30,7 +48,7 @@ class RequestBody:
     @property
     def needs_continue(self):
         """The client waits for ``100 Continue`` that was never sent."""
-        return bool(getattr(self._req, "expect_continue", False)) and self.has_body \
+        return self._expects_continue and self.has_body \
             and not self.continue_sent and not self.complete
 
     def _pull(self):
@@ -45,7 +63,8 @@ class RequestBody:
             self._buf += event.data
         elif isinstance(event, EndOfMessage):
             self.complete = True
-            self._req.trailers = list(event.trailers or [])
+            if self._req is not None:
+                self._req.trailers = list(event.trailers or [])
         elif isinstance(event, ConnectionClosed):
             self.complete = True
             self.truncated = True
@@ -111,6 +130,16 @@ class RequestBody:
 
     def close(self):
         """Nothing to release: the connection belongs to the server."""
+
+    def release(self):
+        """The request is over: let go of the request and the connection.
+
+        Both point back at this body (req.body, the protocol's current
+        request), so keeping them would leave a cycle for the GC. A read after
+        this finds the body ended.
+        """
+        self._req = None
+        self._conn = _ENDED
 
     def drain(self, limit=MAX_DRAIN):
         """Discard the unread rest of the body; True if it ended within ``limit`` bytes.

@@ -252,6 +252,15 @@ class ServedConnection:
     # -- one request -------------------------------------------------------
     def handle(self, req):
         """Serve ``req``; True when the connection may carry another request."""
+        try:
+            return self._handle(req)
+        finally:
+            body = self.body
+            if body is not None:
+                # Breaks req.body <-> body now rather than at the next GC pass.
+                body.release()
+
+    def _handle(self, req):
         worker, settings, log = self.worker, self.settings, self.log
         start = datetime.now()
         body = self.body = RequestBody(self.conn, req)
