@@ -10,9 +10,11 @@ import pytest
 
 from gunicorn.config import Config, validate_pos_int
 
+# The settings contract (names, flags, defaults of upstream gunicorn) kept with the tests;
+# GUNICORN_SETTINGS_TSV points at another copy to check against.
 TSV_CANDIDATES = [
-    Path(__file__).resolve().parents[3].parent / "shared" / "reference" / "settings.tsv",
     Path(os.environ.get("GUNICORN_SETTINGS_TSV", "/nonexistent")),
+    Path(__file__).resolve().parent / "data" / "settings.tsv",
 ]
 TSV = next((p for p in TSV_CANDIDATES if p.is_file()), None)
 ROWS = list(csv.DictReader(TSV.open(), delimiter="\t")) if TSV else []
