@@ -51,6 +51,12 @@ def protocol_class(cfg):
     """The protocol class named by ``cfg.protocol`` (entry-point group gunicorn.protocols)."""
     name = getattr(cfg, "protocol", None) or "http"
     cls = _protocol_classes.get(name)
+    if cls is None and name == "http":
+        # Core's own: no need to scan every distribution's entry points (which
+        # costs each worker some 400 KiB of memory) to find it.
+        from gunicorn.http.protocol import HTTP1Protocol as cls
+
+        _protocol_classes[name] = cls
     if cls is None:
         from gunicorn import plugins
 
