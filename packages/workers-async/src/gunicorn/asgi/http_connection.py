@@ -8,6 +8,7 @@ from gunicorn.asgi.http_cycle import ClientDisconnected, HTTPCycle
 from gunicorn.asgi.scope import address, build_http_scope
 from gunicorn.asgi.tls_extension import tls_extension
 from gunicorn.asgi.websocket_handshake import is_websocket_upgrade
+from gunicorn.http.connection import HTTP1Connection
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import NEED_DATA, PAUSED, ConnectionClosed, Data, EndOfMessage, Request
 
@@ -48,6 +49,7 @@ class HTTPConnection(asyncio.Protocol):
         self._idle_deadline = None  # loop time after which an idle connection closes
         self._grace_timer = None
         self._loop = None
+        self._bodyless_done = False
         self._client = None  # ASGI address pairs, computed once per connection
         self._server = None
         self._served = 0
@@ -66,6 +68,9 @@ class HTTPConnection(asyncio.Protocol):
         is_ssl = transport.get_extra_info("sslcontext") is not None
         self.tls = tls_extension(transport.get_extra_info("ssl_object")) if is_ssl else None
         self.proto = self.server.protocol_class(self.cfg, self.peer, self.sockname, is_ssl)
+        # Core's HTTP/1 machine finishes a body-less request by itself in
+        # start_next_cycle(): no need to pull its EndOfMessage event.
+        self._bodyless_done = isinstance(self.proto, HTTP1Connection)
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self.server.connection_opened(self)
         self._arm_idle_timer()
@@ -202,6 +207,10 @@ class HTTPConnection(asyncio.Protocol):
                 return
             if isinstance(event, Request):
                 self._on_request(event)
+                if self._bodyless_done and self.cycle is not None \
+                        and not event.chunked and not event.content_length:
+                    self.cycle.end_body()
+                    return
             elif isinstance(event, Data):
                 if self.cycle.feed_body(event.data):
                     self.pause_reading()
