@@ -139,6 +139,11 @@ class HTTPConnection(asyncio.Protocol):
         if data and not self.closed:
             self.transport.write(data)
 
+    def write_parts(self, parts: list) -> None:
+        """Write several buffers with one call and no joined copy (big bodies)."""
+        if not self.closed:
+            self.transport.writelines(parts)
+
     async def drain(self) -> None:
         """Wait while the transport holds more than WRITE_HIGH_WATER unsent bytes."""
         if self.closed:

@@ -16,6 +16,8 @@ from gunicorn.http.writers import check_response_header
 BODY_HIGH_WATER = 64 * 1024
 # Bytes read from a file per write for http.response.pathsend.
 PATHSEND_CHUNK = 256 * 1024
+# A body this big goes out beside its head (writelines) rather than copied into one buffer.
+_JOIN_LIMIT = 16 * 1024
 # Statuses and methods whose responses carry no body (RFC 9110 section 6.4.1).
 _NO_BODY_STATUS = frozenset((204, 304))
 
@@ -247,7 +249,12 @@ class HTTPCycle:
             self._final_body_sent = True
             if not self._trailers_expected:
                 out.append(proto.send(_END))
-        self.conn.write(out[0] if len(out) == 1 else b"".join(out))
+        if len(out) == 1:
+            self.conn.write(out[0])
+        elif len(body) >= _JOIN_LIMIT:
+            self.conn.write_parts(out)
+        else:
+            self.conn.write(b"".join(out))
         if self._final_body_sent and not self._trailers_expected:
             self._finish()
         else:
