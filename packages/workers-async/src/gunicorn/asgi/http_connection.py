@@ -284,7 +284,8 @@ class HTTPConnection(asyncio.Protocol):
         self.cycle = None
         self.proto.start_next_cycle()
         self._arm_idle_timer()
-        self.resume_reading()
+        if self._reading_paused:
+            self.resume_reading()
         self._pump()
 
     def cycle_finished(self, cycle: HTTPCycle) -> None:

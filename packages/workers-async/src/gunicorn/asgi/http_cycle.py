@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections import deque
 
 from gunicorn.asgi.access import ResponseSummary, reason_phrase
 from gunicorn.http.errors import LocalProtocolError
@@ -104,6 +103,13 @@ class HTTPCycle:
     ``send``, whose bytes go through the connection's sans-I/O protocol.
     """
 
+    __slots__ = (
+        "conn", "request", "scope", "summary", "started_at", "task", "body_complete",
+        "disconnected", "peer_eof", "response_started", "response_complete", "_body",
+        "_buffered", "_body_delivered", "_waiter", "_continue_sent", "_head",
+        "_trailers_expected", "_final_body_sent", "_pending_trailers", "_framed",
+    )
+
     def __init__(self, conn, request, scope):
         self.conn = conn
         self.request = request
@@ -116,7 +122,7 @@ class HTTPCycle:
         self.peer_eof = False
         self.response_started = False
         self.response_complete = False
-        self._body: deque = deque()
+        self._body: list = []
         self._buffered = 0
         self._body_delivered = False
         self._waiter = None
@@ -124,7 +130,7 @@ class HTTPCycle:
         self._head = None  # Response held until the first body message
         self._trailers_expected = False
         self._final_body_sent = False
-        self._pending_trailers: list = []
+        self._pending_trailers = None
         self._framed = False  # the app gave Content-Length or Transfer-Encoding
 
     # -- request side, driven by the connection ------------------------------------
@@ -197,7 +203,8 @@ class HTTPCycle:
             self._start(message)
             return
         if kind == "http.response.body":
-            await self._body_message(message)
+            if self._body_message(message):
+                await self.conn.drain()
         elif kind == "http.response.pathsend":
             await self._pathsend_message(message)
         elif kind == "http.response.trailers":
@@ -232,33 +239,37 @@ class HTTPCycle:
             return False
         return not self._framed
 
-    async def _body_message(self, message: dict) -> None:
+    def _body_message(self, message: dict) -> bool:
+        """Write one body message; True when the app must wait for the client (drain)."""
         if self._final_body_sent:
             raise RuntimeError("response body already complete")
         body = message.get("body", b"")
-        more = bool(message.get("more_body", False))
-        proto = self.conn.proto
+        more = message.get("more_body", False)
+        conn = self.conn
+        proto = conn.proto
         out = []
         if self._head is not None:
-            out.append(self._head_bytes(None if more else body))
+            out.append(self._head_bytes(body if not more else None))
         if body:
             out.append(proto.send(Data(body)))
             if self.request.method != "HEAD":
                 self.summary.sent += len(body)
+        finished = False
         if not more:
             self._final_body_sent = True
             if not self._trailers_expected:
                 out.append(proto.send(_END))
+                finished = True
         if len(out) == 1:
-            self.conn.write(out[0])
+            conn.write(out[0])
         elif len(body) >= _JOIN_LIMIT:
-            self.conn.write_parts(out)
+            conn.write_parts(out)
         else:
-            self.conn.write(b"".join(out))
-        if self._final_body_sent and not self._trailers_expected:
+            conn.write(b"".join(out))
+        if finished:
             self._finish()
-        else:
-            await self.conn.drain()
+            return False
+        return True
 
     async def _pathsend_message(self, message: dict) -> None:
         """The ``http.response.pathsend`` extension: the body is a file, sent in chunks."""
@@ -290,6 +301,8 @@ class HTTPCycle:
             raise RuntimeError("trailers were not announced in http.response.start")
         if not self._final_body_sent:
             raise RuntimeError("trailers sent before the end of the body")
+        if self._pending_trailers is None:
+            self._pending_trailers = []
         self._pending_trailers += header_pairs(message.get("headers", ()))
         if message.get("more_trailers", False):
             return
@@ -347,8 +360,9 @@ class HTTPCycle:
                 log.error("ASGI application returned without completing its response")
                 self._abandon()
         finally:
-            self.conn.cycle_finished(self)
-            self.conn.server.cycle_done(self)
+            conn = self.conn
+            conn.cycle_finished(self)
+            conn.server.tasks.discard(self.task)
 
     def _abandon(self) -> None:
         if self.disconnected or self.response_complete:

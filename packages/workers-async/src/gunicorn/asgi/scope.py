@@ -91,13 +91,49 @@ def _common(request, client, server, root_path, state):
 
 
 def build_http_scope(request, client, server, root_path, state) -> dict:
-    """``http_scope`` with the connection's ``address()`` pairs already computed."""
-    scope = _common(request, client, server, root_path, state)
-    scope["type"] = "http"
-    scope["asgi"]["spec_version"] = HTTP_SPEC_VERSION
-    scope["method"] = request.method
-    scope["scheme"] = request.scheme or "http"
-    scope["extensions"] = {"http.response.trailers": {}, "http.response.pathsend": {}}
+    """``http_scope`` with the connection's ``address()`` pairs already computed.
+
+    The same fields as ``_common`` plus the http ones, in one function: it runs
+    for every request.
+    """
+    raw_path = request.path or "/"
+    if isinstance(raw_path, str):
+        raw_path = raw_path.encode("latin-1")
+    query = request.query or b""
+    if isinstance(query, str):
+        query = query.encode("latin-1")
+    # ASGI: ``path`` is percent-decoded and UTF-8 decoded, and includes root_path.
+    path = raw_path.decode("latin-1")
+    if "%" in path:
+        path = unquote(path, encoding="utf-8", errors="replace")
+    http_version = _HTTP_VERSIONS.get(request.version)
+    if http_version is None:
+        version = tuple(request.version)
+        http_version = (f"{version[0]}.{version[1]}" if version < (2, 0)
+                        else str(version[0]))
+    if root_path:
+        path = root_path + path
+        raw_path = root_path.encode("utf-8") + raw_path
+    if getattr(request, "proxy", None) is not None:
+        client = client_address(request, client)
+    scope = {
+        "type": "http",
+        "asgi": {"version": ASGI_VERSION, "spec_version": HTTP_SPEC_VERSION},
+        "http_version": http_version,
+        "method": request.method,
+        "scheme": request.scheme or "http",
+        "path": path,
+        "raw_path": raw_path,
+        "query_string": query,
+        "root_path": root_path,
+        "headers": headers_as_bytes(request),
+        "client": client,
+        "server": server,
+        "extensions": {"http.response.trailers": {}, "http.response.pathsend": {}},
+    }
+    if state is not None:
+        # Each request gets a shallow copy of the lifespan state (ASGI lifespan spec).
+        scope["state"] = dict(state)
     return scope
 
 

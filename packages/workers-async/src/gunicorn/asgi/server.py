@@ -115,13 +115,10 @@ class ASGIServer:
     # -- bookkeeping used by connections -----------------------------------------
 
     def spawn_cycle(self, cycle):
-        """Run an HTTP cycle's app in a task; the cycle removes it from ``tasks`` itself."""
+        """Run an HTTP cycle's app in a task; ``HTTPCycle.run`` removes it from ``tasks``."""
         task = self._loop.create_task(cycle.run(self.app))
         self.tasks.add(task)
         return task
-
-    def cycle_done(self, cycle) -> None:
-        self.tasks.discard(cycle.task)
 
     def spawn(self, coro):
         task = asyncio.get_running_loop().create_task(coro)
@@ -138,7 +135,7 @@ class ASGIServer:
             self._release()
         tasks = self.tasks
         if len(tasks) > 2 * len(self.connections) + 64:
-            # A cycle task cancelled before it ever ran never reaches cycle_done().
+            # A cycle task cancelled before it ever ran never reaches the end of HTTPCycle.run.
             for task in [t for t in tasks if t.done()]:
                 tasks.discard(task)
 
@@ -152,6 +149,9 @@ class ASGIServer:
 
     def request_done(self, cycle, peer, sockname) -> None:
         """Hooks, access log and max_requests accounting for a finished response."""
+        if not self._wants_environ_flag:
+            self._count_request()
+            return
         self.exchange_done(cycle.request, cycle.summary, cycle.started_at, peer, sockname)
 
     def exchange_done(self, request, summary, started_at, peer, sockname) -> None:
