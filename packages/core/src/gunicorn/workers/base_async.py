@@ -1,9 +1,12 @@
 """``AsyncWorker``: the base of the greenlet workers (gevent, eventlet) in gunicorn-workers-async.
 
-Subclasses provide the event loop (``run``) and ``timeout_ctx()``; each
-accepted connection runs ``handle()`` in its own greenlet, which serves it
-with the shared blocking driver, keep-alive included.
+Subclasses provide the event loop (``run``), ``timeout_ctx()`` and, if their
+library needs it, ``patch()``; each accepted connection runs ``handle()`` in its
+own greenlet, which serves it with the shared blocking driver, keep-alive included.
 """
+
+import os
+import signal
 
 from gunicorn.workers.base import Worker
 from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_class
@@ -18,10 +21,28 @@ class AsyncWorker(Worker):
         super().__init__(*args, **kwargs)
         self.worker_connections = self.cfg.worker_connections
 
+    def patch(self):
+        """Monkey-patch the standard library for the worker's event loop (gevent, eventlet)."""
+
     def init_process(self):
+        # Patching takes a while: a TERM or QUIT meanwhile must not be lost to the
+        # master's inherited handlers. init_signals() installs the real ones later.
+        signal.signal(signal.SIGTERM, self.handle_exit)
+        signal.signal(signal.SIGQUIT, self.handle_quit)
+        signal.signal(signal.SIGINT, self.handle_quit)
+        # Patch before the app is imported (load_wsgi runs in Worker.init_process),
+        # so the app's blocking I/O becomes cooperative.
+        self.patch()
         # A protocol that is not installed fails the boot, not every connection.
         protocol_class(self.cfg)
         super().init_process()
+
+    def notify(self):
+        super().notify()
+        # No select loop here notices a dead master: check at every heartbeat.
+        if self.ppid != os.getppid():
+            self.log.info("Parent changed, shutting down: %s", self)
+            self.alive = False
 
     def timeout_ctx(self):
         """A context manager that silently ends its block after ``cfg.keepalive`` seconds."""
@@ -40,6 +61,10 @@ class AsyncWorker(Worker):
         """Serve one connection, keeping it alive between requests when allowed."""
         session = None
         try:
+            if self.cfg.is_ssl:
+                from gunicorn.sock import ssl_wrap_socket
+
+                client = ssl_wrap_socket(client, self.cfg)
             session = self.connection(listener, client, addr)
             keepalive = bool(self.cfg.keepalive)
             while True:

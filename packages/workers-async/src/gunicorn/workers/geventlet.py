@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 
 try:
@@ -29,30 +27,8 @@ class EventletWorker(AsyncWorker):
         # Patch before the app is imported (load_wsgi runs in init_process).
         eventlet.monkey_patch()
 
-    def init_process(self):
-        # Patching takes a while: a TERM or QUIT meanwhile must not be lost to the
-        # master's inherited handlers. init_signals() installs the real ones later.
-        signal.signal(signal.SIGTERM, self.handle_exit)
-        signal.signal(signal.SIGQUIT, self.handle_quit)
-        signal.signal(signal.SIGINT, self.handle_quit)
-        self.patch()
-        super().init_process()
-
-    def notify(self):
-        super().notify()
-        if self.ppid != os.getppid():
-            self.log.info("Parent changed, shutting down: %s", self)
-            self.alive = False
-
     def timeout_ctx(self):
         return eventlet.Timeout(self.cfg.keepalive or None, False)
-
-    def handle(self, listener, client, addr):
-        if self.cfg.is_ssl:
-            from gunicorn.sock import ssl_wrap_socket
-
-            client = ssl_wrap_socket(client, self.cfg)
-        super().handle(listener, client, addr)
 
     # Signal handlers run in the hub's greenlet; do their blocking parts elsewhere.
     def handle_quit(self, sig, frame):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from datetime import datetime
 from functools import partial
@@ -49,33 +47,11 @@ class GeventWorker(AsyncWorker):
             else:
                 patched.append(sock)
         self.sockets = patched
-
-    def init_process(self):
-        # Patching takes a while: a TERM or QUIT meanwhile must not be lost to the
-        # master's inherited handlers. init_signals() installs the real ones later.
-        signal.signal(signal.SIGTERM, self.handle_exit)
-        signal.signal(signal.SIGQUIT, self.handle_quit)
-        signal.signal(signal.SIGINT, self.handle_quit)
-        self.patch()
         # The hub must not carry state over from the master across fork.
         hub.reinit()
-        super().init_process()
-
-    def notify(self):
-        super().notify()
-        if self.ppid != os.getppid():
-            self.log.info("Parent changed, shutting down: %s", self)
-            self.alive = False
 
     def timeout_ctx(self):
         return gevent.Timeout(self.cfg.keepalive or None, False)
-
-    def handle(self, listener, client, addr):
-        if self.cfg.is_ssl:
-            from gunicorn.sock import ssl_wrap_socket
-
-            client = ssl_wrap_socket(client, self.cfg)
-        super().handle(listener, client, addr)
 
     # Signal handlers run in the hub; do their blocking parts in a greenlet.
     def handle_quit(self, sig, frame):
