@@ -90,6 +90,9 @@ def core(session: nox.Session) -> None:
     """Core alone: the slim install, nothing but the standard library at run time."""
     install_set(session, [], TEST_DEPS)
     pytest(session, PACKAGES["core"])
+    # The benchmark harness's own tests (its scheduling, ratios, reports), not a benchmark.
+    session.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                str(ROOT / "benchmarks" / "tests"))
 
 
 @nox.session
