@@ -169,6 +169,19 @@ def test_idle_keepalive_connection_closed_after_keepalive_seconds():
             assert 0.5 < time.monotonic() - started < 3
 
 
+def test_keepalive_deadline_moves_with_each_request():
+    # One idle timer per connection is re-armed lazily: a client that keeps
+    # sending within ``keepalive`` must never be cut, however long it stays.
+    with InProcessServer(app, lifespan="off", keepalive=1) as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+            for _ in range(5):
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert s.recv(65536).endswith(b"body")
+                time.sleep(0.6)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert s.recv(65536).endswith(b"body")
+
+
 def test_websocket_handshake_is_access_logged(server):
     s, head = handshake(server.port, "/ws")
     s.close()
