@@ -36,7 +36,7 @@ SIBLING_TEST_DEPS = {
     "dirty": [],
 }
 
-nox.options.sessions = ["lint", "core", "siblings", "all_together", "build"]
+nox.options.sessions = ["lint", "core", "siblings", "async_extra", "all_together", "build"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -101,6 +101,27 @@ def siblings(session: nox.Session, name: str) -> None:
     """One sibling with core only."""
     install_set(session, [name], TEST_DEPS + SIBLING_TEST_DEPS[name])
     pytest(session, PACKAGES[name])
+
+
+# gunicorn-workers-async with one extra at a time: the library of that extra and the
+# tests that need it (the other extras' tests skip, naming what is missing).
+ASYNC_EXTRAS = {
+    "asgi": (["starlette", "fastapi", "websockets"], []),
+    "gevent": (["gevent", "packaging", "websockets"], ["test_greenlet_workers.py", "test_tls.py"]),
+    "eventlet": (["eventlet", "websockets"], ["test_greenlet_workers.py", "test_tls.py"]),
+    "tornado": (["tornado"], ["test_tornado_worker.py"]),
+}
+
+
+@nox.session
+@nox.parametrize("extra", list(ASYNC_EXTRAS))
+def async_extra(session: nox.Session, extra: str) -> None:
+    """gunicorn-workers-async with core and a single extra installed."""
+    libraries, test_files = ASYNC_EXTRAS[extra]
+    install_set(session, ["workers-async"], TEST_DEPS + libraries)
+    tests = PACKAGES["workers-async"] / "tests"
+    targets = [str(tests / name) for name in test_files] or [str(tests)]
+    session.run("python", "-m", "pytest", *PYTEST_ARGS, *targets, *session.posargs)
 
 
 @nox.session

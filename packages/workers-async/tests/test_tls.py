@@ -8,8 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-import websockets
 from gunicorn_testsupport import ServerProcess
+
+websockets = pytest.importorskip("websockets", reason="the wss test needs the websockets client")
 
 TESTS = Path(__file__).parent
 
@@ -27,6 +28,7 @@ def cert(tmp_path_factory):
 
 
 def test_https_and_wss(cert):
+    pytest.importorskip("starlette", reason="the asgi test app is a Starlette app")
     certfile, keyfile = cert
     with ServerProcess("-k", "asgi", "--certfile", str(certfile), "--keyfile", str(keyfile),
                        "apps.starlette_app:app", cwd=TESTS) as srv:
