@@ -65,9 +65,6 @@ def test_head(client):
 
 
 def test_client_address_is_the_real_client(stack, client):
-    if stack.worker == "asgi":
-        pytest.xfail("asgi scope 'client' comes from the socket peer (nginx), not from "
-                     "Request.extra_environ REMOTE_ADDR/REMOTE_PORT (workers-async scope.py)")
     environ = client.get("/realip/who", headers={"X-Test-Client": "198.51.100.7"}).json()
     if stack.worker == "asgi":
         assert environ["client"][0] == "198.51.100.7"

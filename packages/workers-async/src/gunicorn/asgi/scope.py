@@ -55,7 +55,19 @@ def headers_as_bytes(request) -> list:
 
 
 def client_address(request, peer_address):
-    """The ASGI ``client``: the PROXY protocol's client when one was sent, else the peer."""
+    """The ASGI ``client``: the address the protocol reports, else the socket peer.
+
+    A protocol that learns the real client (uwsgi vars from nginx, a PROXY header)
+    puts it in ``extra_environ`` as REMOTE_ADDR/REMOTE_PORT, as for WSGI.
+    """
+    extra = getattr(request, "extra_environ", None)
+    if extra and extra.get("REMOTE_ADDR"):
+        port = extra.get("REMOTE_PORT") or 0
+        try:
+            port = int(port)
+        except ValueError:
+            port = 0
+        return (extra["REMOTE_ADDR"], port)
     proxy = getattr(request, "proxy", None)
     if proxy is not None and getattr(proxy, "client_addr", None):
         port = proxy.client_port
@@ -114,7 +126,7 @@ def build_http_scope(request, client, server, root_path, state) -> dict:
     if root_path:
         path = root_path + path
         raw_path = root_path.encode("utf-8") + raw_path
-    if getattr(request, "proxy", None) is not None:
+    if getattr(request, "proxy", None) is not None or getattr(request, "extra_environ", None):
         client = client_address(request, client)
     scope = {
         "type": "http",
