@@ -339,24 +339,28 @@ def validate_http_protocols(val):
     return items
 
 
+def _validate_mode(val, name, modes, when_true, false_words=("false", "no", "0")):
+    """One of ``modes``; booleans (and their usual spellings) mean ``when_true`` or off."""
+    if val is None or val is False:
+        return "off"
+    if val is True:
+        return when_true
+    text = validate_string(val).lower()
+    if text in ("true", "yes", "1", "on"):
+        return when_true
+    if text in false_words:
+        return "off"
+    if text not in modes:
+        raise ValueError(f"Invalid {name}: {val!r} (choose from {', '.join(modes)})")
+    return text
+
+
 HTTP2_CLEARTEXT_MODES = ("off", "prior-knowledge", "upgrade", "both")
 
 
 def validate_http2_cleartext(val):
     """off/prior-knowledge/upgrade/both; a boolean true means prior-knowledge."""
-    if val is None or val is False:
-        return "off"
-    if val is True:
-        return "prior-knowledge"
-    text = validate_string(val).lower()
-    if text in ("true", "yes", "1", "on"):
-        return "prior-knowledge"
-    if text in ("false", "no", "0"):
-        return "off"
-    if text not in HTTP2_CLEARTEXT_MODES:
-        raise ValueError(f"Invalid http2_cleartext: {val!r} "
-                          f"(choose from {', '.join(HTTP2_CLEARTEXT_MODES)})")
-    return text
+    return _validate_mode(val, "http2_cleartext", HTTP2_CLEARTEXT_MODES, "prior-knowledge")
 
 
 PROXY_PROTOCOL_MODES = ("off", "v1", "v2", "auto")
@@ -364,19 +368,8 @@ PROXY_PROTOCOL_MODES = ("off", "v1", "v2", "auto")
 
 def validate_proxy_protocol(val):
     """off/v1/v2/auto; a boolean true (or the bare flag) means auto."""
-    if val is None or val is False:
-        return "off"
-    if val is True:
-        return "auto"
-    text = validate_string(val).lower()
-    if text in ("true", "yes", "1", "on"):
-        return "auto"
-    if text in ("false", "no", "0", "none", ""):
-        return "off"
-    if text not in PROXY_PROTOCOL_MODES:
-        raise ValueError(f"Invalid proxy_protocol: {val!r} "
-                          f"(choose from {', '.join(PROXY_PROTOCOL_MODES)})")
-    return text
+    return _validate_mode(val, "proxy_protocol", PROXY_PROTOCOL_MODES, "auto",
+                          false_words=("false", "no", "0", "none", ""))
 
 
 def validate_dirty_apps(val):
