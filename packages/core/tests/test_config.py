@@ -365,10 +365,8 @@ def test_request_limits_are_capped_by_the_parser(cfg):
     cfg.set("limit_request_line", 10000)
     cfg.set("limit_request_fields", 40000)
     assert (cfg.limit_request_line, cfg.limit_request_fields) == (10000, 40000)
-    try:
-        from gunicorn.http.parser_options import ParserOptions
-    except ImportError:
-        pytest.skip("gunicorn.http.parser_options not available")
+    from gunicorn.http.parser_options import ParserOptions
+
     opts = ParserOptions(cfg)
     assert (opts.limit_request_line, opts.limit_request_fields) == (8190, 32768)
     cfg.set("limit_request_fields", 0)

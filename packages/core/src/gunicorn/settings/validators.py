@@ -207,36 +207,31 @@ def validate_post_request(val):
     return post_request
 
 
-def validate_user(val):
+def _account_id(val, default, lookup, kind):
+    """A numeric id from an int, a digit string or a name looked up with ``lookup``."""
     if val is None:
-        return os.geteuid()
+        return default()
     if isinstance(val, int):
         return val
     val = validate_string(val)
     if val.isdigit():
         return int(val)
+    try:
+        return lookup(val)
+    except KeyError:
+        raise ConfigError(f"No such {kind}: '{val}'") from None
+
+
+def validate_user(val):
     import pwd
 
-    try:
-        return pwd.getpwnam(val).pw_uid
-    except KeyError:
-        raise ConfigError(f"No such user: '{val}'") from None
+    return _account_id(val, os.geteuid, lambda name: pwd.getpwnam(name).pw_uid, "user")
 
 
 def validate_group(val):
-    if val is None:
-        return os.getegid()
-    if isinstance(val, int):
-        return val
-    val = validate_string(val)
-    if val.isdigit():
-        return int(val)
     import grp
 
-    try:
-        return grp.getgrnam(val).gr_gid
-    except KeyError:
-        raise ConfigError(f"No such group: '{val}'") from None
+    return _account_id(val, os.getegid, lambda name: grp.getgrnam(name).gr_gid, "group")
 
 
 def current_directory():
