@@ -102,6 +102,32 @@ def _allow_ips(cfg) -> tuple:
     return tuple(item.strip() for item in value or ())
 
 
+# id(cfg) -> (cfg, its settings version, (allow_ips, max_datasize, script_name)).
+_CFG_FACTS: dict = {}
+
+
+def _cfg_facts(cfg) -> tuple:
+    """``(allow_ips, max_datasize, script_name)`` for ``cfg``, once per settings version.
+
+    nginx connects anew for every request, so a protocol object is built per
+    request: reading and parsing the settings each time would cost more than the
+    packet itself.
+    """
+    state = getattr(cfg, "__dict__", None)
+    version = state.get("_settings_version") if state is not None else None
+    entry = _CFG_FACTS.get(id(cfg))
+    if version is not None and entry is not None and entry[0] is cfg and entry[1] == version:
+        return entry[2]
+    # SCRIPT_NAME from raw_env is in os.environ once the worker booted, before any
+    # request: like core's environ settings, it is read once per worker.
+    facts = (_allow_ips(cfg), max_datasize_for(cfg), configured_script_name(cfg))
+    if version is not None:
+        if len(_CFG_FACTS) > 64:
+            _CFG_FACTS.clear()
+        _CFG_FACTS[id(cfg)] = (cfg, version, facts)
+    return facts
+
+
 class UWSGIProtocol:
     """A uwsgi connection from a front end such as nginx ``uwsgi_pass``."""
 
@@ -110,10 +136,8 @@ class UWSGIProtocol:
         self.peer_addr = peer_addr
         self.server_addr = server_addr
         self.is_ssl = bool(is_ssl)
-        allow_ips = _allow_ips(cfg)
+        allow_ips, self.max_datasize, self._script_name = _cfg_facts(cfg)
         self._peer_allowed = _peer_allowed(peer_addr, allow_ips)
-        self.max_datasize = max_datasize_for(cfg)
-        self._script_name = configured_script_name(cfg)
         self._buffer = bytearray()
         self._peer_closed = False
         self._state = IDLE

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import quote
 
 from gunicorn.uwsgi.errors import InvalidUWSGIHeader
@@ -22,12 +22,16 @@ _PROTOCOL = re.compile(r"HTTP/(\d)(?:\.(\d))?\Z")
 _TRUE = frozenset({"on", "1", "true", "yes"})
 # Characters that stay literal when a decoded PATH_INFO is turned back into a raw path.
 _PATH_SAFE = "/!$&'()*+,;=:@-._~"
+# Var name -> header name, and SERVER_PROTOCOL -> version, for the few values nginx
+# sends over and over (bounded, so odd values cannot grow them).
+_HEADER_NAMES: dict[str, str] = {}
+_VERSIONS: dict[str, tuple] = {}
+_HEADER_NAMES_LIMIT = 1024
 # Up to 10**18 - 1 bytes; longer digit strings are junk (and int() caps at 4300 digits).
 _MAX_LENGTH_DIGITS = 18
 
 
-@dataclass
-class RequestParts:
+class RequestParts(NamedTuple):
     """Everything a uwsgi packet says about one request."""
 
     method: str
@@ -39,7 +43,7 @@ class RequestParts:
     scheme: str
     content_length: int
     keep_alive: bool
-    extra_environ: dict = field(default_factory=dict)
+    extra_environ: dict
 
 
 def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False,
@@ -52,19 +56,25 @@ def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False,
     env: dict[str, str] = {}
     extra: dict[str, str] = {}
     headers: list[tuple[str, str]] = []
+    header_names = _HEADER_NAMES
+    keep_alive = True
     for key, value in pairs:
         if key[:5] == "HTTP_":
-            headers.append((key[5:].replace("_", "-"), value))
+            name = header_names.get(key)
+            if name is None:
+                name = _header_name(key)
+            headers.append((name, value))
+            if name == "CONNECTION" and keep_alive:
+                keep_alive = not _says_close(value)
         elif key not in env:
             # The first of a repeated CGI var wins: nginx sends uwsgi_params first.
             env[key] = value
-            if key not in _HEADER_VARS and (value or key not in _REQUIRED_NON_EMPTY):
+            if value or key not in _REQUIRED_NON_EMPTY:
                 extra[key] = value
-    for key, name in _HEADER_VARS.items():
-        if env.get(key):
-            # nginx may send both CONTENT_TYPE and HTTP_CONTENT_TYPE: keep one header.
-            headers = [(n, v) for n, v in headers if n != name]
-            headers.append((name, env[key]))
+    if env.get("CONTENT_TYPE") or env.get("CONTENT_LENGTH"):
+        headers = _body_headers(env, headers)
+    extra.pop("CONTENT_TYPE", None)
+    extra.pop("CONTENT_LENGTH", None)
     _check_field_values(headers)
 
     method = env.get("REQUEST_METHOD") or "GET"
@@ -81,18 +91,25 @@ def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False,
             extra["PATH_INFO"] = full_path[len(script_name):]
     extra["wsgi.url_scheme"] = scheme
 
-    return RequestParts(
-        method=method,
-        uri=uri,
-        path=path,
-        query=query,
-        version=version,
-        headers=headers,
-        scheme=scheme,
-        content_length=_content_length(env.get("CONTENT_LENGTH", "")),
-        keep_alive=_keep_alive(headers),
-        extra_environ=extra,
-    )
+    return RequestParts(method, uri, path, query, version, headers, scheme,
+                        _content_length(env.get("CONTENT_LENGTH", "")), keep_alive, extra)
+
+
+def _header_name(key: str) -> str:
+    """``HTTP_X_FOO`` -> ``X-FOO``, remembered for the next request (bounded)."""
+    name = key[5:].replace("_", "-")
+    if len(_HEADER_NAMES) < _HEADER_NAMES_LIMIT:
+        _HEADER_NAMES[key] = name
+    return name
+
+
+def _body_headers(env: dict, headers: list) -> list:
+    for key, name in _HEADER_VARS.items():
+        if env.get(key):
+            # nginx may send both CONTENT_TYPE and HTTP_CONTENT_TYPE: keep one header.
+            headers = [(n, v) for n, v in headers if n != name]
+            headers.append((name, env[key]))
+    return headers
 
 
 def _check_field_values(headers: list) -> None:
@@ -122,6 +139,11 @@ def _mount(env: dict, configured: str) -> tuple[str, str | None]:
 def _target(env: dict, query: str, full_path: str | None) -> tuple[str, str]:
     """The raw request target and its %-encoded path."""
     uri = env.get("REQUEST_URI", "")
+    if uri[:1] == "/":
+        # origin-form, what nginx sends: the path is what precedes "?" (or "#").
+        if "?" in uri or "#" in uri:
+            return uri, uri.split("#", 1)[0].split("?", 1)[0]
+        return uri, uri
     if uri:
         if "://" in uri.split("?", 1)[0]:
             # absolute-form (RFC 9112 section 3.2.2): keep only the path
@@ -138,10 +160,13 @@ def _target(env: dict, query: str, full_path: str | None) -> tuple[str, str]:
 
 
 def _version(protocol: str) -> tuple:
-    match = _PROTOCOL.match(protocol)
-    if not match:
-        return (1, 1)
-    return (int(match.group(1)), int(match.group(2) or 0))
+    version = _VERSIONS.get(protocol)
+    if version is None:
+        match = _PROTOCOL.match(protocol)
+        version = (int(match.group(1)), int(match.group(2) or 0)) if match else (1, 1)
+        if len(_VERSIONS) < _HEADER_NAMES_LIMIT:
+            _VERSIONS[protocol] = version
+    return version
 
 
 def _scheme(env: dict, is_ssl: bool) -> str:
@@ -165,11 +190,6 @@ def _content_length(value: str) -> int:
     return int(value)
 
 
-def _keep_alive(headers: list) -> bool:
+def _says_close(value: str) -> bool:
     # Default keep-alive, whatever SERVER_PROTOCOL says; only "Connection: close" ends it.
-    for name, value in headers:
-        if name == "CONNECTION":
-            tokens = {token.strip().lower() for token in value.split(",")}
-            if "close" in tokens:
-                return False
-    return True
+    return "close" in {token.strip().lower() for token in value.split(",")}
