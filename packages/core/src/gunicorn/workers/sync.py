@@ -3,8 +3,10 @@
 import errno
 import os
 import select
+import socket
 import ssl
 import sys
+import time
 
 from gunicorn.workers.base import Worker
 from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_class
@@ -14,6 +16,9 @@ _ACCEPT_RETRY = (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK)
 # Connections accepted from one ready listener before looking at the others.
 ACCEPT_BURST = 16
 _ACCEPTED_BLOCKING = sys.platform.startswith("linux")
+# Under load the heartbeat is touched at most this often (seconds): far below any
+# timeout, yet one syscall per many requests instead of one per request.
+NOTIFY_INTERVAL = 0.01
 
 
 class StopWaiting(Exception):
@@ -34,13 +39,28 @@ class SyncWorker(Worker):
         super().init_process()
 
     def accept(self, listener):
-        client, addr = listener.accept()
+        client, addr = self._acceptor(listener)()
         # Python's accept() already makes the client non-inheritable (SOCK_CLOEXEC).
         # Linux never passes the listener's O_NONBLOCK on to accepted sockets, so
         # there a client Python already sees as blocking needs no extra syscall.
         if not _ACCEPTED_BLOCKING or client.gettimeout() is not None:
             client.setblocking(True)
         self.handle(listener, client, addr)
+
+    def _acceptor(self, listener):
+        """A callable accepting one client of ``listener``: ``(socket, address)``."""
+        acceptors = self.__dict__.setdefault("_acceptors", {})
+        entry = acceptors.get(id(listener))
+        if entry is not None and entry[0] is listener:
+            return entry[1]
+        accept = listener.accept
+        raw = getattr(listener, "sock", listener)
+        if type(raw) is socket.socket:
+            # socket.accept() converts family and type to enums on every call, and
+            # our listener wrapper adds a __getattr__ hop: both are fixed facts.
+            accept = _raw_acceptor(raw)
+        acceptors[id(listener)] = (listener, accept)
+        return accept
 
     def wait(self, timeout):
         """Listeners ready to accept (the wakeup pipe is drained, not returned)."""
@@ -86,8 +106,10 @@ class SyncWorker(Worker):
             self.log.warning("HTTP/2 is not supported by the sync worker; "
                              "serving HTTP/1.1 only (use gthread, gevent or asgi for h2)")
 
+        clock = time.monotonic
         while self.alive:
             self.notify()
+            notified = clock()
             try:
                 ready = self.wait(timeout)
             except StopWaiting:
@@ -104,7 +126,12 @@ class SyncWorker(Worker):
                         if exc.errno not in _ACCEPT_RETRY:
                             raise
                         break
-                    self.notify()
+                    # Each request may be slow: keep the heartbeat fresh between
+                    # them, without a syscall per fast request.
+                    now = clock()
+                    if now - notified >= NOTIFY_INTERVAL:
+                        self.notify()
+                        notified = now
             if not self.is_parent_alive():
                 return
 
@@ -148,6 +175,18 @@ class SyncWorker(Worker):
             client, server_side=True,
             suppress_ragged_eofs=self.cfg.suppress_ragged_eofs,
             do_handshake_on_connect=self.cfg.do_handshake_on_connect)
+
+
+def _raw_acceptor(sock):
+    accept_fd = sock._accept
+    family, kind, proto = int(sock.family), int(sock.type), sock.proto
+    make = socket.socket
+
+    def accept():
+        fd, addr = accept_fd()
+        return make(family, kind, proto, fileno=fd), addr
+
+    return accept
 
 
 def _close(sock):

@@ -273,6 +273,8 @@ class UWSGIProtocol:
             # nginx parses an HTTP/1.x status line whatever the client spoke.
             max((1, 0), min(tuple(version), (1, 1))),
             self.keep_alive, allow_chunked=False,
+            # The WSGI/ASGI layer already refused headers unfit for the wire.
+            checked=getattr(event, "checked", False),
         )
         if not keep_alive:
             self._must_close = True
