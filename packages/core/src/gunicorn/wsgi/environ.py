@@ -15,11 +15,33 @@ _SCHEME_PORTS = {"http": "80", "https": "443"}
 
 def to_wsgi_path(raw_path):
     """Percent-decode a raw request path into a PEP 3333 "bytes as latin-1" str."""
+    if "%" not in raw_path and raw_path.isascii():
+        # Nothing to decode: the common path is its own WSGI form.
+        return raw_path
     return unquote_to_bytes(raw_path).decode("latin-1")
+
+
+# Peer addresses whose forwarded_allow_ips verdict is kept, per worker.
+_VERDICTS_LIMIT = 4096
+# Listener addresses as (name, port) strings.
+_SERVERS = {}
+# (Host value, default port) -> (name, port): clients repeat the same few hosts.
+_HOSTS = {}
+_HOSTS_LIMIT = 256
 
 
 def split_host(host, default_port):
     """``(name, port)`` of a Host header value, brackets kept on IPv6 literals."""
+    key = (host, default_port)
+    parts = _HOSTS.get(key)
+    if parts is None:
+        parts = _split_host(host, default_port)
+        if len(_HOSTS) < _HOSTS_LIMIT:
+            _HOSTS[key] = parts
+    return parts
+
+
+def _split_host(host, default_port):
     host = host.strip()
     if host.startswith("["):
         # RFC 3986 IP-literal: "[v6addr]" optionally followed by ":port"
@@ -88,6 +110,7 @@ class EnvironSettings:
                 except ValueError:
                     continue
         self.networks = networks
+        self._verdicts = {}
         self.secure_headers = {k.upper(): v for k, v in
                                (getattr(cfg, "secure_scheme_headers", None) or {}).items()}
         self.forwarder_headers = frozenset(
@@ -111,7 +134,19 @@ class EnvironSettings:
         """Whether ``peer`` may set forwarding headers (forwarded_allow_ips)."""
         if self.trust_all:
             return True
-        return is_trusted_peer(peer, self.allowed, self.networks)
+        if not isinstance(peer, tuple):
+            return True
+        # Asked per connection: the answer per address is kept (bounded), since
+        # parsing an address against the networks costs more than the request.
+        host = peer[0]
+        verdicts = self._verdicts
+        verdict = verdicts.get(host)
+        if verdict is None:
+            verdict = is_trusted_peer(peer, self.allowed, self.networks)
+            if len(verdicts) >= _VERDICTS_LIMIT:
+                verdicts.clear()
+            verdicts[host] = verdict
+        return verdict
 
     @staticmethod
     def _configured_script_name(cfg):
@@ -161,6 +196,14 @@ class ConnectionEnviron:
 
     @staticmethod
     def _listener_server(server):
+        if type(server) is tuple and len(server) == 2:
+            # A worker has a few listeners: each address is converted once.
+            named = _SERVERS.get(server)
+            if named is None:
+                named = (str(server[0]), str(server[1]))
+                if len(_SERVERS) < _HOSTS_LIMIT:
+                    _SERVERS[server] = named
+            return named
         if isinstance(server, tuple):
             return str(server[0]), str(server[1])
         if isinstance(server, bytes):
@@ -253,12 +296,14 @@ class ConnectionEnviron:
                     req)
             path = path[len(script_name):]
         environ["SCRIPT_NAME"] = script_name
-        environ["PATH_INFO"] = to_wsgi_path(path)
+        extra = getattr(req, "extra_environ", None)
+        if not extra or "PATH_INFO" not in extra:
+            # (A protocol that gives PATH_INFO itself, uwsgi, needs no decoding.)
+            environ["PATH_INFO"] = to_wsgi_path(path)
 
         proxy = getattr(req, "proxy", None)
         if proxy is not None:
             environ.update(proxy_environ(proxy))
-        extra = getattr(req, "extra_environ", None)
         if extra:
             environ.update(extra)
         return environ

@@ -8,6 +8,7 @@ connection may carry another request, ``close()``.
 """
 
 import errno
+import logging
 import socket
 import ssl
 import sys
@@ -17,6 +18,7 @@ from datetime import datetime
 
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import ConnectionClosed, Request
+from gunicorn.settings.server_hooks import PostRequest, PreRequest
 from gunicorn.wsgi.connection import ClientConnection, is_tls_socket
 from gunicorn.wsgi.environ import ConnectionEnviron, EnvironSettings
 from gunicorn.wsgi.error_page import reason_for, render_error
@@ -105,8 +107,11 @@ class ServeSettings:
         cfg = self.cfg = worker.cfg
         multithread = getattr(worker, "wsgi_multithread", None)
         self.environ = EnvironSettings(cfg, worker.log, multithread)
-        self.pre_request = cfg.pre_request
-        self.post_request = cfg.post_request
+        # None stands for a hook that would do nothing: the defaults (pre_request
+        # only logs at debug level), skipped rather than called per request.
+        self.pre_request = _hook_or_none(cfg.pre_request, PreRequest.default,
+                                         not _logs_debug(worker.log))
+        self.post_request = _hook_or_none(cfg.post_request, PostRequest.default, True)
         self.sendfile = sendfile_enabled(cfg)
         self._protocol_class = None
         # Pool threads share worker.nr: "nr += 1" could lose counts there.
@@ -157,6 +162,18 @@ class ServeSettings:
         if self._protocol_class is None:
             self._protocol_class = protocol_class(self.cfg)
         return self._protocol_class
+
+
+def _hook_or_none(hook, default, default_is_noop):
+    return None if hook is default and default_is_noop else hook
+
+
+def _logs_debug(log):
+    """Whether ``log`` (gunicorn's Logger) writes debug lines; True when unknown."""
+    error_log = getattr(log, "error_log", None)
+    if not isinstance(error_log, logging.Logger):
+        return True
+    return error_log.isEnabledFor(logging.DEBUG)
 
 
 def serve_settings(worker):
@@ -277,7 +294,8 @@ class ServedConnection:
         result = None
         ok = False
         try:
-            settings.pre_request(worker, req)
+            if settings.pre_request is not None:
+                settings.pre_request(worker, req)
             environ = self.environ.build(req, body, resp.early_hints)
             if not self.keepalive:
                 req.force_close()
@@ -305,10 +323,11 @@ class ServedConnection:
                 log.access(resp, req, environ, datetime.now() - start)
             except Exception:
                 log.exception("Failed to write the access log line")
-            try:
-                settings.post_request(worker, req, environ, resp)
-            except Exception:
-                log.exception("Exception in post_request hook")
+            if settings.post_request is not None:
+                try:
+                    settings.post_request(worker, req, environ, resp)
+                except Exception:
+                    log.exception("Exception in post_request hook")
         if not ok:
             return False
         return self._may_continue(req, resp, body)
