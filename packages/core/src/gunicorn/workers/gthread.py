@@ -21,6 +21,7 @@ from datetime import datetime
 
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import NEED_DATA, Request
+from gunicorn.workers.acceptor import acceptor
 from gunicorn.workers.base import Worker
 from gunicorn.workers.readiness import make_poller
 from gunicorn.workers.thread_exit import abandon_busy_threads_at_exit
@@ -75,6 +76,7 @@ class ThreadWorker(Worker):
         # Pool threads wake the main thread only when it waits on them.
         self._wake_on_close = False
         self._listener_fds = {}
+        self._acceptors = {}
         self._pool_threads = set()
         self._ssl_context = None
         self._is_ssl = cfg.is_ssl
@@ -132,6 +134,7 @@ class ThreadWorker(Worker):
         for sock in self.sockets:
             sock.setblocking(False)
             self._listener_fds[sock.fileno()] = sock
+            self._acceptors[id(sock)] = acceptor(sock)
         if self.PIPE:
             poller.add_source(self.PIPE[0])
         self._set_accepting(True)
@@ -212,7 +215,7 @@ class ThreadWorker(Worker):
 
     def _accept(self, listener):
         try:
-            sock, addr = listener.accept()
+            sock, addr = (self._acceptors.get(id(listener)) or listener.accept)()
         except OSError as exc:
             if exc.errno in _ACCEPT_RETRY:
                 return

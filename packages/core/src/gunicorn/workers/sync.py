@@ -3,11 +3,11 @@
 import errno
 import os
 import select
-import socket
 import ssl
 import sys
 import time
 
+from gunicorn.workers.acceptor import acceptor
 from gunicorn.workers.base import Worker
 from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_class
 
@@ -53,12 +53,7 @@ class SyncWorker(Worker):
         entry = acceptors.get(id(listener))
         if entry is not None and entry[0] is listener:
             return entry[1]
-        accept = listener.accept
-        raw = getattr(listener, "sock", listener)
-        if type(raw) is socket.socket:
-            # socket.accept() converts family and type to enums on every call, and
-            # our listener wrapper adds a __getattr__ hop: both are fixed facts.
-            accept = _raw_acceptor(raw)
+        accept = acceptor(listener)
         acceptors[id(listener)] = (listener, accept)
         return accept
 
@@ -175,18 +170,6 @@ class SyncWorker(Worker):
             client, server_side=True,
             suppress_ragged_eofs=self.cfg.suppress_ragged_eofs,
             do_handshake_on_connect=self.cfg.do_handshake_on_connect)
-
-
-def _raw_acceptor(sock):
-    accept_fd = sock._accept
-    family, kind, proto = int(sock.family), int(sock.type), sock.proto
-    make = socket.socket
-
-    def accept():
-        fd, addr = accept_fd()
-        return make(family, kind, proto, fileno=fd), addr
-
-    return accept
 
 
 def _close(sock):
