@@ -9,6 +9,7 @@ from gunicorn.http.errors import ConfigurationProblem, InvalidSchemeHeaders
 from gunicorn.wsgi.error_stream import ErrorStream
 from gunicorn.wsgi.file_wrapper import FileWrapper
 
+_PROTOCOLS = {(1, 1): "HTTP/1.1", (1, 0): "HTTP/1.0"}
 # Default ports per scheme, for SERVER_PORT when neither Host nor listener gives one.
 _SCHEME_PORTS = {"http": "80", "https": "443"}
 
@@ -241,7 +242,10 @@ class ConnectionEnviron:
         environ["REQUEST_METHOD"] = req.method
         environ["RAW_URI"] = req.uri
         environ["QUERY_STRING"] = req.query or ""
-        environ["SERVER_PROTOCOL"] = "HTTP/%d.%d" % tuple(req.version[:2])
+        version = req.version
+        protocol = _PROTOCOLS.get(version) if type(version) is tuple else None
+        environ["SERVER_PROTOCOL"] = protocol if protocol is not None \
+            else "HTTP/%d.%d" % tuple(version[:2])
 
         host = None
         script_name = self.script_name
