@@ -148,48 +148,38 @@ class HTTP1Connection:
         if self._proxy_pending:
             if self._read_proxy() is NEED_DATA:
                 return NEED_DATA
-        if not buf._data and not self._closed:
-            # Nothing received yet (the usual first call): nothing to check.
-            return NEED_DATA
-        if not self._skipped_crlf and buf.startswith(b"\r"):
+        data = buf._data
+        if not data:
+            if not self._closed:
+                # Nothing received yet (the usual first call): nothing to check.
+                return NEED_DATA
+        elif data[0] == 13 and not self._skipped_crlf:  # b"\r"
             # RFC 9112 section 2.2: ignore one empty line before a request.
-            if len(buf) < 2:
+            if len(data) < 2:
                 if not self._closed:
                     return NEED_DATA
-            elif buf.startswith(b"\r\n"):
+            elif data[1] == 10:
                 buf.discard(2)
                 self._skipped_crlf = True
-        end = buf.find_head_end()
+        end = data.find(b"\r\n\r\n", buf._searched)
+        if end < 0:
+            # Later searches skip what was searched (less 3 bytes of a split CRLF CRLF).
+            buf._searched = max(0, len(data) - 3)
+            return self._incomplete_head(buf)
         opts = self.opts
         limit = opts.limit_request_line
-        if end < 0:
-            if self._closed and not buf:
-                self.their_state = CLOSED
-                return ConnectionClosed()
-            # What is already here may be refused whether or not more comes.
-            line_end = buf.find(b"\r\n")
-            if line_end < 0:
-                if limit and len(buf) > limit + 1:
-                    raise LimitRequestLine(len(buf), limit)
-            elif limit and line_end > limit:
-                raise LimitRequestLine(line_end, limit)
-            if buf.has_bare_lf():
-                if line_end < 0 or buf.find(b"\n", 0, line_end) >= 0:
-                    raise InvalidRequestLine("bare LF as line terminator")
-                raise InvalidHeader("bare LF as line terminator")
-            if len(buf) > opts.max_head_size:
-                raise LimitRequestHeaders("max buffer headers")
-            if self._closed:
-                raise NoMoreData(bytes(buf))
-            return NEED_DATA
         if limit and end > limit:
-            line_end = buf.find(b"\r\n", 0, end + 2)
+            line_end = data.find(b"\r\n", 0, end + 2)
             if line_end > limit:
                 raise LimitRequestLine(line_end, limit)
         if end > opts.max_head_size:
             raise LimitRequestHeaders("max buffer headers")
         self.req_number += 1
-        req = parse_head(buf.extract_head(end), self._ctx, self.req_number)
+        # The head leaves the buffer with its CRLF CRLF; pipelined bytes stay.
+        head = data[:end]
+        del data[:end + 4]
+        buf._searched = buf._lf_checked = 0
+        req = parse_head(head, self._ctx, self.req_number)
         if self.proxy is not None:
             req.proxy = self.proxy
             req.extra_environ.update(self.proxy.environ())
@@ -203,6 +193,30 @@ class HTTP1Connection:
         self.their_state = SEND_BODY
         self.our_state = SEND_RESPONSE
         return req
+
+    def _incomplete_head(self, buf):
+        """No CRLF CRLF yet: refuse what can already be refused, else wait for more."""
+        if self._closed and not buf:
+            self.their_state = CLOSED
+            return ConnectionClosed()
+        opts = self.opts
+        limit = opts.limit_request_line
+        # What is already here may be refused whether or not more comes.
+        line_end = buf.find(b"\r\n")
+        if line_end < 0:
+            if limit and len(buf) > limit + 1:
+                raise LimitRequestLine(len(buf), limit)
+        elif limit and line_end > limit:
+            raise LimitRequestLine(line_end, limit)
+        if buf.has_bare_lf():
+            if line_end < 0 or buf.find(b"\n", 0, line_end) >= 0:
+                raise InvalidRequestLine("bare LF as line terminator")
+            raise InvalidHeader("bare LF as line terminator")
+        if len(buf) > opts.max_head_size:
+            raise LimitRequestHeaders("max buffer headers")
+        if self._closed:
+            raise NoMoreData(bytes(buf))
+        return NEED_DATA
 
     def _read_proxy(self):
         result = read_proxy_header(self._buf, self.opts.proxy_protocol, self._closed)

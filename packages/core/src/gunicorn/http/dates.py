@@ -28,3 +28,17 @@ def http_date(timestamp=None):
         _cached_text = format_date(second)
         _cached_second = second
     return _cached_text
+
+
+# (second, line): one tuple, so a thread never pairs one second with another's line.
+_date_line = (None, b"")
+
+
+def http_date_line():
+    """b"Date: <IMF-fixdate>\\r\\n" for now, encoded once per second."""
+    global _date_line
+    second = int(time.time())
+    cached = _date_line
+    if cached[0] != second:
+        cached = _date_line = (second, ("Date: %s\r\n" % (format_date(second),)).encode("latin-1"))
+    return cached[1]

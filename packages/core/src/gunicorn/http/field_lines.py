@@ -98,7 +98,10 @@ def field_name(name, colon, line, opts, trusted):
         if opts.header_map == "drop":
             return None
         raise InvalidHeaderName(upper)
-    if len(NAME_CACHE) < NAME_CACHE_LIMIT and name == name.rstrip(" \t"):
+    if name == name.rstrip(" \t"):
+        if len(NAME_CACHE) >= NAME_CACHE_LIMIT:
+            # Start over rather than freeze: names in use come back at once.
+            NAME_CACHE.clear()
         NAME_CACHE[name] = upper
     return upper
 

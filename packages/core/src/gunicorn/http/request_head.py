@@ -1,6 +1,7 @@
 """Turn the bytes of one request head into a Request event, applying every head rule."""
 
 from gunicorn.http.abnf import CONTENT_LENGTH_RE
+from gunicorn.http.common_head import parse_common_head
 from gunicorn.http.errors import (
     ExpectationFailed,
     InvalidContentLength,
@@ -51,6 +52,14 @@ class HeadContext:
 
 def parse_head(head, ctx, req_number=1):
     """Parse ``head`` (request line and fields, without the final CRLF CRLF)."""
+    req = parse_common_head(head, ctx, req_number)
+    if req is None:
+        req = parse_any_head(head, ctx, req_number)
+    return req
+
+
+def parse_any_head(head, ctx, req_number=1):
+    """``parse_head`` without the one-pass path: every rule, every error."""
     opts = ctx.opts
     check_controls(head)
     text = head.decode("latin-1")

@@ -2,7 +2,7 @@
 
 from gunicorn import SERVER
 from gunicorn.http.abnf import CONTENT_LENGTH_RE
-from gunicorn.http.dates import http_date
+from gunicorn.http.dates import http_date_line
 from gunicorn.http.errors import InvalidResponseHeader
 from gunicorn.http.writers import (
     ChunkedWriter,
@@ -22,6 +22,14 @@ def body_forbidden(method, status_code):
     return method == "HEAD" or status_code < 200 or status_code in _NO_BODY_STATUSES
 
 
+# (every argument of frame_response) -> the head around its Date line, the
+# writer and keep_alive: apps answer with the same status and headers again
+# and again, so each distinct response shape is checked and laid out once.
+# Bounded: header values such as lengths or cookies vary.
+_SHAPES = {}
+_SHAPES_MAX = 512
+
+
 def frame_response(status_code, reason, headers, method, version, keep_alive,
                    allow_chunked=True, server=SERVER, checked=False):
     """Return (head bytes, body writer, keep_alive) for one final response.
@@ -32,6 +40,32 @@ def frame_response(status_code, reason, headers, method, version, keep_alive,
     end frames the body itself.  ``checked=True``: the caller already refused
     headers that cannot go on the wire (see ``Response.checked``).
     """
+    try:
+        key = (status_code, reason, tuple(headers), method, version, keep_alive,
+               allow_chunked, server, checked)
+        shape = _SHAPES.get(key)
+    except Exception:  # an unhashable header pair (a list): laid out each time
+        key = shape = None
+    if shape is None:
+        shape = _response_shape(status_code, reason, headers, method, version, keep_alive,
+                                allow_chunked, server, checked)
+        if key is not None:
+            if len(_SHAPES) >= _SHAPES_MAX:
+                _SHAPES.clear()
+            _SHAPES[key] = shape
+    before_date, after_date, writer, length, keep_alive = shape
+    if after_date is not None:
+        head = before_date + http_date_line() + after_date
+    else:
+        head = before_date  # the app gave its own Date
+    if length is not None:
+        writer = ContentLengthWriter(length)
+    return head, writer, keep_alive
+
+
+def _response_shape(status_code, reason, headers, method, version, keep_alive,
+                    allow_chunked, server, checked):
+    """(head before Date, head after Date or None, writer, Content-Length, keep_alive)."""
     out = []
     content_length = None
     has_server = has_date = upgrade = False
@@ -64,47 +98,54 @@ def frame_response(status_code, reason, headers, method, version, keep_alive,
             has_date = True
         out.append((name, value))
 
+    length = None
     if status_code == 101:
         # Switching Protocols: what follows is the new protocol's bytes.
-        writer = CloseDelimitedWriter()
+        writer = _CLOSE_DELIMITED
         upgrade = True
         keep_alive = False
     elif body_forbidden(method, status_code):
         if content_length is not None and (status_code < 200 or status_code == 204):
             # RFC 9110 section 8.6: no Content-Length in 1xx and 204.
             out = [(n, v) for n, v in out if n.lower() != "content-length"]
-        writer = NoBodyWriter()
+        writer = _NO_BODY
         upgrade = False
     elif content_length is not None:
-        writer = ContentLengthWriter(content_length)
+        writer = ContentLengthWriter
+        length = content_length
     elif upgrade:
-        writer = CloseDelimitedWriter()
+        writer = _CLOSE_DELIMITED
         keep_alive = False
     elif allow_chunked and version >= (1, 1):
-        writer = ChunkedWriter()
+        writer = _CHUNKED
     else:
-        writer = CloseDelimitedWriter()
+        writer = _CLOSE_DELIMITED
         keep_alive = False
 
-    # The whole head in one join: status line, our fields, then the app's.
-    parts = [status_line(version, status_code, reason).decode("latin-1")]
+    # Status line and Server, [Date], then Connection, framing and the app's fields.
+    before = [status_line(version, status_code, reason).decode("latin-1")]
     if not has_server and server:
-        parts.append("Server: %s\r\n" % (server,))
-    if not has_date:
-        parts.append("Date: %s\r\n" % (http_date(),))
-    parts.append(_CONNECTION_LINES[2 if upgrade else (1 if keep_alive else 0)])
+        before.append("Server: %s\r\n" % (server,))
+    after = [_CONNECTION_LINES[2 if upgrade else (1 if keep_alive else 0)]]
     if writer.framing == "chunked":
-        parts.append("Transfer-Encoding: chunked\r\n")
+        after.append("Transfer-Encoding: chunked\r\n")
     for name, value in out:
-        parts.append("%s: %s\r\n" % (name, value))
-    parts.append("\r\n")
+        after.append("%s: %s\r\n" % (name, value))
+    after.append("\r\n")
     try:
-        head = "".join(parts).encode("latin-1")
+        before = "".join(before).encode("latin-1")
+        after = "".join(after).encode("latin-1")
     except UnicodeEncodeError:
         raise InvalidResponseHeader("response header is not latin-1") from None
-    return head, writer, keep_alive
+    if has_date:
+        return before + after, None, writer, length, keep_alive
+    return before, after, writer, length, keep_alive
 
 
+# The writers without state are shared.
+_CHUNKED = ChunkedWriter()
+_CLOSE_DELIMITED = CloseDelimitedWriter()
+_NO_BODY = NoBodyWriter()
 _CONNECTION_LINES = ("Connection: close\r\n", "Connection: keep-alive\r\n",
                      "Connection: upgrade\r\n")
 
