@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from gunicorn.asgi.http_cycle import ClientDisconnected, HTTPCycle
 from gunicorn.asgi.scope import address, build_http_scope
@@ -228,19 +229,24 @@ class HTTPConnection(asyncio.Protocol):
                 return
 
     def _on_request(self, request) -> None:
-        self._cancel_idle_timer()
+        self._idle_deadline = None  # a request is in progress (the timer may stay armed)
         server = self.server
-        if is_websocket_upgrade(request.headers):
-            from gunicorn.asgi.websocket_session import WebSocketSession
-
-            self.websocket = WebSocketSession(self, request)
-            self.websocket.start()
-            return
         scope = build_http_scope(request, self._client, self._server, server.root_path,
                                  server.state)
+        if scope is None:
+            # An Upgrade field: a WebSocket, or an upgrade answered as plain HTTP.
+            if is_websocket_upgrade(request.headers):
+                from gunicorn.asgi.websocket_session import WebSocketSession
+
+                self.websocket = WebSocketSession(self, request)
+                self.websocket.start()
+                return
+            scope = build_http_scope(request, self._client, self._server, server.root_path,
+                                     server.state, upgrade=True)
         if self.tls is not None:
             scope["extensions"]["tls"] = self.tls
-        self.cycle = cycle = HTTPCycle(self, request, scope)
+        self.cycle = cycle = HTTPCycle(
+            self, request, scope, time.monotonic() if server.reports_requests else 0.0)
         if server.has_pre_request:
             server.pre_request(request)
         cycle.task = server.spawn_cycle(cycle)
@@ -264,16 +270,18 @@ class HTTPConnection(asyncio.Protocol):
     def response_complete(self, cycle: HTTPCycle) -> None:
         """The response is on the wire: log it and make the connection ready for the next."""
         self._served += 1
-        self.server.request_done(cycle, self.peer, self.sockname)
+        server = self.server
+        server.request_done(cycle, self.peer, self.sockname)
         if self.closed:
             return
+        proto = self.proto
         reusable = (
             cycle.body_complete
             and not self.must_close
             and not cycle.request.should_close()
-            and self.proto.keep_alive
-            and self.server.keepalive > 0
-            and not self.server.closing
+            and proto.keep_alive
+            and server.keepalive > 0
+            and not server.closing
         )
         if not reusable:
             if cycle.body_complete:
@@ -282,7 +290,7 @@ class HTTPConnection(asyncio.Protocol):
                 self._linger()
             return
         self.cycle = None
-        self.proto.start_next_cycle()
+        proto.start_next_cycle()
         self._arm_idle_timer()
         if self._reading_paused:
             self.resume_reading()
@@ -316,10 +324,6 @@ class HTTPConnection(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
             self._idle_timer = loop.call_at(deadline, self._idle_check)
-
-    def _cancel_idle_timer(self) -> None:
-        # A request is in progress: no idle deadline; the timer may stay armed.
-        self._idle_deadline = None
 
     def _stop_idle_timer(self) -> None:
         self._idle_deadline = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 
 from gunicorn.asgi.access import ResponseSummary, reason_phrase
 from gunicorn.http.errors import LocalProtocolError
@@ -101,43 +100,58 @@ class HTTPCycle:
     The connection pushes request body with ``feed_body``/``end_body`` and
     reports ``disconnect``; the app pulls with ``receive`` and answers with
     ``send``, whose bytes go through the connection's sans-I/O protocol.
+    ``status``, ``headers`` and ``sent`` are what the access log reports
+    (``summary`` builds its ``resp`` object only when someone asks).
     """
 
     __slots__ = (
-        "conn", "request", "scope", "summary", "started_at", "task", "body_complete",
-        "disconnected", "peer_eof", "response_started", "response_complete", "_body",
-        "_buffered", "_body_delivered", "_waiter", "_continue_sent", "_head",
+        "conn", "request", "scope", "started_at", "task", "body_complete", "disconnected",
+        "peer_eof", "response_started", "response_complete", "status", "headers", "sent",
+        "_body", "_buffered", "_body_delivered", "_waiter", "_continue_sent", "_head",
         "_trailers_expected", "_final_body_sent", "_pending_trailers", "_framed",
     )
 
-    def __init__(self, conn, request, scope):
+    def __init__(self, conn, request, scope, started_at=0.0):
         self.conn = conn
         self.request = request
         self.scope = scope
-        self.summary = ResponseSummary()
-        self.started_at = time.monotonic()
+        self.started_at = started_at  # time.monotonic() when someone will read it
         self.task = None  # the asyncio task running the app for this cycle
         self.body_complete = False
         self.disconnected = False
         self.peer_eof = False
         self.response_started = False
         self.response_complete = False
-        self._body: list = []
+        self.status = None
+        self.headers = ()
+        self.sent = 0
+        self._body = None  # list of request body chunks, once some arrive
         self._buffered = 0
         self._body_delivered = False
         self._waiter = None
         self._continue_sent = False
-        self._head = None  # Response held until the first body message
+        self._head = None  # (status, headers) held until the first body message
         self._trailers_expected = False
         self._final_body_sent = False
         self._pending_trailers = None
         self._framed = False  # the app gave Content-Length or Transfer-Encoding
+
+    @property
+    def summary(self) -> ResponseSummary:
+        """The ``resp`` object of the access log and ``post_request``."""
+        summary = ResponseSummary()
+        if self.status is not None:
+            summary.start(self.status, self.headers)
+        summary.sent = self.sent
+        return summary
 
     # -- request side, driven by the connection ------------------------------------
 
     def feed_body(self, data) -> bool:
         """Queue body bytes; True when the connection should stop reading."""
         if data:
+            if self._body is None:
+                self._body = []
             self._body.append(bytes(data))
             self._buffered += len(data)
             self._wake()
@@ -145,7 +159,8 @@ class HTTPCycle:
 
     def end_body(self) -> None:
         self.body_complete = True
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
 
     def disconnect(self) -> None:
         self.disconnected = True
@@ -175,8 +190,12 @@ class HTTPCycle:
                     or (self.peer_eof and self._body_delivered):
                 return {"type": "http.disconnect"}
             if not self._body_delivered and (self._body or self.body_complete):
-                chunk = b"".join(self._body)
-                self._body.clear()
+                if self._body:
+                    chunks = self._body
+                    chunk = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                    chunks.clear()
+                else:
+                    chunk = b""
                 was_full = self._buffered > BODY_HIGH_WATER
                 self._buffered = 0
                 if was_full:
@@ -220,24 +239,22 @@ class HTTPCycle:
         self.response_started = True
         self._trailers_expected = bool(message.get("trailers", False))
         self._framed = framed
-        self.summary.start(status, headers)
+        self.status = status
+        self.headers = headers
         self._head = (status, headers)
 
     def _head_bytes(self, last_body: bytes | None) -> bytes:
         status, headers = self._head
         self._head = None
-        if last_body is not None and self._may_add_length(status, headers):
+        if last_body is not None and self._may_add_length(status):
             # The whole body is known: frame it with Content-Length, not chunked.
-            headers = headers + [("Content-Length", str(len(last_body)))]
-        self.summary.headers = headers
+            headers = self.headers = headers + [("Content-Length", str(len(last_body)))]
         return self.conn.proto.send(response_event(status, headers))
 
-    def _may_add_length(self, status, headers) -> bool:
-        if self._trailers_expected or self.request.method == "HEAD":
+    def _may_add_length(self, status) -> bool:
+        if self._framed or self._trailers_expected or self.request.method == "HEAD":
             return False
-        if status < 200 or status in _NO_BODY_STATUS:
-            return False
-        return not self._framed
+        return status >= 200 and status not in _NO_BODY_STATUS
 
     def _body_message(self, message: dict) -> bool:
         """Write one body message; True when the app must wait for the client (drain)."""
@@ -245,15 +262,14 @@ class HTTPCycle:
             raise RuntimeError("response body already complete")
         body = message.get("body", b"")
         more = message.get("more_body", False)
-        conn = self.conn
-        proto = conn.proto
+        proto = self.conn.proto
         out = []
         if self._head is not None:
             out.append(self._head_bytes(body if not more else None))
         if body:
             out.append(proto.send(Data(body)))
             if self.request.method != "HEAD":
-                self.summary.sent += len(body)
+                self.sent += len(body)
         finished = False
         if not more:
             self._final_body_sent = True
@@ -261,11 +277,11 @@ class HTTPCycle:
                 out.append(proto.send(_END))
                 finished = True
         if len(out) == 1:
-            conn.write(out[0])
+            self.conn.write(out[0])
         elif len(body) >= _JOIN_LIMIT:
-            conn.write_parts(out)
+            self.conn.write_parts(out)
         else:
-            conn.write(b"".join(out))
+            self.conn.write(b"".join(out))
         if finished:
             self._finish()
             return False
@@ -279,16 +295,17 @@ class HTTPCycle:
         with open(path, "rb") as fh:
             if self._head is not None:
                 status, headers = self._head
-                if self._may_add_length(status, headers):
-                    self._head = (status, headers + [("Content-Length",
-                                                      str(os.fstat(fh.fileno()).st_size))])
+                if self._may_add_length(status):
+                    headers = self.headers = headers + [
+                        ("Content-Length", str(os.fstat(fh.fileno()).st_size))]
+                    self._head = (status, headers)
                 self.conn.write(self._head_bytes(None))
             proto = self.conn.proto
             while True:
                 chunk = fh.read(PATHSEND_CHUNK)
                 if not chunk:
                     break
-                self.summary.sent += len(chunk)
+                self.sent += len(chunk)
                 self.conn.write(proto.send(Data(chunk)))
                 await self.conn.drain()
         self._final_body_sent = True
@@ -315,7 +332,8 @@ class HTTPCycle:
 
     def _finish(self) -> None:
         self.response_complete = True
-        self._wake()
+        if self._waiter is not None:
+            self._wake()
         self.conn.response_complete(self)
 
     # -- failures ----------------------------------------------------------------
@@ -327,11 +345,12 @@ class HTTPCycle:
         self._head = None
         headers = [("Content-Type", "text/plain; charset=utf-8"),
                    ("Content-Length", str(len(body))), ("Connection", "close")]
-        self.summary.start(status, headers)
+        self.status = status
+        self.headers = headers
         proto = self.conn.proto
         out = proto.send(Response(status, reason_phrase(status), headers))
         out += proto.send(Data(body)) + proto.send(EndOfMessage())
-        self.summary.sent = len(body)
+        self.sent = len(body)
         # The request stream may be out of sync (unread body): do not reuse it.
         self.conn.must_close = True
         self.conn.write(out)

@@ -38,6 +38,16 @@ _NAME_BYTES_MAX = 1024
 _HTTP_VERSIONS = {(1, 1): "1.1", (1, 0): "1.0"}
 
 
+def _name_bytes(name):
+    lowered = name.lower().encode("latin-1")
+    # Never cached: build_http_scope looks at each Upgrade field.
+    if name != "UPGRADE":
+        if len(_NAME_BYTES) >= _NAME_BYTES_MAX:
+            _NAME_BYTES.clear()
+        _NAME_BYTES[name] = lowered
+    return lowered
+
+
 def headers_as_bytes(request) -> list:
     # ASGI wants lower-case header names; core gives upper-case latin-1 strings.
     names = _NAME_BYTES
@@ -46,10 +56,7 @@ def headers_as_bytes(request) -> list:
     for name, value in request.headers:
         lowered = names.get(name)
         if lowered is None:
-            lowered = name.lower().encode("latin-1")
-            if len(names) >= _NAME_BYTES_MAX:
-                names.clear()
-            names[name] = lowered
+            lowered = _name_bytes(name)
         append((lowered, value.encode("latin-1")))
     return out
 
@@ -102,22 +109,37 @@ def _common(request, client, server, root_path, state):
     return scope
 
 
-def build_http_scope(request, client, server, root_path, state) -> dict:
+def build_http_scope(request, client, server, root_path, state, upgrade=False):
     """``http_scope`` with the connection's ``address()`` pairs already computed.
 
     The same fields as ``_common`` plus the http ones, in one function: it runs
-    for every request.
+    for every request.  Returns None for a request with an Upgrade field unless
+    ``upgrade`` is true: the caller first sees whether it is a WebSocket.
     """
-    raw_path = request.path or "/"
-    if isinstance(raw_path, str):
-        raw_path = raw_path.encode("latin-1")
-    query = request.query or b""
-    if isinstance(query, str):
-        query = query.encode("latin-1")
+    names = _NAME_BYTES
+    headers = []
+    append = headers.append
+    for name, value in request.headers:
+        lowered = names.get(name)
+        if lowered is None:
+            if name == "UPGRADE" and not upgrade:
+                return None
+            lowered = _name_bytes(name)
+        append((lowered, value.encode("latin-1")))
+    path = request.path or "/"
+    if isinstance(path, str):
+        raw_path = path.encode("latin-1")
+    else:
+        raw_path = path
+        path = path.decode("latin-1")
     # ASGI: ``path`` is percent-decoded and UTF-8 decoded, and includes root_path.
-    path = raw_path.decode("latin-1")
     if "%" in path:
         path = unquote(path, encoding="utf-8", errors="replace")
+    query = request.query
+    if not query:
+        query = b""
+    elif isinstance(query, str):
+        query = query.encode("latin-1")
     http_version = _HTTP_VERSIONS.get(request.version)
     if http_version is None:
         version = tuple(request.version)
@@ -126,7 +148,7 @@ def build_http_scope(request, client, server, root_path, state) -> dict:
     if root_path:
         path = root_path + path
         raw_path = root_path.encode("utf-8") + raw_path
-    if getattr(request, "proxy", None) is not None or getattr(request, "extra_environ", None):
+    if getattr(request, "extra_environ", None) or getattr(request, "proxy", None) is not None:
         client = client_address(request, client)
     scope = {
         "type": "http",
@@ -138,7 +160,7 @@ def build_http_scope(request, client, server, root_path, state) -> dict:
         "raw_path": raw_path,
         "query_string": query,
         "root_path": root_path,
-        "headers": headers_as_bytes(request),
+        "headers": headers,
         "client": client,
         "server": server,
         "extensions": {"http.response.trailers": {}, "http.response.pathsend": {}},
@@ -150,7 +172,8 @@ def build_http_scope(request, client, server, root_path, state) -> dict:
 
 
 def http_scope(request, peer, sockname, root_path="", state=None) -> dict:
-    return build_http_scope(request, address(peer), address(sockname), root_path, state)
+    return build_http_scope(request, address(peer), address(sockname), root_path, state,
+                            upgrade=True)
 
 
 def websocket_scope(request, peer, sockname, root_path="", state=None) -> dict:

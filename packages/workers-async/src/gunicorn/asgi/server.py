@@ -34,8 +34,9 @@ class ASGIServer:
         self.keepalive = getattr(cfg, "keepalive", 2)
         self.first_request_wait = getattr(cfg, "timeout", 30) or 30
         self.has_pre_request = worker is not None and _hook_is_set(cfg, "pre_request")
-        # Only a user-set post_request hook or an access log needs the environ.
-        self._wants_environ_flag = (
+        # Only a user-set post_request hook or an access log needs the environ
+        # (and each request's start time).
+        self.reports_requests = (
             (worker is not None and _hook_is_set(cfg, "post_request")) or _log_wants_access(log))
         self.connections: set = set()
         self.tasks: set = set()
@@ -149,14 +150,14 @@ class ASGIServer:
 
     def request_done(self, cycle, peer, sockname) -> None:
         """Hooks, access log and max_requests accounting for a finished response."""
-        if not self._wants_environ_flag:
+        if not self.reports_requests:
             self._count_request()
             return
         self.exchange_done(cycle.request, cycle.summary, cycle.started_at, peer, sockname)
 
     def exchange_done(self, request, summary, started_at, peer, sockname) -> None:
         """The same for any answered request head (a WebSocket handshake too)."""
-        if not self._wants_environ_flag:
+        if not self.reports_requests:
             # Nobody reads it: skip building the environ (a hot path).
             self._count_request()
             return
@@ -165,7 +166,7 @@ class ASGIServer:
         self._after_request(request, environ, summary, elapsed)
 
     def _wants_environ(self) -> bool:
-        return self._wants_environ_flag
+        return self.reports_requests
 
     def log_rejected(self, exc, status, peer, sockname) -> None:
         request = getattr(exc, "req", None)
