@@ -119,6 +119,19 @@ def test_limits_are_left_to_the_full_parser():
     assert parse_common_head(head, context({"limit_request_fields": 1}), 1) is None
     assert parse_common_head(head, context({"limit_request_field_size": 16}), 1) is None
     assert parse_common_head(head, context(), 1) is not None
+    # Its request line is remembered now; the limits still apply.
+    assert parse_common_head(head, context({"limit_request_line": 20}), 1) is None
+
+
+def test_long_request_lines_are_parsed_but_not_remembered():
+    from gunicorn.http import common_head
+
+    ctx = context()
+    full_parse(b"GET / HTTP/1.1\r\nHost: a", ctx)
+    head = b"GET /" + b"x" * 300 + b" HTTP/1.1\r\nHost: a"
+    assert check_agrees(head, ctx)
+    assert head.split(b"\r\n")[0].decode() not in common_head._LINES
+    assert "GET / HTTP/1.1" in common_head._LINES
 
 
 def test_a_custom_scheme_header_is_left_to_the_full_parser():

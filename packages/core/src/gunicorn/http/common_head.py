@@ -17,16 +17,17 @@ _VERSIONS = {"HTTP/1.1": (1, 1), "HTTP/1.0": (1, 0)}
 _MAX_CONTENT_LENGTH_DIGITS = 19
 
 
-def parse_common_head(head, ctx, req_number):
-    """``Request`` for a plain head (origin-form target, HTTP/1.x, known field names), else None."""
-    text = head.decode("latin-1")
-    lines = text.split("\r\n")
-    line = lines[0]
-    opts = ctx.opts
-    limit = opts.limit_request_line
-    if limit and len(line) > limit:
-        return None
+# Request lines this path accepted -> their parts.  No setting changes the
+# verdict on such a line (the length limit is checked before the lookup), and
+# clients repeat their lines: health checks, API endpoints, static files.
+# Bounded in count and in line length (at most about half a megabyte).
+_LINES = {}
+_LINES_MAX = 512
+_CACHED_LINE_MAX = 256
 
+
+def _parse_request_line(line):
+    """(method, uri, path, query, fragment, version) for a plain request line, else None."""
     # RFC 9112 section 3: method SP request-target SP HTTP-version.
     parts = line.split(" ")
     if len(parts) != 3:
@@ -44,6 +45,29 @@ def parse_common_head(head, ctx, req_number):
     else:
         path = uri
         query = fragment = ""
+    return method, uri, path, query, fragment, version
+
+
+def parse_common_head(head, ctx, req_number):
+    """``Request`` for a plain head (origin-form target, HTTP/1.x, known field names), else None."""
+    text = head.decode("latin-1")
+    lines = text.split("\r\n")
+    line = lines[0]
+    opts = ctx.opts
+    limit = opts.limit_request_line
+    if limit and len(line) > limit:
+        return None
+
+    parsed = _LINES.get(line)
+    if parsed is None:
+        parsed = _parse_request_line(line)
+        if parsed is None:
+            return None
+        if len(line) <= _CACHED_LINE_MAX:
+            if len(_LINES) >= _LINES_MAX:
+                _LINES.clear()
+            _LINES[line] = parsed
+    method, uri, path, query, fragment, version = parsed
 
     if len(lines) > opts.limit_request_fields + 1:
         return None

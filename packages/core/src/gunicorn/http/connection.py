@@ -279,6 +279,24 @@ class HTTP1Connection:
             return b""
         raise LocalProtocolError("cannot send %r" % (event,))
 
+    def send_whole_response(self, event, body):
+        """``send(event)``, ``send(Data(body))`` and ``send(EndOfMessage())`` in one call.
+
+        For a final response whose body is all known: returns the three byte
+        strings (head, framed body, end) so that the caller can write them
+        together.  Same states, checks and framing as the three sends.
+        """
+        if event.__class__ is not Response or self.our_state != SEND_RESPONSE:
+            return self.send(event), self.send(Data(body)), self.send(EndOfMessage())
+        head = self._send_response(event)
+        writer = self._writer
+        data = writer.data(body) if body else b""
+        tail = writer.end(None)
+        if not writer.complete:
+            self._keep_alive = False
+        self.our_state = DONE
+        return head, data, tail
+
     def _send_response(self, event):
         req = self.request
         keep_alive = self._keep_alive and not req.must_close

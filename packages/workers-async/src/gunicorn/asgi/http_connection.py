@@ -36,6 +36,7 @@ class HTTPConnection(asyncio.Protocol):
         self.log = server.log
         self.transport = None
         self.proto = None
+        self.send_whole = None
         self.peer = None
         self.sockname = None
         self.cycle: HTTPCycle | None = None
@@ -72,6 +73,8 @@ class HTTPConnection(asyncio.Protocol):
         # Core's HTTP/1 machine finishes a body-less request by itself in
         # start_next_cycle(): no need to pull its EndOfMessage event.
         self._bodyless_done = isinstance(self.proto, HTTP1Connection)
+        # Head, body and end of a response in one call, when the protocol offers it.
+        self.send_whole = getattr(self.proto, "send_whole_response", None)
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self.server.connection_opened(self)
         self._arm_idle_timer()

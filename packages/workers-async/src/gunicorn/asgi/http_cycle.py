@@ -243,13 +243,16 @@ class HTTPCycle:
         self.headers = headers
         self._head = (status, headers)
 
-    def _head_bytes(self, last_body: bytes | None) -> bytes:
+    def _head_event(self, last_body: bytes | None) -> Response:
         status, headers = self._head
         self._head = None
         if last_body is not None and self._may_add_length(status):
             # The whole body is known: frame it with Content-Length, not chunked.
             headers = self.headers = headers + [("Content-Length", str(len(last_body)))]
-        return self.conn.proto.send(response_event(status, headers))
+        return response_event(status, headers)
+
+    def _head_bytes(self, last_body: bytes | None) -> bytes:
+        return self.conn.proto.send(self._head_event(last_body))
 
     def _may_add_length(self, status) -> bool:
         if self._framed or self._trailers_expected or self.request.method == "HEAD":
@@ -262,7 +265,21 @@ class HTTPCycle:
             raise RuntimeError("response body already complete")
         body = message.get("body", b"")
         more = message.get("more_body", False)
-        proto = self.conn.proto
+        conn = self.conn
+        if not more and self._head is not None and not self._trailers_expected \
+                and conn.send_whole is not None:
+            # The whole response in one message: head, body and end in one write.
+            parts = conn.send_whole(self._head_event(body), body)
+            self._final_body_sent = True
+            if body and self.request.method != "HEAD":
+                self.sent += len(body)
+            if len(body) >= _JOIN_LIMIT:
+                conn.write_parts(parts)
+            else:
+                conn.write(b"".join(parts))
+            self._finish()
+            return False
+        proto = conn.proto
         out = []
         if self._head is not None:
             out.append(self._head_bytes(body if not more else None))
