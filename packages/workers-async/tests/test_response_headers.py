@@ -38,3 +38,21 @@ def test_unsafe_headers_refused_even_after_a_good_one(name, value):
     # Never cached: refused again.
     with pytest.raises(RuntimeError):
         header_pairs([(name, value)])
+
+
+def test_a_repeated_header_set_is_answered_from_cache_and_stays_intact():
+    headers = [(b"content-type", b"text/plain"), (b"content-length", b"7")]
+    first = checked_headers(headers)
+    again = checked_headers(list(headers))
+    assert again == first == ([("content-type", "text/plain"), ("content-length", "7")], True)
+    copy = header_pairs(headers)
+    copy.append(("x-added", "1"))
+    assert checked_headers(headers)[0] == [("content-type", "text/plain"),
+                                           ("content-length", "7")]
+
+
+def test_a_header_set_with_a_refused_pair_is_refused_every_time():
+    bad = [(b"x-ok", b"1"), (b"x-evil", b"a\r\nb")]
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            checked_headers(bad)

@@ -130,6 +130,8 @@ class HTTP1Connection:
             if state == IDLE:
                 if self.our_state != IDLE:
                     return PAUSED
+                if not self._buf._data and not self._closed and not self._proxy_pending:
+                    return NEED_DATA  # between requests on a kept-alive connection
                 return self._next_request()
             if state == DONE:
                 return PAUSED

@@ -5,13 +5,13 @@ from __future__ import annotations
 from http import HTTPStatus
 
 # Status code -> reason phrase; looked up for every response, built once.
-_REASONS = {status.value: status.phrase for status in HTTPStatus}
+REASON_PHRASES = {status.value: status.phrase for status in HTTPStatus}
 # "200 OK" status texts by code (access log, post_request), also built once.
-_STATUS_TEXTS = {code: f"{code} {phrase}" for code, phrase in _REASONS.items()}
+_STATUS_TEXTS = {code: f"{code} {phrase}" for code, phrase in REASON_PHRASES.items()}
 
 
 def reason_phrase(status: int) -> str:
-    return _REASONS.get(status, "")
+    return REASON_PHRASES.get(status, "")
 
 
 class ResponseSummary:

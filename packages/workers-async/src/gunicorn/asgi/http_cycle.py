@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 
+from gunicorn.asgi.access import REASON_PHRASES as _REASONS
 from gunicorn.asgi.access import ResponseSummary, reason_phrase
 from gunicorn.http.errors import LocalProtocolError
 from gunicorn.http.events import Data, EndOfMessage, InformationalResponse, Response
@@ -46,41 +47,60 @@ def _checked_pair(name, value):
 # once.  Bounded: values such as lengths or cookies vary.
 _PAIRS: dict = {}
 _PAIRS_MAX = 4096
+# tuple of ASGI header pairs -> (pairs list, framed): most apps answer with a
+# few header sets over and over.  The list is shared: nobody changes it
+# (a Content-Length added by the cycle makes a new list).
+_HEADER_SETS: dict = {}
+_HEADER_SETS_MAX = 512
 _FRAMING_NAMES = frozenset(("content-length", "transfer-encoding"))
 
 
 def checked_headers(raw_headers):
     """(list of (str, str) pairs, whether one is Content-Length or Transfer-Encoding)."""
+    try:
+        key = tuple(raw_headers)
+        known = _HEADER_SETS.get(key)
+    except TypeError:  # a list pair, or a bytearray inside: not hashable
+        key = known = None
+    if known is not None:
+        return known
     cache = _PAIRS
     pairs = []
     append = pairs.append
     framed = False
+    all_bytes = key is not None
     for item in raw_headers:
         try:
             entry = cache.get(item)
         except TypeError:  # a list, or a bytearray inside: not hashable
             entry = None
             item = tuple(item)
-            key = None
+            item_key = None
         else:
-            key = item
+            item_key = item
         if entry is None:
             name, value = item
             pair = _checked_pair(name, value)
             entry = (pair, pair[0].lower() in _FRAMING_NAMES)
-            if key is not None and type(name) is bytes and type(value) is bytes:
+            if item_key is not None and type(name) is bytes and type(value) is bytes:
                 if len(cache) >= _PAIRS_MAX:
                     cache.clear()
-                cache[key] = entry
+                cache[item_key] = entry
+            else:
+                all_bytes = False
         append(entry[0])
         if entry[1]:
             framed = True
+    if all_bytes and all(type(item) is tuple for item in key):
+        if len(_HEADER_SETS) >= _HEADER_SETS_MAX:
+            _HEADER_SETS.clear()
+        _HEADER_SETS[key] = (pairs, framed)
     return pairs, framed
 
 
 def header_pairs(raw_headers):
     """ASGI header pairs as the (str, str) pairs core's writer takes; refuses bad ones."""
-    return checked_headers(raw_headers)[0]
+    return list(checked_headers(raw_headers)[0])
 
 
 # Whether core's Response takes ``checked`` (headers already validated here).
@@ -249,7 +269,9 @@ class HTTPCycle:
         if last_body is not None and self._may_add_length(status):
             # The whole body is known: frame it with Content-Length, not chunked.
             headers = self.headers = headers + [("Content-Length", str(len(last_body)))]
-        return response_event(status, headers)
+        if _RESPONSE_TAKES_CHECKED:
+            return Response(status, _REASONS.get(status, ""), headers, True)
+        return Response(status, _REASONS.get(status, ""), headers)
 
     def _head_bytes(self, last_body: bytes | None) -> bytes:
         return self.conn.proto.send(self._head_event(last_body))

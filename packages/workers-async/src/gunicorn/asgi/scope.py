@@ -148,7 +148,7 @@ def build_http_scope(request, client, server, root_path, state, upgrade=False):
     if root_path:
         path = root_path + path
         raw_path = root_path.encode("utf-8") + raw_path
-    if getattr(request, "extra_environ", None) or getattr(request, "proxy", None) is not None:
+    if request.extra_environ or request.proxy is not None:
         client = client_address(request, client)
     scope = {
         "type": "http",
