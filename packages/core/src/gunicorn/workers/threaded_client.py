@@ -1,5 +1,6 @@
 """One connection of the threaded worker: its socket, protocol state and deadline."""
 
+import functools
 import socket
 import struct
 
@@ -18,6 +19,12 @@ KERNEL_TIMEOUTS = bool(getattr(socket, "MSG_DONTWAIT", 0)) \
     and hasattr(socket, "SO_RCVTIMEO") and hasattr(socket, "SO_SNDTIMEO")
 
 
+@functools.lru_cache(maxsize=8)
+def _timeval(seconds):
+    # A worker uses one or two values for every connection: packed once each.
+    return struct.pack("ll", int(seconds), int((seconds % 1) * 1e6))
+
+
 def bound_socket_waits(sock, seconds):
     """Bound each wait of a pool thread on ``sock`` to ``seconds``.
 
@@ -26,7 +33,7 @@ def bound_socket_waits(sock, seconds):
     a timeout surfaces as EAGAIN; otherwise a Python socket timeout is used.
     """
     if KERNEL_TIMEOUTS:
-        timeval = struct.pack("ll", int(seconds), int((seconds % 1) * 1e6))
+        timeval = _timeval(seconds)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
     else:
