@@ -108,7 +108,7 @@ class HTTP1Connection:
     def receive_data(self, data):
         """Feed bytes from the peer; ``b""`` means the peer closed its side."""
         if data:
-            self._buf.append(data)
+            self._buf._data += data
         else:
             self._closed = True
 

@@ -278,12 +278,13 @@ class HTTPConnection(asyncio.Protocol):
         if self.closed:
             return
         proto = self.proto
+        keepalive = server.keepalive
         reusable = (
             cycle.body_complete
             and not self.must_close
-            and not cycle.request.should_close()
+            and not cycle.request.must_close
             and proto.keep_alive
-            and server.keepalive > 0
+            and keepalive > 0
             and not server.closing
         )
         if not reusable:
@@ -294,7 +295,13 @@ class HTTPConnection(asyncio.Protocol):
             return
         self.cycle = None
         proto.start_next_cycle()
-        self._arm_idle_timer()
+        # _arm_idle_timer() for a kept-alive connection, spelled out on this hot path.
+        deadline = self._idle_deadline = self._loop.time() + keepalive
+        timer = self._idle_timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._idle_timer = self._loop.call_at(deadline, self._idle_check)
         if self._reading_paused:
             self.resume_reading()
         self._pump()

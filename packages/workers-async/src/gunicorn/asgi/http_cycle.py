@@ -266,8 +266,11 @@ class HTTPCycle:
     def _head_event(self, last_body: bytes | None) -> Response:
         status, headers = self._head
         self._head = None
-        if last_body is not None and self._may_add_length(status):
-            # The whole body is known: frame it with Content-Length, not chunked.
+        if last_body is not None and not self._framed and status >= 200 \
+                and status not in _NO_BODY_STATUS and not self._trailers_expected \
+                and self.request.method != "HEAD":
+            # The whole body is known: frame it with Content-Length, not chunked
+            # (what _may_add_length says, spelled out on this hot path).
             headers = self.headers = headers + [("Content-Length", str(len(last_body)))]
         if _RESPONSE_TAKES_CHECKED:
             return Response(status, _REASONS.get(status, ""), headers, True)
