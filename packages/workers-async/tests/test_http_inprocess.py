@@ -141,3 +141,19 @@ def test_file_response_uses_pathsend(server, monkeypatch):
         assert r.content == fh.read()
     assert r.headers["content-length"] == str(len(r.content))
     assert calls, "Starlette did not use http.response.pathsend"
+
+
+def test_a_non_websocket_upgrade_is_served_as_plain_http(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        for _ in range(2):  # the connection stays usable
+            s.sendall(b"GET /info/x HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n"
+                      b"Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n")
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += s.recv(65536)
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            while len(body) < length:
+                body += s.recv(65536)
+            assert head.startswith(b"HTTP/1.1 200")
+            assert b'"upgrade":"h2c"' in body

@@ -63,3 +63,24 @@ def test_proxy_protocol_client_wins():
     req.extra_environ.update(req.proxy.environ())
     assert http_scope(req, ("10.0.0.1", 1), None)["client"] == ("203.0.113.7", 5555)
     assert request_environ(req, ("10.0.0.1", 1), None)["REMOTE_ADDR"] == "203.0.113.7"
+
+
+def test_an_upgrade_field_is_left_to_the_caller_unless_allowed():
+    from gunicorn.asgi.scope import build_http_scope
+
+    req = make_request(headers=[("HOST", "a"), ("UPGRADE", "h2c"), ("X-A", "1")])
+    assert build_http_scope(req, None, None, "", None) is None
+    scope = build_http_scope(req, None, None, "", None, upgrade=True)
+    assert scope["headers"] == [(b"host", b"a"), (b"upgrade", b"h2c"), (b"x-a", b"1")]
+    # The public helper always answers (the worker decides about upgrades first).
+    assert http_scope(req, None, None)["headers"] == scope["headers"]
+
+
+def test_each_scope_has_its_own_mutable_parts():
+    first = http_scope(make_request(), None, None)
+    second = http_scope(make_request(), None, None)
+    assert first["asgi"] is not second["asgi"]
+    assert first["extensions"] is not second["extensions"]
+    assert first["extensions"]["http.response.trailers"] is not \
+        second["extensions"]["http.response.trailers"]
+    assert first["headers"] is not second["headers"]
