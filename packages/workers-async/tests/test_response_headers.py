@@ -56,3 +56,11 @@ def test_a_header_set_with_a_refused_pair_is_refused_every_time():
     for _ in range(2):
         with pytest.raises(RuntimeError):
             checked_headers(bad)
+
+
+def test_headers_from_a_generator_are_read_once():
+    def gen():
+        yield (b"x-gen", b"1")
+        yield (b"content-length", b"2")
+    assert checked_headers(gen()) == ([("x-gen", "1"), ("content-length", "2")], True)
+    assert checked_headers(gen()) == ([("x-gen", "1"), ("content-length", "2")], True)

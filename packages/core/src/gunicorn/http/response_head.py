@@ -25,9 +25,10 @@ def body_forbidden(method, status_code):
 # (every argument of frame_response) -> the head around its Date line, the
 # writer and keep_alive: apps answer with the same status and headers again
 # and again, so each distinct response shape is checked and laid out once.
-# Bounded: header values such as lengths or cookies vary.
+# Bounded in count and size: header values such as lengths or cookies vary.
 _SHAPES = {}
-_SHAPES_MAX = 512
+_SHAPES_MAX = 256
+_SHAPE_HEAD_MAX = 4096  # bigger heads are laid out each time
 
 
 def frame_response(status_code, reason, headers, method, version, keep_alive,
@@ -49,7 +50,7 @@ def frame_response(status_code, reason, headers, method, version, keep_alive,
     if shape is None:
         shape = _response_shape(status_code, reason, headers, method, version, keep_alive,
                                 allow_chunked, server, checked)
-        if key is not None:
+        if key is not None and len(shape[0]) + len(shape[1] or b"") <= _SHAPE_HEAD_MAX:
             if len(_SHAPES) >= _SHAPES_MAX:
                 _SHAPES.clear()
             _SHAPES[key] = shape

@@ -44,32 +44,36 @@ def _checked_pair(name, value):
 
 # (name bytes, value bytes) -> ((name str, value str), frames_body): apps send
 # the same headers again and again, so each distinct one is decoded and checked
-# once.  Bounded: values such as lengths or cookies vary.
+# once.  Bounded in count and size: values such as lengths or cookies vary.
 _PAIRS: dict = {}
-_PAIRS_MAX = 4096
+_PAIRS_MAX = 2048
+_PAIR_SIZE_MAX = 512  # longer pairs are checked each time
 # tuple of ASGI header pairs -> (pairs list, framed): most apps answer with a
 # few header sets over and over.  The list is shared: nobody changes it
-# (a Content-Length added by the cycle makes a new list).
+# (a Content-Length added by the cycle makes a new list).  Only sets of
+# cacheable pairs, at most _SET_PAIRS_MAX of them, are kept.
 _HEADER_SETS: dict = {}
-_HEADER_SETS_MAX = 512
+_HEADER_SETS_MAX = 256
+_SET_PAIRS_MAX = 16
 _FRAMING_NAMES = frozenset(("content-length", "transfer-encoding"))
 
 
 def checked_headers(raw_headers):
     """(list of (str, str) pairs, whether one is Content-Length or Transfer-Encoding)."""
+    items = tuple(raw_headers)  # any iterable, a generator too: read once
     try:
-        key = tuple(raw_headers)
-        known = _HEADER_SETS.get(key)
+        known = _HEADER_SETS.get(items)
     except TypeError:  # a list pair, or a bytearray inside: not hashable
-        key = known = None
-    if known is not None:
-        return known
+        cacheable = False
+    else:
+        if known is not None:
+            return known
+        cacheable = len(items) <= _SET_PAIRS_MAX
     cache = _PAIRS
     pairs = []
     append = pairs.append
     framed = False
-    all_bytes = key is not None
-    for item in raw_headers:
+    for item in items:
         try:
             entry = cache.get(item)
         except TypeError:  # a list, or a bytearray inside: not hashable
@@ -82,19 +86,20 @@ def checked_headers(raw_headers):
             name, value = item
             pair = _checked_pair(name, value)
             entry = (pair, pair[0].lower() in _FRAMING_NAMES)
-            if item_key is not None and type(name) is bytes and type(value) is bytes:
+            if item_key is not None and type(name) is bytes and type(value) is bytes \
+                    and len(name) + len(value) <= _PAIR_SIZE_MAX:
                 if len(cache) >= _PAIRS_MAX:
                     cache.clear()
                 cache[item_key] = entry
             else:
-                all_bytes = False
+                cacheable = False
         append(entry[0])
         if entry[1]:
             framed = True
-    if all_bytes and all(type(item) is tuple for item in key):
+    if cacheable and all(type(item) is tuple for item in items):
         if len(_HEADER_SETS) >= _HEADER_SETS_MAX:
             _HEADER_SETS.clear()
-        _HEADER_SETS[key] = (pairs, framed)
+        _HEADER_SETS[items] = (pairs, framed)
     return pairs, framed
 
 
