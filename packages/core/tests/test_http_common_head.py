@@ -1,5 +1,7 @@
 """The one-pass head parser (common_head) agrees with the full parser wherever it answers."""
 
+import os
+
 import pytest
 from corpus import CASES
 from corpus.inprocess import StubConfig
@@ -184,10 +186,35 @@ OPTIONS = st.fixed_dictionaries({}, optional={
 })
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# HYPOTHESIS_LONG=1 raises the example count, as in test_http_properties.
+@settings(max_examples=5000 if os.environ.get("HYPOTHESIS_LONG") else 600, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(REQUEST_LINES, st.lists(FIELD_LINES, max_size=6), OPTIONS, st.booleans(), st.booleans())
 def test_any_head_gets_the_full_parsers_answer(line, fields, options, trusted, is_ssl):
     head = "\r\n".join([line] + fields).encode("latin-1")
     if b"\r\n\r\n" in head:
         return  # not one head
     check_agrees(head, context(options, trusted, is_ssl))
+
+
+PLAIN_LINES = st.builds(
+    "{} {} HTTP/1.{}".format,
+    st.sampled_from(["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE"]),
+    st.text(alphabet="abcXYZ019-._~%/=&?#!$'()*+,;:@", max_size=20).map(lambda p: "/" + p),
+    st.sampled_from("01"),
+)
+PLAIN_FIELDS = st.tuples(
+    st.one_of(st.text(alphabet=TCHARS, min_size=1, max_size=8),
+              st.sampled_from(["Host", "Content-Length", "Content-Type", "Connection"])),
+    st.one_of(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF,
+                                             blacklist_characters="\x7f"), max_size=12),
+              st.sampled_from(["5", "close", "keep-alive", "Keep-Alive", " 7 "])),
+).map(lambda nv: "%s: %s" % nv)
+
+
+@settings(max_examples=5000 if os.environ.get("HYPOTHESIS_LONG") else 600, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(PLAIN_LINES, st.lists(PLAIN_FIELDS, max_size=6), OPTIONS, st.booleans())
+def test_mostly_plain_heads_get_the_full_parsers_answer(line, fields, options, is_ssl):
+    head = "\r\n".join([line] + fields).encode("latin-1")
+    check_agrees(head, context(options, True, is_ssl))
