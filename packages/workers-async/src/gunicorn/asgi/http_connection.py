@@ -30,7 +30,7 @@ class HTTPConnection(asyncio.Protocol):
     request body it was sent, writing waits (``drain``) while the client is slow.
     """
 
-    def __init__(self, server):
+    def __init__(self, server, sockname=None):
         self.server = server
         self.cfg = server.cfg
         self.log = server.log
@@ -38,7 +38,8 @@ class HTTPConnection(asyncio.Protocol):
         self.proto = None
         self.send_whole = None
         self.peer = None
-        self.sockname = None
+        # Known in advance for a listener bound to one address (saves a syscall).
+        self.sockname = sockname
         self.cycle: HTTPCycle | None = None
         self.websocket = None
         self.tls = None
@@ -64,10 +65,11 @@ class HTTPConnection(asyncio.Protocol):
         self.transport = transport
         self._loop = asyncio.get_running_loop()
         self.peer = transport.get_extra_info("peername")
-        self.sockname = transport.get_extra_info("sockname")
+        if self.sockname is None:
+            self.sockname = transport.get_extra_info("sockname")
         self._client = address(self.peer)
         self._server = address(self.sockname)
-        is_ssl = transport.get_extra_info("sslcontext") is not None
+        is_ssl = self.server.ssl_context is not None
         self.tls = tls_extension(transport.get_extra_info("ssl_object")) if is_ssl else None
         self.proto = self.server.protocol_class(self.cfg, self.peer, self.sockname, is_ssl)
         # Core's HTTP/1 machine finishes a body-less request by itself in
