@@ -196,3 +196,28 @@ def test_setup_failing_after_its_await_releases_its_slot():
         assert conn.closed and server._open == 0
     finally:
         loop.close()
+
+
+def test_closed_connections_are_freed_without_the_cyclic_gc(loop_name):
+    # Connection, transport and cycle point at each other until teardown breaks
+    # the loop; otherwise each connection waits for a (p99-costly) GC pass.
+    import gc
+
+    from gunicorn.asgi.http_connection import HTTPConnection
+
+    with InProcessServer(scope_echo) as srv:
+        one_request(srv.port)  # warm up
+        gc.collect()
+        gc.disable()
+        try:
+            for _ in range(20):
+                assert one_request(srv.port).startswith(b"HTTP/1.1 200")
+            for _ in range(50):
+                if not srv.server.connections and not srv.server._open:
+                    break
+                threading.Event().wait(0.05)
+            threading.Event().wait(0.1)
+            left = [o for o in gc.get_objects() if isinstance(o, HTTPConnection)]
+        finally:
+            gc.enable()
+        assert len(left) <= 1, f"{len(left)} connections kept alive only by reference cycles"

@@ -128,6 +128,16 @@ class HTTPConnection(asyncio.Protocol):
                 waiter.set_result(None)
         self._drain_waiters.clear()
         self.server.connection_closed(self)
+        cycle = self.cycle
+        if cycle is None or cycle.task is None or cycle.task.done():
+            self._drop_references()
+
+    def _drop_references(self) -> None:
+        # Connection, transport and cycle point at each other: left alone they
+        # wait for the cyclic GC, whose full passes cost long pauses (p99) when
+        # every request is a new connection. Nothing writes once closed.
+        self.transport = None
+        self.cycle = None
 
     def pause_writing(self) -> None:
         self._writing_paused = True
@@ -315,6 +325,8 @@ class HTTPConnection(asyncio.Protocol):
             self._grace_timer = None
         if self.cycle is cycle and not cycle.response_complete:
             self.close()
+        if self.closed and self.websocket is None:
+            self._drop_references()
 
     # -- timers and shutdown -----------------------------------------------------
 

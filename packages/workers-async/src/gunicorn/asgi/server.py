@@ -146,7 +146,7 @@ class ASGIServer:
             waiting.add_done_callback(lambda _f: self._step_attach(setup, protocol, conn))
 
     def _attached(self, protocol, conn) -> None:
-        if protocol.transport is None:
+        if protocol._loop is None:
             # The transport was gone before connection_made: nothing will release it.
             conn.close()
             self._release()
