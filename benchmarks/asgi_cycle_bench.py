@@ -105,6 +105,12 @@ def bench_cycle(count, loop, payload=REQUEST):
     done = loop.create_future()
     state = {"left": count}
     conn = HTTPConnection(server)
+    on_write = _next_request_after_write(loop, conn, payload, done, state)
+    return _time_connection(loop, conn, FakeTransport(on_write), payload, done)
+
+
+def _next_request_after_write(loop, conn, payload, done, state):
+    """A write callback: feed the next request soon, or finish after ``state["left"]``."""
 
     def on_write():
         state["left"] -= 1
@@ -113,8 +119,14 @@ def bench_cycle(count, loop, payload=REQUEST):
         elif not done.done():
             done.set_result(None)
 
+    return on_write
+
+
+def _time_connection(loop, conn, transport, payload, done):
+    """Seconds of process CPU from the first request until ``done``."""
+
     async def drive():
-        conn.connection_made(FakeTransport(on_write))
+        conn.connection_made(transport)
         conn.data_received(payload)
         await done
 
@@ -138,14 +150,7 @@ def bench_uvicorn(count, loop, payload=REQUEST):
     done = loop.create_future()
     state = {"left": count}
     conn = HttpToolsProtocol(config, ServerState(), {}, _loop=loop)
-
-    def on_write():
-        state["left"] -= 1
-        if state["left"] > 0:
-            loop.call_soon(conn.data_received, payload)
-        elif not done.done():
-            done.set_result(None)
-
+    on_write = _next_request_after_write(loop, conn, payload, done, state)
     transport = FakeTransport(lambda: None)
     writes = {"n": 0}
 
@@ -156,17 +161,7 @@ def bench_uvicorn(count, loop, payload=REQUEST):
             on_write()
 
     transport.write = write
-
-    async def drive():
-        conn.connection_made(transport)
-        conn.data_received(payload)
-        await done
-
-    start = time.process_time()
-    loop.run_until_complete(drive())
-    elapsed = time.process_time() - start
-    conn.connection_lost(None)
-    return elapsed
+    return _time_connection(loop, conn, transport, payload, done)
 
 
 def bench_parse(count, payload=BROWSER):
