@@ -62,3 +62,29 @@ def test_the_connection_is_reusable_after_it():
     p.send_whole_response(Response(200, "", [("Content-Length", "2")]), b"ok")
     p.start_next_cycle()
     assert p.next_event().path == "/2"
+
+
+class _OwnSend(HTTP1Protocol):
+    def send(self, event):
+        return super().send(event)
+
+
+class _OwnBoth(_OwnSend):
+    def send_whole_response(self, event, body):
+        return super().send_whole_response(event, body)
+
+
+class _Plain(HTTP1Protocol):
+    pass
+
+
+@pytest.mark.parametrize("cls, usable", [
+    (HTTP1Protocol, True), (_Plain, True), (_OwnSend, False), (_OwnBoth, True),
+], ids=["core", "subclass", "overrides-send", "overrides-both"])
+def test_whole_sender_only_where_send_is_not_overridden(cls, usable):
+    # A subclass that changes send() must see every response event: the one-call
+    # path would go around it.
+    from gunicorn.http.connection import whole_response_sender
+
+    proto = cls(StubConfig(), PEER, SERVER)
+    assert (whole_response_sender(proto) is not None) is usable

@@ -364,3 +364,28 @@ class HTTP1Connection:
         self._sent_continue = False
         self._skipped_crlf = False
         self.response_status = None
+
+
+_WHOLE_SENDERS = {}
+
+
+def whole_response_sender(proto):
+    """``proto.send_whole_response`` if it may stand in for ``proto.send``, else None.
+
+    A protocol subclass that overrides ``send()`` (to add a header, say) must see
+    every response event: the one-call path would go around it, so it is only
+    used when the class that defines it is also the latest to define ``send``.
+    """
+    cls = type(proto)
+    usable = _WHOLE_SENDERS.get(cls)
+    if usable is None:
+        usable = False
+        for klass in cls.__mro__:
+            if "send_whole_response" in klass.__dict__:
+                usable = True
+                break
+            if "send" in klass.__dict__:
+                break
+        if len(_WHOLE_SENDERS) < 64:
+            _WHOLE_SENDERS[cls] = usable
+    return proto.send_whole_response if usable else None

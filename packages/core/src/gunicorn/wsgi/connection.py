@@ -2,6 +2,7 @@
 
 import ssl
 
+from gunicorn.http.connection import whole_response_sender
 from gunicorn.http.events import NEED_DATA, ConnectionClosed
 
 RECV_SIZE = 65536
@@ -78,6 +79,21 @@ class ClientConnection:
         self._pending_size = 0
         self.sock.sendall(data)
         self.wrote = True
+        return True
+
+    def send_whole(self, event, body):
+        """Frame and write a final response whose body is all known, in one write.
+
+        False (nothing done) when the protocol has no ``send_whole_response``.
+        """
+        whole = whole_response_sender(self.proto)
+        if whole is None:
+            return False
+        for data in whole(event, body):
+            if data:
+                self._pending.append(data)
+                self._pending_size += len(data)
+        self.flush()
         return True
 
     def discard_pending(self):

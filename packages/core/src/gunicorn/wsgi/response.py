@@ -2,6 +2,7 @@
 
 import re
 
+from gunicorn.http.connection import whole_response_sender
 from gunicorn.http.errors import InvalidResponseHeader
 from gunicorn.http.events import Data, EndOfMessage, InformationalResponse, Response
 from gunicorn.wsgi.connection import is_tls_socket
@@ -99,6 +100,8 @@ class WSGIResponse:
         self.is_head = getattr(req, "method", "") == "HEAD"
         self._body_allowed = True
         self._switching = False
+        # The end of the message went out with the head (send_whole).
+        self._ended = False
 
     # -- PEP 3333 callables ------------------------------------------------
     def start_response(self, status, headers, exc_info=None):
@@ -223,6 +226,9 @@ class WSGIResponse:
     def send_head(self):
         if self.headers_sent:
             return
+        self.conn.send(self._head_event(), flush=False)
+
+    def _head_event(self):
         if self.status is None:
             raise AssertionError("the application never called start_response()")
         if self.on_head is not None:
@@ -232,8 +238,22 @@ class WSGIResponse:
         self.headers_sent = True
         self.conn.wrote = False
         # Every header passed check_header() in start_response().
-        self.conn.send(Response(self.status_code, self.reason, list(self.headers), checked=True),
-                       flush=False)
+        return Response(self.status_code, self.reason, list(self.headers), checked=True)
+
+    def _send_whole(self, chunk):
+        """Head, body and end in one write; False when that path does not apply.
+
+        Taken for the commonest WSGI response: a one-item list whose bytes are
+        exactly the Content-Length the app declared.
+        """
+        if self.headers_sent or self.status is None or not self._body_allowed \
+                or self.response_length != len(chunk) or not chunk \
+                or whole_response_sender(self.conn.proto) is None:
+            return False
+        self.conn.send_whole(self._head_event(), chunk)
+        self.sent = len(chunk)
+        self._ended = True
+        return True
 
     def write_iterable(self, result):
         """Write every chunk of the app's iterable (or kernel-send a FileWrapper)."""
@@ -242,6 +262,9 @@ class WSGIResponse:
         # A list or tuple is already complete: no reason to stream it piecewise,
         # so it goes out with the head (and the end marker) in as few writes as
         # possible. Anything else may be a generator pacing its output: flush each.
+        if type(result) is list and len(result) == 1 and type(result[0]) is bytes \
+                and self._send_whole(result[0]):
+            return
         flush = not isinstance(result, (list, tuple))
         for chunk in result:
             self._write(chunk, flush)
@@ -254,6 +277,8 @@ class WSGIResponse:
         """End the response; a body shorter than its Content-Length closes the connection."""
         self.send_head()
         self.finished = True
+        if self._ended:
+            return
         if self.conn.broken or (self._body_allowed and self.response_length is not None
                                 and self.sent < self.response_length):
             # RFC 9112 section 6.3: the client sees an incomplete message; closing

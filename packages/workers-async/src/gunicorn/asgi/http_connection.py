@@ -9,7 +9,7 @@ from gunicorn.asgi.http_cycle import ClientDisconnected, HTTPCycle
 from gunicorn.asgi.scope import address, build_http_scope
 from gunicorn.asgi.tls_extension import tls_extension
 from gunicorn.asgi.websocket_handshake import is_websocket_upgrade
-from gunicorn.http.connection import HTTP1Connection
+from gunicorn.http.connection import HTTP1Connection, whole_response_sender
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import NEED_DATA, PAUSED, ConnectionClosed, Data, EndOfMessage, Request
 
@@ -76,7 +76,7 @@ class HTTPConnection(asyncio.Protocol):
         # start_next_cycle(): no need to pull its EndOfMessage event.
         self._bodyless_done = isinstance(self.proto, HTTP1Connection)
         # Head, body and end of a response in one call, when the protocol offers it.
-        self.send_whole = getattr(self.proto, "send_whole_response", None)
+        self.send_whole = whole_response_sender(self.proto)
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self.server.connection_opened(self)
         self._arm_idle_timer()
