@@ -21,16 +21,6 @@ def address(addr):
     return None
 
 
-def _split_target(request):
-    raw = request.path if request.path else "/"
-    if isinstance(raw, str):
-        raw = raw.encode("latin-1")
-    query = request.query or ""
-    if isinstance(query, str):
-        query = query.encode("latin-1")
-    return raw, query
-
-
 # Upper-case str field name (core) -> lower-case bytes (ASGI); names repeat, so
 # each is converted once.  Bounded: a client could send endless distinct names.
 _NAME_BYTES: dict = {}
@@ -48,14 +38,20 @@ def _name_bytes(name):
     return lowered
 
 
-def headers_as_bytes(request) -> list:
-    # ASGI wants lower-case header names; core gives upper-case latin-1 strings.
+def headers_as_bytes(request, upgrade=True):
+    """ASGI headers (lower-case bytes names) from core's upper-case str pairs.
+
+    None when a field is an Upgrade and ``upgrade`` is false: the caller first
+    sees whether the request is a WebSocket.
+    """
     names = _NAME_BYTES
     out = []
     append = out.append
     for name, value in request.headers:
         lowered = names.get(name)
         if lowered is None:
+            if name == "UPGRADE" and not upgrade:
+                return None
             lowered = _name_bytes(name)
         append((lowered, value.encode("latin-1")))
     return out
@@ -82,50 +78,8 @@ def client_address(request, peer_address):
     return peer_address
 
 
-def _common(request, client, server, root_path, state):
-    raw_path, query = _split_target(request)
-    # ASGI: ``path`` is percent-decoded and UTF-8 decoded, and includes root_path.
-    path = unquote(raw_path.decode("latin-1"), encoding="utf-8", errors="replace")
-    version = request.version
-    http_version = _HTTP_VERSIONS.get(version)
-    if http_version is None:
-        version = tuple(version)
-        http_version = (f"{version[0]}.{version[1]}" if version < (2, 0)
-                        else str(version[0]))
-    scope = {
-        "asgi": {"version": ASGI_VERSION},
-        "http_version": http_version,
-        "path": root_path + path if root_path else path,
-        "raw_path": root_path.encode("utf-8") + raw_path if root_path else raw_path,
-        "query_string": query,
-        "root_path": root_path,
-        "headers": headers_as_bytes(request),
-        "client": client_address(request, client),
-        "server": server,
-    }
-    if state is not None:
-        # Each request gets a shallow copy of the lifespan state (ASGI lifespan spec).
-        scope["state"] = dict(state)
-    return scope
-
-
-def build_http_scope(request, client, server, root_path, state, upgrade=False):
-    """``http_scope`` with the connection's ``address()`` pairs already computed.
-
-    The same fields as ``_common`` plus the http ones, in one function: it runs
-    for every request.  Returns None for a request with an Upgrade field unless
-    ``upgrade`` is true: the caller first sees whether it is a WebSocket.
-    """
-    names = _NAME_BYTES
-    headers = []
-    append = headers.append
-    for name, value in request.headers:
-        lowered = names.get(name)
-        if lowered is None:
-            if name == "UPGRADE" and not upgrade:
-                return None
-            lowered = _name_bytes(name)
-        append((lowered, value.encode("latin-1")))
+def _shared_scope(request, headers, client, server, root_path, state, spec_version):
+    """The fields http and websocket scopes share; runs for every request."""
     path = request.path or "/"
     if isinstance(path, str):
         raw_path = path.encode("latin-1")
@@ -151,11 +105,8 @@ def build_http_scope(request, client, server, root_path, state, upgrade=False):
     if request.extra_environ or request.proxy is not None:
         client = client_address(request, client)
     scope = {
-        "type": "http",
-        "asgi": {"version": ASGI_VERSION, "spec_version": HTTP_SPEC_VERSION},
+        "asgi": {"version": ASGI_VERSION, "spec_version": spec_version},
         "http_version": http_version,
-        "method": request.method,
-        "scheme": request.scheme or "http",
         "path": path,
         "raw_path": raw_path,
         "query_string": query,
@@ -163,11 +114,28 @@ def build_http_scope(request, client, server, root_path, state, upgrade=False):
         "headers": headers,
         "client": client,
         "server": server,
-        "extensions": {"http.response.trailers": {}, "http.response.pathsend": {}},
     }
     if state is not None:
         # Each request gets a shallow copy of the lifespan state (ASGI lifespan spec).
         scope["state"] = dict(state)
+    return scope
+
+
+def build_http_scope(request, client, server, root_path, state, upgrade=False):
+    """``http_scope`` with the connection's ``address()`` pairs already computed.
+
+    Returns None for a request with an Upgrade field unless ``upgrade`` is true:
+    the caller first sees whether it is a WebSocket.
+    """
+    headers = headers_as_bytes(request, upgrade)
+    if headers is None:
+        return None
+    scope = _shared_scope(request, headers, client, server, root_path, state,
+                          HTTP_SPEC_VERSION)
+    scope["type"] = "http"
+    scope["method"] = request.method
+    scope["scheme"] = request.scheme or "http"
+    scope["extensions"] = {"http.response.trailers": {}, "http.response.pathsend": {}}
     return scope
 
 
@@ -177,9 +145,9 @@ def http_scope(request, peer, sockname, root_path="", state=None) -> dict:
 
 
 def websocket_scope(request, peer, sockname, root_path="", state=None) -> dict:
-    scope = _common(request, address(peer), address(sockname), root_path, state)
+    scope = _shared_scope(request, headers_as_bytes(request), address(peer),
+                          address(sockname), root_path, state, WEBSOCKET_SPEC_VERSION)
     scope["type"] = "websocket"
-    scope["asgi"]["spec_version"] = WEBSOCKET_SPEC_VERSION
     scope["scheme"] = "wss" if request.scheme == "https" else "ws"
     scope["subprotocols"] = requested_subprotocols(request.headers)
     scope["extensions"] = {"websocket.http.response": {}}
