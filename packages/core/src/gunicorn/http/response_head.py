@@ -45,7 +45,7 @@ def frame_response(status_code, reason, headers, method, version, keep_alive,
         key = (status_code, reason, tuple(headers), method, version, keep_alive,
                allow_chunked, server, checked)
         shape = _SHAPES.get(key)
-    except Exception:  # an unhashable header pair (a list): laid out each time
+    except TypeError:  # an unhashable header pair (a list): laid out each time
         key = shape = None
     if shape is None:
         shape = _response_shape(status_code, reason, headers, method, version, keep_alive,
