@@ -6,6 +6,7 @@ import select
 import ssl
 import sys
 import time
+import types
 
 from gunicorn.workers.acceptor import acceptor
 from gunicorn.workers.base import Worker
@@ -32,6 +33,9 @@ class SyncWorker(Worker):
     so a slow client can hold the worker for one request only.
     """
 
+    # id(listener) -> acceptor(listener), set by run(); never mutated in place.
+    _acceptors = types.MappingProxyType({})
+
     def init_process(self):
         # A protocol that is not installed fails the boot (one clear line),
         # not every connection.
@@ -39,23 +43,13 @@ class SyncWorker(Worker):
         super().init_process()
 
     def accept(self, listener):
-        client, addr = self._acceptor(listener)()
+        client, addr = (self._acceptors.get(id(listener)) or listener.accept)()
         # Python's accept() already makes the client non-inheritable (SOCK_CLOEXEC).
         # Linux never passes the listener's O_NONBLOCK on to accepted sockets, so
         # there a client Python already sees as blocking needs no extra syscall.
         if not _ACCEPTED_BLOCKING or client.gettimeout() is not None:
             client.setblocking(True)
         self.handle(listener, client, addr)
-
-    def _acceptor(self, listener):
-        """A callable accepting one client of ``listener``: ``(socket, address)``."""
-        acceptors = self.__dict__.setdefault("_acceptors", {})
-        entry = acceptors.get(id(listener))
-        if entry is not None and entry[0] is listener:
-            return entry[1]
-        accept = acceptor(listener)
-        acceptors[id(listener)] = (listener, accept)
-        return accept
 
     def wait(self, timeout):
         """Listeners ready to accept (the wakeup pipe is drained, not returned)."""
@@ -97,6 +91,7 @@ class SyncWorker(Worker):
         # Listeners are shared with siblings: never block in accept().
         for sock in self.sockets:
             sock.setblocking(False)
+        self._acceptors = {id(sock): acceptor(sock) for sock in self.sockets}
         if self.wants_http2():
             self.log.warning("HTTP/2 is not supported by the sync worker; "
                              "serving HTTP/1.1 only (use gthread, gevent or asgi for h2)")

@@ -35,6 +35,8 @@ class ClientConnection:
         self._pending_size = 0
         # Whether any byte went to the socket (decides if an error page may follow).
         self.wrote = False
+        # proto.send_whole_response where it may stand in for send(), else None.
+        self.whole_sender = whole_response_sender(proto)
 
     def receive_more(self):
         """Read once from the socket into the protocol; False when the peer closed."""
@@ -84,17 +86,13 @@ class ClientConnection:
     def send_whole(self, event, body):
         """Frame and write a final response whose body is all known, in one write.
 
-        False (nothing done) when the protocol has no ``send_whole_response``.
+        Only for a protocol with a ``whole_sender`` (see ``__init__``).
         """
-        whole = whole_response_sender(self.proto)
-        if whole is None:
-            return False
-        for data in whole(event, body):
+        for data in self.whole_sender(event, body):
             if data:
                 self._pending.append(data)
                 self._pending_size += len(data)
         self.flush()
-        return True
 
     def discard_pending(self):
         """Drop bytes not yet written (an error page replaces them)."""

@@ -2,7 +2,6 @@
 
 import re
 
-from gunicorn.http.connection import whole_response_sender
 from gunicorn.http.errors import InvalidResponseHeader
 from gunicorn.http.events import Data, EndOfMessage, InformationalResponse, Response
 from gunicorn.wsgi.connection import is_tls_socket
@@ -248,7 +247,7 @@ class WSGIResponse:
         """
         if self.headers_sent or self.status is None or not self._body_allowed \
                 or self.response_length != len(chunk) or not chunk \
-                or whole_response_sender(self.conn.proto) is None:
+                or getattr(self.conn, "whole_sender", None) is None:
             return False
         self.conn.send_whole(self._head_event(), chunk)
         self.sent = len(chunk)
