@@ -3,6 +3,7 @@
 import pytest
 from corpus.inprocess import StubConfig
 
+from gunicorn.config import Config
 from gunicorn.http import errors
 from gunicorn.http.parser_options import ParserOptions, options_for
 from gunicorn.http.request_head import HeadContext, parse_head
@@ -211,12 +212,21 @@ def test_parse_error_fields():
 
 
 def test_options_cached_per_config_until_changed():
-    cfg = StubConfig()
+    cfg = Config()
     first = options_for(cfg)
     assert options_for(cfg) is first
-    cfg.limit_request_line = 10
+    cfg.set("limit_request_line", 10)
     second = options_for(cfg)
     assert second is not first and second.limit_request_line == 10
+    assert options_for(cfg) is second
+
+
+def test_options_for_a_stub_follow_its_values():
+    # A stub counts no changes: its options are built on every call.
+    cfg = StubConfig()
+    assert options_for(cfg).limit_request_line == 4094
+    cfg.limit_request_line = 10
+    assert options_for(cfg).limit_request_line == 10
 
 
 @pytest.mark.parametrize("value, expected", [(0, 0), (100, 100), (9000, 8190), (-1, 8190)])

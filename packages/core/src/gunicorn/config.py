@@ -91,7 +91,7 @@ class Config:
     mirrored into the instance ``__dict__`` (a plain attribute read, no
     ``__getattr__`` call); the ``Setting`` objects push every change here.
     ``_settings_version`` grows with each change, so caches derived from the
-    settings (``gunicorn.http.parser_options``) can tell they are stale.
+    settings (``gunicorn.config_derived``) can tell they are stale.
     """
 
     def __init__(self, usage=None, prog=None):

@@ -14,6 +14,8 @@ import threading
 import time
 import traceback
 
+from gunicorn.config_derived import derived_from_settings
+
 LOG_LEVELS = {
     "critical": logging.CRITICAL,
     "error": logging.ERROR,
@@ -193,6 +195,18 @@ def _environ_headers(environ):
         if environ.get(key):
             pairs.append((key.replace("_", "-"), environ[key]))
     return pairs
+
+
+@derived_from_settings
+def _access_log_enabled(cfg):
+    """Whether ``cfg`` sends access lines anywhere (a file, a logging config, syslog)."""
+    return bool(
+        getattr(cfg, "accesslog", None)
+        or getattr(cfg, "logconfig", None)
+        or getattr(cfg, "logconfig_dict", None)
+        or getattr(cfg, "logconfig_json", None)
+        or (getattr(cfg, "syslog", False)
+            and not getattr(cfg, "disable_redirect_access_to_syslog", False)))
 
 
 class Logger:
@@ -436,26 +450,9 @@ class Logger:
 
     @property
     def access_log_enabled(self):
-        # Asked on every request: a gunicorn Config says when its settings
-        # changed (``_settings_version``), so the answer is worked out once per
-        # change; other cfg objects are asked each time.
-        cfg = self.cfg
-        state = getattr(cfg, "__dict__", None)
-        version = state.get("_settings_version") if state is not None else None
-        cached = self.__dict__.get("_access_enabled_cache")
-        if version is not None and cached is not None \
-                and cached[0] is cfg and cached[1] == version:
-            return cached[2]
-        enabled = bool(
-            getattr(cfg, "accesslog", None)
-            or getattr(cfg, "logconfig", None)
-            or getattr(cfg, "logconfig_dict", None)
-            or getattr(cfg, "logconfig_json", None)
-            or (getattr(cfg, "syslog", False)
-                and not getattr(cfg, "disable_redirect_access_to_syslog", False)))
-        if version is not None:
-            self._access_enabled_cache = (cfg, version, enabled)
-        return enabled
+        # Asked on every request: worked out once per settings change of a
+        # gunicorn Config, on every call for any other cfg object.
+        return _access_log_enabled(self.cfg)
 
     def now(self):
         """Local time as the Common Log Format writes it: [10/Oct/2000:13:55:36 -0700]."""

@@ -1,5 +1,6 @@
 """The settings the HTTP/1 parser reads, taken from cfg once per connection."""
 
+from gunicorn.config_derived import derived_from_settings
 from gunicorn.http.allow_lists import parse_networks
 from gunicorn.http.request_head import FRAMING_FIELDS
 
@@ -33,56 +34,10 @@ def _proxy_mode(value):
     return value if value in ("v1", "v2", "auto") else "off"
 
 
-_SETTINGS = (
-    ("limit_request_line", 4094),
-    ("limit_request_fields", 100),
-    ("limit_request_field_size", 8190),
-    ("permit_obsolete_folding", False),
-    ("strip_header_spaces", False),
-    ("permit_unconventional_http_method", False),
-    ("permit_unconventional_http_version", False),
-    ("casefold_http_method", False),
-    ("header_map", "drop"),
-    ("secure_scheme_headers", _DEFAULT_SECURE_SCHEME_HEADERS),
-    ("forwarder_headers", "SCRIPT_NAME,PATH_INFO"),
-    ("forwarded_allow_ips", ["127.0.0.1", "::1"]),
-    ("proxy_protocol", "off"),
-    ("proxy_allow_ips", ["127.0.0.1", "::1"]),
-)
-
-# id(cfg) -> (cfg, version, raw setting values, ParserOptions): connections of
-# one worker share one cfg, so the derived options are computed once, and again
-# only when a value changes.
-_CACHE = {}
-
-
-def _settings_version(cfg):
-    # A gunicorn Config counts its changes (``_settings_version``); any other
-    # object (test stubs, embedders' configs) is compared value by value.
-    state = getattr(cfg, "__dict__", None)
-    return state.get("_settings_version") if state is not None else None
-
-
+@derived_from_settings
 def options_for(cfg):
-    """The ParserOptions for ``cfg``, reused while its settings are unchanged."""
-    entry = _CACHE.get(id(cfg))
-    version = _settings_version(cfg)
-    if entry is not None and entry[0] is cfg:
-        if version is not None:
-            if entry[1] == version:
-                return entry[3]
-        elif entry[2] == _raw_settings(cfg):
-            return entry[3]
-    opts = ParserOptions(cfg)
-    if len(_CACHE) > 64:
-        _CACHE.clear()
-    raw = _raw_settings(cfg) if version is None else None
-    _CACHE[id(cfg)] = (cfg, version, raw, opts)
-    return opts
-
-
-def _raw_settings(cfg):
-    return tuple([getattr(cfg, name, default) for name, default in _SETTINGS])
+    """The ParserOptions for ``cfg``; one per Config, built again after a setting changes."""
+    return ParserOptions(cfg)
 
 
 class ParserOptions:
