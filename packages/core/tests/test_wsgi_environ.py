@@ -242,3 +242,43 @@ def test_script_name_is_a_segment_prefix(monkeypatch):
     assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/app", "/")
     with pytest.raises(ConfigurationProblem):
         environ_for(b"GET /application HTTP/1.1\r\nHost: h\r\n\r\n")
+
+
+def complete_request(environ, path="/p", proxy=None):
+    """A request whose protocol delivered every CGI variable itself (as uwsgi does)."""
+    return Request("GET", path, path, "", "", (1, 1), [], proxy=proxy,
+                   extra_environ=environ, environ_complete=True)
+
+
+def test_complete_environ_is_copied_and_wins_over_the_socket():
+    cgi = {"REQUEST_METHOD": "PUT", "PATH_INFO": "/x", "SCRIPT_NAME": "", "SERVER_NAME": "n",
+           "SERVER_PORT": "81", "REMOTE_ADDR": "198.51.100.1", "HTTP_X_A": "1",
+           "wsgi.url_scheme": "https"}
+    facts = ConnectionEnviron(make_cfg(), PieceSocket(), PEER, ("127.0.0.1", 8000))
+    body = object()
+    env = facts.build(complete_request(dict(cgi)), body)
+    for key, value in cgi.items():
+        assert env[key] == value
+    assert env["wsgi.input"] is body
+    assert env["REMOTE_PORT"] == "51000"  # not in the vars: the socket's
+    assert env["wsgi.version"] == (1, 0) and "gunicorn.socket" in env
+
+
+@pytest.mark.parametrize(("cgi", "name", "port"), [
+    ({"HTTP_HOST": "h.example:9000"}, "h.example", "9000"),
+    ({"HTTP_HOST": "h.example", "wsgi.url_scheme": "https"}, "h.example", "443"),
+    ({}, "127.0.0.1", "8000"),
+    ({"SERVER_PORT": "7", "HTTP_HOST": "h:9"}, "h", "7"),
+])
+def test_complete_environ_fills_the_server_name(cgi, name, port):
+    facts = ConnectionEnviron(make_cfg(), PieceSocket(), PEER, ("127.0.0.1", 8000))
+    env = facts.build(complete_request(dict(cgi, PATH_INFO="/")), object())
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == (name, port)
+
+
+def test_complete_environ_fills_path_info_from_the_path():
+    facts = ConnectionEnviron(make_cfg(), PieceSocket(), PEER, ("127.0.0.1", 8000))
+    env = facts.build(complete_request({"SCRIPT_NAME": "/app"}, path="/app/a%20b"), object())
+    assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/app", "/a b")
+    with pytest.raises(ConfigurationProblem):
+        facts.build(complete_request({"SCRIPT_NAME": "/app"}, path="/other"), object())

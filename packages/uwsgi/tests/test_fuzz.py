@@ -1,5 +1,6 @@
 """Property tests: any split of a valid stream parses the same; any bytes parse or raise our error."""
 
+import pytest
 from conftest import make_proto
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,7 +15,8 @@ from gunicorn.http.events import (
     Request,
     Response,
 )
-from gunicorn.uwsgi.packet import encode_packet
+from gunicorn.uwsgi.packet import encode_packet, parse_vars, parse_vars_dict
+from gunicorn.uwsgi.request_vars import environ_parts, request_parts
 
 NAME = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=20)
 VALUE = st.binary(max_size=40).map(lambda raw: raw.decode("latin-1"))
@@ -118,3 +120,41 @@ def test_end_of_message_follows_each_body():
     events = run([encode_packet(pairs) + b"abc"])
     assert summarize(events) == summarize(
         [events[0], Data(b"abc"), EndOfMessage(), ConnectionClosed()])
+
+
+VAR_NAME = st.sampled_from(["REQUEST_METHOD", "PATH_INFO", "HTTP_X_A", "HTTP_HOST", "A", "B",
+                            "CONTENT_TYPE", "HTTP_CONTENT_TYPE", "CONTENT_LENGTH",
+                            "HTTP_CONTENT_LENGTH", "HTTP_CONNECTION", "SCRIPT_NAME"]) | NAME
+
+
+@given(st.lists(st.tuples(VAR_NAME, VALUE), max_size=12), st.data())
+def test_dict_walk_agrees_with_the_pairs_walk(pairs, data):
+    """parse_vars_dict is parse_vars folded into a dict, or None when a name repeats."""
+    block = encode_packet(pairs)[4:]
+    if data.draw(st.booleans()) and block:
+        # Also compare their refusals of a damaged block.
+        block = block[:data.draw(st.integers(0, len(block) - 1))]
+    try:
+        expected = parse_vars(block)
+    except ParseError as exc:
+        with pytest.raises(type(exc)) as caught:
+            parse_vars_dict(block)
+        assert str(caught.value) == str(exc)
+        return
+    names = [name for name, _ in expected]
+    if len(set(names)) == len(names):
+        assert parse_vars_dict(block) == dict(expected)
+    else:
+        assert parse_vars_dict(block) is None
+
+
+@given(st.lists(st.tuples(VAR_NAME, HEADER_VALUE), max_size=12), st.booleans())
+def test_repeats_or_not_the_request_is_the_same(pairs, is_ssl):
+    """The fast dict path and the pairs path agree whenever no name repeats."""
+    seen = set()
+    pairs = [(k, v) for k, v in pairs if not (k in seen or seen.add(k))]
+    by_pairs = request_parts(pairs, is_ssl)
+    by_dict = environ_parts(dict(pairs), is_ssl)
+    assert by_dict.environ == by_pairs.environ
+    assert by_dict.headers == by_pairs.headers
+    assert by_dict[:8] == by_pairs[:8]

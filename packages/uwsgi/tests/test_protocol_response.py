@@ -196,3 +196,19 @@ def test_force_close_by_the_worker_is_honoured():
     assert ("Connection", "close") in fields
     proto.send(EndOfMessage())
     assert not proto.keep_alive
+
+
+@pytest.mark.parametrize("headers", [
+    [("Content-Length", "5")],
+    [("Content-Length", "9")],  # fewer bytes than announced: must close
+    [("X-A", "1")],  # no length: close-delimited
+])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_whole_response_matches_the_three_sends(headers, method):
+    one, three = start(method), start(method)
+    response = Response(200, "OK", headers)
+    whole = one.send_whole_response(response, b"hello")
+    parts = (three.send(response), three.send(Data(b"hello")), three.send(EndOfMessage()))
+    assert whole == parts
+    assert one.keep_alive == three.keep_alive
+    assert one.response_framing == three.response_framing

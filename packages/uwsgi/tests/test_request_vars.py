@@ -27,19 +27,38 @@ def test_nginx_get():
     assert parts.content_length == 0
     assert parts.keep_alive
     assert parts.headers == [("HOST", "h"), ("USER-AGENT", "curl/7.88.1"), ("ACCEPT", "*/*")]
-    extra = parts.extra_environ
-    assert extra["PATH_INFO"] == "/a b"
-    assert extra["REQUEST_URI"] == "/a%20b?x=1"
-    assert extra["REMOTE_ADDR"] == "10.1.2.3"
-    assert extra["REMOTE_PORT"] == "40124"
-    assert extra["SERVER_PORT"] == "8080"
-    assert extra["DOCUMENT_ROOT"] == "/srv/html"
-    assert extra["wsgi.url_scheme"] == "http"
+    environ = parts.environ
+    assert environ["PATH_INFO"] == "/a b"
+    assert environ["REQUEST_URI"] == "/a%20b?x=1"
+    assert environ["RAW_URI"] == "/a%20b?x=1"
+    assert environ["REMOTE_ADDR"] == "10.1.2.3"
+    assert environ["REMOTE_PORT"] == "40124"
+    assert environ["SERVER_PORT"] == "8080"
+    assert environ["DOCUMENT_ROOT"] == "/srv/html"
+    assert environ["SCRIPT_NAME"] == ""
+    assert environ["wsgi.url_scheme"] == "http"
     # empty SERVER_NAME would break PEP 3333 consumers: left to the adapter
-    assert "SERVER_NAME" not in extra
-    # never copied directly: they travel as headers
-    assert not any(key.startswith("HTTP_") for key in extra)
-    assert "CONTENT_TYPE" not in extra and "CONTENT_LENGTH" not in extra
+    assert "SERVER_NAME" not in environ
+    # the headers are the environ's HTTP_* keys already
+    assert environ["HTTP_HOST"] == "h" and environ["HTTP_ACCEPT"] == "*/*"
+    # empty body vars are left out, as for a request without those headers
+    assert "CONTENT_TYPE" not in environ and "CONTENT_LENGTH" not in environ
+
+
+def test_repeated_headers_join_in_the_environ():
+    parts = request_parts([("HTTP_X_FOO", "1"), ("HTTP_X_FOO", "2"), ("REMOTE_ADDR", "a"),
+                           ("REMOTE_ADDR", "b")])
+    assert parts.environ["HTTP_X_FOO"] == "1,2"
+    assert parts.environ["REMOTE_ADDR"] == "a"
+
+
+def test_dict_and_pairs_paths_agree_without_repeats():
+    from gunicorn.uwsgi.request_vars import environ_parts
+    pairs_parts = request_parts(NGINX_GET)
+    dict_parts = environ_parts(dict(NGINX_GET))
+    assert dict_parts.environ == pairs_parts.environ
+    assert dict_parts.headers == pairs_parts.headers
+    assert dict_parts[:8] == pairs_parts[:8]
 
 
 def test_http_vars_become_headers_with_dashes_and_repeats_kept():
@@ -92,7 +111,7 @@ def test_keep_alive_from_http_connection(connection, keep_alive):
 def test_scheme(pairs, is_ssl, scheme):
     parts = request_parts(pairs, is_ssl=is_ssl)
     assert parts.scheme == scheme
-    assert parts.extra_environ["wsgi.url_scheme"] == scheme
+    assert parts.environ["wsgi.url_scheme"] == scheme
 
 
 def test_defaults_when_vars_are_missing():
@@ -134,13 +153,13 @@ def test_version_from_server_protocol(protocol, version):
     ([("SCRIPT_NAME", "/a"), ("PATH_INFO", "/a/z")], "/mnt", "/a", "/z"),
 ])
 def test_script_name(pairs, configured, script_name, path_info):
-    extra = request_parts(pairs, script_name=configured).extra_environ
+    extra = request_parts(pairs, script_name=configured).environ
     assert (extra["SCRIPT_NAME"], extra["PATH_INFO"]) == (script_name, path_info)
 
 
 def test_no_script_name_leaves_path_info_alone():
-    extra = request_parts([("PATH_INFO", "/x/")]).extra_environ
-    assert extra["PATH_INFO"] == "/x/" and "SCRIPT_NAME" not in extra
+    environ = request_parts([("PATH_INFO", "/x/")]).environ
+    assert environ["PATH_INFO"] == "/x/" and environ["SCRIPT_NAME"] == ""
 
 
 def test_target_rebuilt_with_a_relative_path_info():
@@ -149,7 +168,7 @@ def test_target_rebuilt_with_a_relative_path_info():
 
 
 def test_custom_params_pass_through():
-    extra = request_parts([("APP_ENV", "prod"), ("UWSGI_SCHEME", "https")]).extra_environ
+    extra = request_parts([("APP_ENV", "prod"), ("UWSGI_SCHEME", "https")]).environ
     assert extra["APP_ENV"] == "prod"
 
 
@@ -162,10 +181,39 @@ def test_header_values_with_cr_lf_nul_are_refused(pairs):
 
 def test_decoded_path_info_may_hold_newlines():
     # nginx decodes %0A into PATH_INFO; it is not a header, so it is kept.
-    assert request_parts([("PATH_INFO", "/a\nb")]).extra_environ["PATH_INFO"] == "/a\nb"
+    assert request_parts([("PATH_INFO", "/a\nb")]).environ["PATH_INFO"] == "/a\nb"
 
 
 def test_absurd_content_length_is_refused():
     assert request_parts([("CONTENT_LENGTH", "9" * 18)]).content_length == 10**18 - 1
     with pytest.raises(InvalidUWSGIHeader, match="CONTENT_LENGTH"):
         request_parts([("CONTENT_LENGTH", "1" * 5000)])
+
+
+@pytest.mark.parametrize(("pairs", "script_name", "path_info"), [
+    ([("REQUEST_URI", "/app/a%20b")], "/app", "/a b"),
+    ([("REQUEST_URI", "/other")], "/app", "/other"),
+    ([("REQUEST_URI", "/a%2Fb?q=1")], "", "/a/b"),
+])
+def test_path_info_is_decoded_from_the_target_when_nginx_sends_none(pairs, script_name, path_info):
+    environ = request_parts(pairs, script_name=script_name).environ
+    assert environ["PATH_INFO"] == path_info
+    assert environ["SCRIPT_NAME"] == script_name
+
+
+def test_body_length_falls_back_on_the_forwarded_header():
+    parts = request_parts([("CONTENT_LENGTH", ""), ("HTTP_CONTENT_LENGTH", "4")])
+    assert parts.content_length == 4
+    assert parts.environ["CONTENT_LENGTH"] == "4"
+    assert "HTTP_CONTENT_LENGTH" not in parts.environ
+
+
+def test_lazy_header_list_is_built_once_and_can_be_replaced():
+    from gunicorn.uwsgi.request_vars import UWSGIRequest, environ_parts
+    parts = environ_parts({"HTTP_HOST": "h", "CONTENT_TYPE": "a/b", "REQUEST_URI": "/"})
+    req = UWSGIRequest(parts.method, parts.uri, parts.path, parts.query, "", parts.version,
+                       None, extra_environ=parts.environ, environ_complete=True)
+    assert req.headers == [("HOST", "h"), ("CONTENT-TYPE", "a/b")]
+    assert req.headers is req.headers
+    req.headers = [("X", "1")]
+    assert req.headers == [("X", "1")]

@@ -24,13 +24,13 @@ class Request:
         "method", "uri", "path", "query", "fragment", "version", "headers",
         "trailers", "scheme", "content_length", "chunked", "expect_continue",
         "must_close", "extra_environ", "proxy", "peer_addr", "remote_addr",
-        "req_number", "body", "__dict__",
+        "req_number", "body", "environ_complete", "__dict__",
     )
 
     def __init__(self, method, uri, path, query, fragment, version, headers,
                  scheme="http", content_length=None, chunked=False,
                  expect_continue=False, must_close=False, peer_addr=None,
-                 req_number=1, proxy=None, extra_environ=None):
+                 req_number=1, proxy=None, extra_environ=None, environ_complete=False):
         self.method = method
         self.uri = uri
         self.path = path
@@ -49,6 +49,10 @@ class Request:
         self.req_number = req_number
         self.proxy = proxy
         self.extra_environ = {} if extra_environ is None else extra_environ
+        # True when extra_environ already holds every CGI request variable
+        # (REQUEST_METHOD, PATH_INFO, HTTP_*...), as a uwsgi front end sends
+        # them: the WSGI environ is then copied from it, not derived from the head.
+        self.environ_complete = environ_complete
         # The adapter hangs its wsgi.input-like reader here.
         self.body = None
 

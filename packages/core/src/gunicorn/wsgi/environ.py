@@ -235,6 +235,8 @@ class ConnectionEnviron:
 
     def build(self, req, wsgi_input, early_hints=None):
         """The environ dict for request head ``req`` reading its body from ``wsgi_input``."""
+        if getattr(req, "environ_complete", False):
+            return self._copy_cgi(req, wsgi_input, early_hints)
         environ = dict(self.base)
         environ["wsgi.input"] = wsgi_input
         if early_hints is not None:
@@ -292,13 +294,7 @@ class ConnectionEnviron:
         if script_name:
             script_name = script_name.rstrip("/")
         if script_name:
-            # PEP 3333: SCRIPT_NAME is a whole-segment prefix ("/app" is not
-            # a prefix of "/application").
-            if not path.startswith(script_name) or path[len(script_name):][:1] not in ("", "/"):
-                raise ConfigurationProblem(
-                    "Request path %r does not start with SCRIPT_NAME %r" % (path, script_name),
-                    req)
-            path = path[len(script_name):]
+            path = _below_script_name(path, script_name, req)
         environ["SCRIPT_NAME"] = script_name
         extra = getattr(req, "extra_environ", None)
         if not extra or "PATH_INFO" not in extra:
@@ -311,6 +307,51 @@ class ConnectionEnviron:
         if extra:
             environ.update(extra)
         return environ
+
+
+    def _copy_cgi(self, req, wsgi_input, early_hints):
+        """The environ of a request whose protocol delivered the CGI variables.
+
+        The protocol's variables win over the connection's own (REMOTE_ADDR is
+        the real client, not the front end); keys it left out are filled in as
+        for HTTP/1.1: the server name from Host or the listener, PATH_INFO from
+        the request path.
+        """
+        environ = self.base.copy()
+        proxy = getattr(req, "proxy", None)
+        if proxy is not None:
+            environ.update(proxy_environ(proxy))
+        environ.update(req.extra_environ)
+        environ["wsgi.input"] = wsgi_input
+        if early_hints is not None:
+            environ["wsgi.early_hints"] = early_hints
+        if "SERVER_NAME" not in environ or "SERVER_PORT" not in environ:
+            default_port = _SCHEME_PORTS.get(environ.get("wsgi.url_scheme"), "")
+            host = environ.get("HTTP_HOST")
+            if host is not None:
+                name, port = split_host(host, default_port)
+            else:
+                name, port = self.server
+                port = port or default_port
+            environ.setdefault("SERVER_NAME", name)
+            environ.setdefault("SERVER_PORT", str(port))
+        if "PATH_INFO" not in environ:
+            path = req.path or ""
+            script_name = environ.setdefault("SCRIPT_NAME", "").rstrip("/")
+            if script_name:
+                path = _below_script_name(path, script_name, req)
+            environ["PATH_INFO"] = to_wsgi_path(path)
+        return environ
+
+
+def _below_script_name(path, script_name, req):
+    """``path`` less its ``script_name`` prefix; refuses a path outside the mount."""
+    # PEP 3333: SCRIPT_NAME is a whole-segment prefix ("/app" is not a prefix
+    # of "/application").
+    if not path.startswith(script_name) or path[len(script_name):][:1] not in ("", "/"):
+        raise ConfigurationProblem(
+            "Request path %r does not start with SCRIPT_NAME %r" % (path, script_name), req)
+    return path[len(script_name):]
 
 
 def proxy_environ(proxy):

@@ -87,6 +87,37 @@ def parse_vars(block: bytes | bytearray | memoryview,
     return pairs
 
 
+def parse_vars_dict(block: bytes, max_vars: int = MAX_VARS) -> dict[str, str] | None:
+    """The vars block as a dict, or None when a name repeats (use ``parse_vars`` then).
+
+    Same checks and errors as ``parse_vars``; nginx never repeats a name unless
+    the client repeated a header, so this is the path nearly every request takes.
+    """
+    text = block.decode("latin-1")
+    size = len(block)
+    pos = 0
+    count = 0
+    env: dict[str, str] = {}
+    known = _KNOWN_NAMES
+    # As in parse_vars: no checks inside the walk, _explain() names what is wrong.
+    try:
+        while pos < size:
+            start = pos + 2
+            end = start + (block[pos] | block[pos + 1] << 8)
+            value_start = end + 2
+            pos = value_start + (block[end] | block[end + 1] << 8)
+            name = text[start:end]
+            if name not in known:
+                _check_name(name)
+            env[name] = text[value_start:pos]
+            count += 1
+    except IndexError:
+        pos = size + 1
+    if pos > size or count > max_vars:
+        _explain(block, max_vars)
+    return env if len(env) == count else None
+
+
 def _explain(block: bytes, max_vars: int) -> None:
     """Raise the error that names what is wrong with a block the fast walk refused."""
     size = len(block)

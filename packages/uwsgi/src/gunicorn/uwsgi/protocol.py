@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
+from gunicorn.config_derived import derived_from_settings
 from gunicorn.http.allow_lists import parse_networks, peer_allowed
 from gunicorn.http.error_response import render_parse_error
 from gunicorn.http.errors import NoMoreData
@@ -37,8 +38,14 @@ from gunicorn.http.events import (
 from gunicorn.http.parser_options import ParserOptions
 from gunicorn.http.response_head import frame_response
 from gunicorn.uwsgi.errors import ForbiddenUWSGIRequest, InvalidUWSGIHeader
-from gunicorn.uwsgi.packet import HEADER_SIZE, MAX_DATASIZE, parse_header, read_packet
-from gunicorn.uwsgi.request_vars import request_parts
+from gunicorn.uwsgi.packet import (
+    HEADER_SIZE,
+    MAX_DATASIZE,
+    parse_header,
+    parse_vars,
+    parse_vars_dict,
+)
+from gunicorn.uwsgi.request_vars import UWSGIRequest, environ_parts, request_parts
 
 IDLE = "IDLE"
 BODY = "BODY"
@@ -102,30 +109,16 @@ def _allow_ips(cfg) -> tuple:
     return tuple(item.strip() for item in value or ())
 
 
-# id(cfg) -> (cfg, its settings version, (allow_ips, max_datasize, script_name)).
-_CFG_FACTS: dict = {}
-
-
+@derived_from_settings
 def _cfg_facts(cfg) -> tuple:
     """``(allow_ips, max_datasize, script_name)`` for ``cfg``, once per settings version.
 
     nginx connects anew for every request, so a protocol object is built per
     request: reading and parsing the settings each time would cost more than the
-    packet itself.
+    packet itself. SCRIPT_NAME from raw_env is in os.environ once the worker
+    booted, before any request: like core's environ settings, it is read once.
     """
-    state = getattr(cfg, "__dict__", None)
-    version = state.get("_settings_version") if state is not None else None
-    entry = _CFG_FACTS.get(id(cfg))
-    if version is not None and entry is not None and entry[0] is cfg and entry[1] == version:
-        return entry[2]
-    # SCRIPT_NAME from raw_env is in os.environ once the worker booted, before any
-    # request: like core's environ settings, it is read once per worker.
-    facts = (_allow_ips(cfg), max_datasize_for(cfg), configured_script_name(cfg))
-    if version is not None:
-        if len(_CFG_FACTS) > 64:
-            _CFG_FACTS.clear()
-        _CFG_FACTS[id(cfg)] = (cfg, version, facts)
-    return facts
+    return (_allow_ips(cfg), max_datasize_for(cfg), configured_script_name(cfg))
 
 
 class UWSGIProtocol:
@@ -189,22 +182,33 @@ class UWSGIProtocol:
             return NEED_DATA
         if not self._peer_allowed:
             raise ForbiddenUWSGIRequest(self._peer_host())
-        packet = read_packet(self._buffer, self.max_datasize)
-        if packet is None:
+        buffer = self._buffer
+        # The header is checked as soon as its 4 bytes are in, so a bad modifier
+        # or an oversized block is refused before its vars arrive.
+        packet_size = (HEADER_SIZE + parse_header(buffer, self.max_datasize).datasize
+                       if len(buffer) >= HEADER_SIZE else HEADER_SIZE + 1)
+        if len(buffer) < packet_size:
             if self._peer_closed:
                 raise InvalidUWSGIHeader(self._truncation())
             return NEED_DATA
-        parts = request_parts(packet.vars, self.is_ssl, self._script_name)
+        block = bytes(buffer[HEADER_SIZE:packet_size])
+        del buffer[:packet_size]
+        env = parse_vars_dict(block)
+        if env is not None:
+            parts = environ_parts(env, self.is_ssl, self._script_name)
+        else:
+            parts = request_parts(parse_vars(block), self.is_ssl, self._script_name)
         self._req_number += 1
         self._must_close = self._must_close or not parts.keep_alive
-        self.request = Request(
+        self.request = UWSGIRequest(
             parts.method, parts.uri, parts.path, parts.query, "", parts.version,
-            parts.headers, scheme=parts.scheme, content_length=parts.content_length,
+            parts.explicit_headers, scheme=parts.scheme, content_length=parts.content_length,
             chunked=False,
             # nginx has read the whole body before it connects: never ask for it.
             expect_continue=False,
             must_close=self._must_close, peer_addr=self.peer_addr,
-            req_number=self._req_number, extra_environ=parts.extra_environ,
+            req_number=self._req_number, extra_environ=parts.environ,
+            environ_complete=True,
         )
         self._body_left = parts.content_length
         self._state = BODY
@@ -261,6 +265,24 @@ class UWSGIProtocol:
             self._must_close = True
             return b""
         raise TypeError(f"cannot send {event!r}")
+
+    def send_whole_response(self, event, body: bytes):
+        """``send(event)``, ``send(Data(body))`` and ``send(EndOfMessage())`` in one call.
+
+        The three byte strings come back together so that the worker writes them
+        at once; states, checks and framing are those of the three sends.
+        """
+        if event.__class__ is not Response or self._response is not None:
+            return self.send(event), self.send(Data(body)), self.send(EndOfMessage())
+        head = self._send_head(event)
+        response = self._response
+        writer = response.writer
+        data = writer.data(body) if body else b""
+        tail = writer.end(None)
+        response.done = True
+        if not writer.complete:
+            self._must_close = True
+        return head, data, tail
 
     def _send_head(self, event) -> bytes:
         if self._response is not None:

@@ -1,4 +1,9 @@
-"""Turn the vars of a uwsgi packet into the parts of core's ``Request`` and WSGI environ extras."""
+"""Turn the vars of a uwsgi packet into core's ``Request`` and its ready-made CGI environ.
+
+nginx sends the request as CGI variables: they are the WSGI environ already.
+The vars dict is kept as the environ (``environ_complete``); the request line
+facts are read from it, and the header list is only built if someone asks.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,19 @@ import re
 from typing import NamedTuple
 from urllib.parse import quote
 
+from gunicorn.http.events import Request
 from gunicorn.uwsgi.errors import InvalidUWSGIHeader
+from gunicorn.wsgi.environ import to_wsgi_path
 
-# Vars that carry no header but belong in the WSGI environ exactly as nginx sent them.
-# HTTP_* become headers (and the WSGI adapter turns headers back into HTTP_*);
-# CONTENT_TYPE/CONTENT_LENGTH become headers too.
-_HEADER_VARS = {"CONTENT_TYPE": "CONTENT-TYPE", "CONTENT_LENGTH": "CONTENT-LENGTH"}
-# Environ keys PEP 3333 requires to be non-empty: an empty var (nginx's $server_name
-# when no server_name is set) leaves the adapter's own value in place.
-_REQUIRED_NON_EMPTY = frozenset({"SERVER_NAME", "SERVER_PORT", "REMOTE_ADDR", "REQUEST_METHOD",
-                                 "SERVER_PROTOCOL"})
+# Body vars and the header each stands for. nginx sends both CONTENT_TYPE (from
+# uwsgi_params) and HTTP_CONTENT_TYPE (the client's header): one is kept.
+_BODY_VARS = (("CONTENT_TYPE", "HTTP_CONTENT_TYPE", "CONTENT-TYPE"),
+              ("CONTENT_LENGTH", "HTTP_CONTENT_LENGTH", "CONTENT-LENGTH"))
+_FORWARDED_BODY_VARS = frozenset(forwarded for _var, forwarded, _name in _BODY_VARS)
+# Environ keys PEP 3333 requires to be non-empty that the server can supply: an
+# empty var (nginx's $server_name when no server_name is set) is dropped, and the
+# adapter fills in its own value (Host or listener, socket peer).
+_SERVER_FILLED = ("SERVER_NAME", "SERVER_PORT", "REMOTE_ADDR")
 _PROTOCOL = re.compile(r"HTTP/(\d)(?:\.(\d))?\Z")
 _TRUE = frozenset({"on", "1", "true", "yes"})
 # Characters that stay literal when a decoded PATH_INFO is turned back into a raw path.
@@ -37,84 +45,161 @@ class RequestParts(NamedTuple):
     path: str
     query: str
     version: tuple
-    headers: list
     scheme: str
     content_length: int
     keep_alive: bool
-    extra_environ: dict
+    #: The CGI/WSGI environ keys of the request (HTTP_* included).
+    environ: dict
+    #: The header list when it had to be kept apart (repeated names), else None.
+    explicit_headers: list | None
+
+    @property
+    def headers(self) -> list:
+        if self.explicit_headers is not None:
+            return self.explicit_headers
+        return headers_from_environ(self.environ)
+
+
+class UWSGIRequest(Request):
+    """core's ``Request`` whose header list is derived from the environ on first use.
+
+    A WSGI app reads the environ, so the list is usually never needed; the asgi
+    worker, hooks and the access log get it when they look.
+    """
+
+    __slots__ = ("_headers",)
+
+    @property
+    def headers(self):
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = headers_from_environ(self.extra_environ)
+        return headers
+
+    @headers.setter
+    def headers(self, value):
+        self._headers = value
 
 
 def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False,
                   script_name: str = "") -> RequestParts:
-    """Read method, target, headers, body length and environ extras from the vars.
+    """``environ_parts`` for vars given as ``(name, value)`` pairs, repeats allowed.
+
+    The first of a repeated CGI var wins (nginx sends uwsgi_params first); a
+    repeated header stays apart in the header list and is joined with commas in
+    the environ, as core does for HTTP/1.1.
+    """
+    env: dict[str, str] = {}
+    headers: list[tuple[str, str]] = []
+    for key, value in pairs:
+        if key[:5] == "HTTP_":
+            if key not in _FORWARDED_BODY_VARS:
+                # (The body headers go last, once, as environ_parts settles them.)
+                headers.append((header_name(key), value))
+            if key in env:
+                env[key] = env[key] + "," + value
+                continue
+        elif key in env:
+            continue
+        env[key] = value
+    return environ_parts(env, is_ssl, script_name, headers)
+
+
+def environ_parts(env: dict[str, str], is_ssl: bool = False, script_name: str = "",
+                  headers: list | None = None) -> RequestParts:
+    """Read method, target, body length and scheme from the vars; ``env`` becomes the environ.
 
     ``script_name`` is the mount point gunicorn is configured with (``-e
     SCRIPT_NAME=...``); a ``SCRIPT_NAME`` var from nginx takes its place.
+    ``env`` is changed in place into the request's environ keys.
     """
-    env: dict[str, str] = {}
-    extra: dict[str, str] = {}
-    headers: list[tuple[str, str]] = []
-    header_names = _HEADER_NAMES
-    keep_alive = True
-    for key, value in pairs:
-        if key[:5] == "HTTP_":
-            name = header_names.get(key)
-            if name is None:
-                name = _header_name(key)
-            headers.append((name, value))
-            if name == "CONNECTION" and keep_alive:
-                keep_alive = not _says_close(value)
-        elif key not in env:
-            # The first of a repeated CGI var wins: nginx sends uwsgi_params first.
-            env[key] = value
-            if value or key not in _REQUIRED_NON_EMPTY:
-                extra[key] = value
-    if env.get("CONTENT_TYPE") or env.get("CONTENT_LENGTH"):
-        headers = _body_headers(env, headers)
-    extra.pop("CONTENT_TYPE", None)
-    extra.pop("CONTENT_LENGTH", None)
-    _check_field_values(headers)
+    get = env.get
+    _check_field_values(env)
+    for var, forwarded, _name in _BODY_VARS:
+        value = env.pop(forwarded, None)
+        if not get(var):
+            if value:
+                env[var] = value
+            else:
+                env.pop(var, None)
+    for key in _SERVER_FILLED:
+        if get(key) == "":
+            del env[key]
 
-    method = env.get("REQUEST_METHOD") or "GET"
-    query = env.get("QUERY_STRING", "")
+    method = get("REQUEST_METHOD") or "GET"
+    env["REQUEST_METHOD"] = method
+    query = get("QUERY_STRING")
+    if query is None:
+        query = env["QUERY_STRING"] = ""
+    protocol = get("SERVER_PROTOCOL", "")
+    version = _version(protocol)
+    if not protocol:
+        env["SERVER_PROTOCOL"] = "HTTP/%d.%d" % version
+    scheme = env["wsgi.url_scheme"] = _scheme(env, is_ssl)
+
     script_name, full_path = _mount(env, script_name)
     uri, path = _target(env, query, full_path)
-    version = _version(env.get("SERVER_PROTOCOL", ""))
-    scheme = _scheme(env, is_ssl)
-
+    if "RAW_URI" not in env:
+        env["RAW_URI"] = uri
+    if full_path is None:
+        # No PATH_INFO var: the decoded path of the target, under the mount if it is.
+        full_path = to_wsgi_path(path)
+        if script_name and full_path != script_name \
+                and not full_path.startswith(script_name + "/"):
+            full_path = script_name + full_path
     if script_name:
-        extra["SCRIPT_NAME"] = script_name
-        if full_path is not None:
-            # WSGI (PEP 3333): PATH_INFO is what follows SCRIPT_NAME.
-            extra["PATH_INFO"] = full_path[len(script_name):]
-    extra["wsgi.url_scheme"] = scheme
+        env["SCRIPT_NAME"] = script_name
+        # WSGI (PEP 3333): PATH_INFO is what follows SCRIPT_NAME.
+        env["PATH_INFO"] = full_path[len(script_name):]
+    else:
+        if "SCRIPT_NAME" not in env:
+            env["SCRIPT_NAME"] = ""
+        env["PATH_INFO"] = full_path
 
-    return RequestParts(method, uri, path, query, version, headers, scheme,
-                        _content_length(env.get("CONTENT_LENGTH", "")), keep_alive, extra)
+    if headers is not None:
+        _append_body_headers(env, headers)
+    connection = get("HTTP_CONNECTION")
+    # Default keep-alive, whatever SERVER_PROTOCOL says; only "Connection: close" ends it.
+    keep_alive = not connection or not _says_close(connection)
+    return RequestParts(method, uri, path, query, version, scheme,
+                        _content_length(get("CONTENT_LENGTH", "")), keep_alive, env, headers)
 
 
-def _header_name(key: str) -> str:
-    """``HTTP_X_FOO`` -> ``X-FOO``, remembered for the next request (bounded)."""
-    name = key[5:].replace("_", "-")
-    if len(_HEADER_NAMES) < _HEADER_NAMES_LIMIT:
-        _HEADER_NAMES[key] = name
-    return name
-
-
-def _body_headers(env: dict, headers: list) -> list:
-    for key, name in _HEADER_VARS.items():
-        if env.get(key):
-            # nginx may send both CONTENT_TYPE and HTTP_CONTENT_TYPE: keep one header.
-            headers = [(n, v) for n, v in headers if n != name]
-            headers.append((name, env[key]))
+def headers_from_environ(env: dict) -> list[tuple[str, str]]:
+    """The request's header list, from the HTTP_* keys then the body keys of ``env``."""
+    headers = [(header_name(key), value) for key, value in env.items() if key[:5] == "HTTP_"]
+    _append_body_headers(env, headers)
     return headers
 
 
-def _check_field_values(headers: list) -> None:
-    # RFC 9110 section 5.5: field values never contain CR, LF or NUL.
-    for name, value in headers:
-        if "\r" in value or "\n" in value or "\x00" in value:
-            raise InvalidUWSGIHeader(f"invalid character in header {name}")
+def _append_body_headers(env: dict, headers: list) -> None:
+    for var, _forwarded, name in _BODY_VARS:
+        value = env.get(var)
+        if value:
+            headers.append((name, value))
+
+
+def header_name(key: str) -> str:
+    """``HTTP_X_FOO`` -> ``X-FOO``, remembered for the next request (bounded)."""
+    name = _HEADER_NAMES.get(key)
+    if name is None:
+        name = key[5:].replace("_", "-")
+        if len(_HEADER_NAMES) < _HEADER_NAMES_LIMIT:
+            _HEADER_NAMES[key] = name
+    return name
+
+
+def _check_field_values(env: dict) -> None:
+    # RFC 9110 section 5.5: field values never contain CR, LF or NUL. One scan of
+    # all the values first: PATH_INFO may hold a decoded %0A, headers may not.
+    values = "".join(env.values())
+    if "\r" not in values and "\n" not in values and "\x00" not in values:
+        return
+    for key, value in env.items():
+        if key[:5] == "HTTP_" or key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if "\r" in value or "\n" in value or "\x00" in value:
+                name = header_name(key) if key[:5] == "HTTP_" else key.replace("_", "-")
+                raise InvalidUWSGIHeader(f"invalid character in header {name}")
 
 
 def _mount(env: dict, configured: str) -> tuple[str, str | None]:
@@ -187,5 +272,4 @@ def _content_length(value: str) -> int:
 
 
 def _says_close(value: str) -> bool:
-    # Default keep-alive, whatever SERVER_PROTOCOL says; only "Connection: close" ends it.
     return "close" in {token.strip().lower() for token in value.split(",")}
