@@ -13,7 +13,9 @@ SERVER = ("127.0.0.1", 8001)
 
 def make_cfg(**overrides):
     """The settings UWSGIProtocol reads, with gunicorn's defaults."""
-    values = {"uwsgi_allow_ips": ["127.0.0.1", "::1"], "keepalive": 2}
+    # uwsgi_keepalive on, so the keep-alive rules are exercised; tests of the
+    # default close pass uwsgi_keepalive=False.
+    values = {"uwsgi_allow_ips": ["127.0.0.1", "::1"], "keepalive": 2, "uwsgi_keepalive": True}
     values.update(overrides)
     return SimpleNamespace(**values)
 

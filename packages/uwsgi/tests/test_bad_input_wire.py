@@ -132,8 +132,8 @@ def test_unix_socket_peers_ignore_the_allow_list(tmp_path):
 
 def test_keep_alive_connection_serves_several_packets():
     # Not what nginx does (it closes after each response) but the protocol allows it.
-    with ServerProcess("--protocol", "uwsgi", "-k", "gthread", "--threads", "2",
-                       "uwsgi_app:app", cwd=str(APPS)) as proc:
+    with ServerProcess("--protocol", "uwsgi", "--uwsgi-keepalive", "-k", "gthread",
+                       "--threads", "2", "uwsgi_app:app", cwd=str(APPS)) as proc:
         with socket.create_connection(("127.0.0.1", proc.port), timeout=5) as sock:
             replies = []
             for index in range(3):
@@ -147,3 +147,16 @@ def test_keep_alive_connection_serves_several_packets():
                     reply += chunk
                 replies.append(reply)
     assert all(f'"/ka/{i}"'.encode() in r for i, r in enumerate(replies))
+
+
+def test_connection_closes_after_the_response_by_default():
+    with ServerProcess("--protocol", "uwsgi", "-k", "gthread", "--threads", "2",
+                       "uwsgi_app:app", cwd=str(APPS)) as proc:
+        with socket.create_connection(("127.0.0.1", proc.port), timeout=5) as sock:
+            sock.sendall(GOOD)
+            reply = b""
+            # No shutdown from our side: the server must close by itself.
+            while chunk := sock.recv(65536):
+                reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nConnection: close\r\n" in reply

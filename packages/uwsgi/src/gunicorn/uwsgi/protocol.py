@@ -111,14 +111,15 @@ def _allow_ips(cfg) -> tuple:
 
 @derived_from_settings
 def _cfg_facts(cfg) -> tuple:
-    """``(allow_ips, max_datasize, script_name)`` for ``cfg``, once per settings version.
+    """``(allow_ips, max_datasize, script_name, keepalive)`` for ``cfg``, once per settings version.
 
     nginx connects anew for every request, so a protocol object is built per
     request: reading and parsing the settings each time would cost more than the
     packet itself. SCRIPT_NAME from raw_env is in os.environ once the worker
     booted, before any request: like core's environ settings, it is read once.
     """
-    return (_allow_ips(cfg), max_datasize_for(cfg), configured_script_name(cfg))
+    return (_allow_ips(cfg), max_datasize_for(cfg), configured_script_name(cfg),
+            bool(getattr(cfg, "uwsgi_keepalive", False)))
 
 
 class UWSGIProtocol:
@@ -129,7 +130,7 @@ class UWSGIProtocol:
         self.peer_addr = peer_addr
         self.server_addr = server_addr
         self.is_ssl = bool(is_ssl)
-        allow_ips, self.max_datasize, self._script_name = _cfg_facts(cfg)
+        allow_ips, self.max_datasize, self._script_name, self._reuse = _cfg_facts(cfg)
         self._peer_allowed = _peer_allowed(peer_addr, allow_ips)
         self._buffer = bytearray()
         self._peer_closed = False
@@ -199,7 +200,9 @@ class UWSGIProtocol:
         else:
             parts = request_parts(parse_vars(block), self.is_ssl, self._script_name)
         self._req_number += 1
-        self._must_close = self._must_close or not parts.keep_alive
+        # Without uwsgi_keepalive the connection closes after this response, as
+        # uWSGI's does: nginx would only close it itself.
+        self._must_close = self._must_close or not (self._reuse and parts.keep_alive)
         self.request = UWSGIRequest(
             parts.method, parts.uri, parts.path, parts.query, "", parts.version,
             parts.explicit_headers, scheme=parts.scheme, content_length=parts.content_length,
