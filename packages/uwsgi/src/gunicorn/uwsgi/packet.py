@@ -50,56 +50,25 @@ def parse_header(data: bytes | bytearray | memoryview,
     return PacketHeader(modifier1, datasize, modifier2)
 
 
-def parse_vars(block: bytes | bytearray | memoryview,
-               max_vars: int = MAX_VARS) -> list[tuple[str, str]]:
-    """Decode a vars block into ``(name, value)`` pairs, in order, repeats kept.
+def parse_vars_dict(block: bytes, max_vars: int = MAX_VARS) -> dict[str, str] | None:
+    """The vars block as a dict, or None when a name repeats (``parse_vars`` keeps repeats).
 
     Values are latin-1, as PEP 3333 wants for environ strings; every length must
-    fit inside the block.
+    fit inside the block. nginx never repeats a name unless the client repeated
+    a header, so this is the walk nearly every request takes.
     """
-    block = bytes(block)
     # latin-1 maps each byte to one character, so byte offsets index the text too:
     # one C-level decode instead of one per string.
-    text = block.decode("latin-1")
-    size = len(block)
-    pos = 0
-    pairs: list[tuple[str, str]] = []
-    append = pairs.append
-    known = _KNOWN_NAMES
-    # The walk checks nothing itself: a length pointing past the end makes an index
-    # raise or leaves ``pos`` beyond ``size``, and then _explain() walks again to
-    # say exactly what is wrong. Each pair takes at least 4 bytes, so the work is
-    # bounded by the block whatever the count.
-    try:
-        while pos < size:
-            start = pos + 2
-            end = start + (block[pos] | block[pos + 1] << 8)
-            value_start = end + 2
-            pos = value_start + (block[end] | block[end + 1] << 8)
-            name = text[start:end]
-            if name not in known:
-                _check_name(name)
-            append((name, text[value_start:pos]))
-    except IndexError:
-        pos = size + 1
-    if pos > size or len(pairs) > max_vars:
-        _explain(block, max_vars)
-    return pairs
-
-
-def parse_vars_dict(block: bytes, max_vars: int = MAX_VARS) -> dict[str, str] | None:
-    """The vars block as a dict, or None when a name repeats (use ``parse_vars`` then).
-
-    Same checks and errors as ``parse_vars``; nginx never repeats a name unless
-    the client repeated a header, so this is the path nearly every request takes.
-    """
     text = block.decode("latin-1")
     size = len(block)
     pos = 0
     count = 0
     env: dict[str, str] = {}
     known = _KNOWN_NAMES
-    # As in parse_vars: no checks inside the walk, _explain() names what is wrong.
+    # The walk checks nothing itself: a length pointing past the end makes an index
+    # raise or leaves ``pos`` beyond ``size``, and then _explain() walks again to
+    # say exactly what is wrong. Each pair takes at least 4 bytes, so the work is
+    # bounded by the block whatever the count.
     try:
         while pos < size:
             start = pos + 2
@@ -118,8 +87,24 @@ def parse_vars_dict(block: bytes, max_vars: int = MAX_VARS) -> dict[str, str] | 
     return env if len(env) == count else None
 
 
-def _explain(block: bytes, max_vars: int) -> None:
-    """Raise the error that names what is wrong with a block the fast walk refused."""
+def parse_vars(block: bytes | bytearray | memoryview,
+               max_vars: int = MAX_VARS) -> list[tuple[str, str]]:
+    """Decode a vars block into ``(name, value)`` pairs, in order, repeats kept.
+
+    Same checks and errors as ``parse_vars_dict``, which does the checking.
+    """
+    block = bytes(block)
+    env = parse_vars_dict(block, max_vars)
+    if env is not None:
+        return list(env.items())
+    # A name repeats; the block is valid, parse_vars_dict said so.
+    text = block.decode("latin-1")
+    return [(text[start:end], text[value_start:stop])
+            for start, end, value_start, stop in _spans(block, max_vars)]
+
+
+def _spans(block: bytes, max_vars: int):
+    """Offsets ``(name start, name end, value start, value end)`` of each var, checked."""
     size = len(block)
     pos = 0
     count = 0
@@ -139,6 +124,13 @@ def _explain(block: bytes, max_vars: int) -> None:
         if pos > size:
             raise _overrun("value", pos - value_start, size - value_start)
         count += 1
+        yield start, end, value_start, pos
+
+
+def _explain(block: bytes, max_vars: int) -> None:
+    """Raise the error that names what is wrong with a block the fast walk refused."""
+    for _ in _spans(block, max_vars):
+        pass
     raise AssertionError("_explain() called on a valid block")
 
 
