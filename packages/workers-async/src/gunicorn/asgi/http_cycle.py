@@ -260,6 +260,9 @@ class HTTPCycle:
 
     def _start(self, message: dict) -> None:
         status = int(message["status"])
+        if not 200 <= status < 1000 and status != 101:
+            # Refused here, while a 500 can still replace the response.
+            raise ValueError(f"invalid final status {status!r} in http.response.start")
         headers, framed = checked_headers(message.get("headers", ()))
         self.response_started = True
         self._trailers_expected = bool(message.get("trailers", False))
@@ -294,12 +297,24 @@ class HTTPCycle:
         if self._final_body_sent:
             raise RuntimeError("response body already complete")
         body = message.get("body", b"")
+        if type(body) is not bytes:
+            if not isinstance(body, (bytearray, memoryview)):
+                raise TypeError(f"http.response.body 'body' must be bytes, got "
+                                f"{type(body).__name__}")
+            body = bytes(body)
         more = message.get("more_body", False)
         conn = self.conn
-        if not more and self._head is not None and not self._trailers_expected \
+        head = self._head
+        if not more and head is not None and not self._trailers_expected \
                 and conn.send_whole is not None:
             # The whole response in one message: head, body and end in one write.
-            parts = conn.send_whole(self._head_event(body), body)
+            try:
+                parts = conn.send_whole(self._head_event(body), body)
+            except Exception:
+                # Refused before any byte was written (a bad Content-Length):
+                # keep the head pending so that the app's failure becomes a 500.
+                self._head = head
+                raise
             self._final_body_sent = True
             if body and self.request.method != "HEAD":
                 self.sent += len(body)
@@ -311,8 +326,12 @@ class HTTPCycle:
             return False
         proto = conn.proto
         out = []
-        if self._head is not None:
-            out.append(self._head_bytes(body if not more else None))
+        if head is not None:
+            try:
+                out.append(self._head_bytes(body if not more else None))
+            except Exception:
+                self._head = head  # nothing written yet: a 500 can still go out
+                raise
         if body:
             out.append(proto.send(Data(body)))
             if self.request.method != "HEAD":
