@@ -156,6 +156,34 @@ def test_bare_lf_detected_before_head_completes():
         p.next_event()
 
 
+@pytest.mark.parametrize("data", [
+    # A TLS ClientHello sent to a plain-HTTP port: no CRLF ever comes.
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40,
+    b"GET /\x00",
+    b"GET / HTTP/1.1\rHost",
+    b"GET / HTTP/1.1\x7f",
+    b"\r\nGET /\x16",
+])
+def test_bad_request_line_refused_before_head_completes(data):
+    p = proto()
+    p.receive_data(data)
+    with pytest.raises(errors.InvalidRequestLine):
+        p.next_event()
+
+
+@pytest.mark.parametrize("data", [
+    b"GET / HTTP/1.1\r", b"GET / HTTP/1.1\r\nX-A: \x01", b"\r\n", b"\r\nGET /",
+    b"\r\n\r\n\x00",
+])
+def test_partial_request_line_waits_for_more(data):
+    # A CR that may start the CRLF, a control in a field line or after an
+    # empty request line (the full parser names what is wrong), one skipped
+    # empty line: not refused early.
+    p = proto()
+    p.receive_data(data)
+    assert p.next_event() is NEED_DATA
+
+
 def test_one_leading_crlf_skipped_even_when_split():
     p = proto()
     p.receive_data(b"\r")

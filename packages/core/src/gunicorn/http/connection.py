@@ -17,6 +17,7 @@ Content-Length, a 100-continue body was never asked for, or on any error.
 Before the first request, a PROXY protocol header is read when enabled.
 """
 
+from gunicorn.http.abnf import NOT_HEAD_CONTROL_BYTES
 from gunicorn.http.allow_lists import peer_allowed
 from gunicorn.http.body_readers import ChunkedReader, ContentLengthReader
 from gunicorn.http.error_response import render_parse_error
@@ -53,6 +54,27 @@ ERROR = "ERROR"
 
 _HTTP11 = (1, 1)
 _EMPTY_BODY = ContentLengthReader(0)
+# How much of an incomplete request line is checked for control bytes per call.
+_EARLY_SCAN = 8192
+
+
+def _bad_request_line_start(data, line_end):
+    """Whether the request line received so far can already be refused.
+
+    RFC 9112 section 3: a request line holds no control character.  Checked
+    while the head is incomplete so that a TLS handshake or other binary sent
+    to a plain port is answered at once, not after the worker timeout.  Only
+    the first ``_EARLY_SCAN`` bytes are looked at: the full parser checks
+    everything.  (An empty request line is left to the full parser, which
+    names the error by what follows it.)
+    """
+    end = line_end if line_end >= 0 else len(data)
+    controls = data[:min(end, _EARLY_SCAN)].translate(None, NOT_HEAD_CONTROL_BYTES)
+    if not controls:
+        return False
+    # A CR that ends the bytes received so far may be the start of the CRLF.
+    return not (controls == b"\r" and line_end < 0 and end <= _EARLY_SCAN
+                and data.endswith(b"\r"))
 
 
 class _PeerTrust:
@@ -210,6 +232,8 @@ class HTTP1Connection:
                 raise LimitRequestLine(len(buf), limit)
         elif limit and line_end > limit:
             raise LimitRequestLine(line_end, limit)
+        if _bad_request_line_start(buf._data, line_end):
+            raise InvalidRequestLine("control character in request line")
         if buf.has_bare_lf():
             if line_end < 0 or buf.find(b"\n", 0, line_end) >= 0:
                 raise InvalidRequestLine("bare LF as line terminator")
