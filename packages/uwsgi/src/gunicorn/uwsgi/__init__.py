@@ -5,13 +5,6 @@ from gunicorn.plugins import require_plugin_api
 # Fail at load time, with a clear message, if core speaks another plugin API.
 require_plugin_api("gunicorn-uwsgi", 1)
 
-from gunicorn.uwsgi.errors import (  # noqa: E402  (after the API check on purpose)
-    ForbiddenUWSGIRequest,
-    InvalidUWSGIHeader,
-    UnsupportedModifier,
-    UWSGIParseException,
-)
-
 __version__ = "0.1.0"
 
 # The error names upstream exports from this package; the protocol class itself is
@@ -22,3 +15,12 @@ __all__ = [
     "UnsupportedModifier",
     "ForbiddenUWSGIRequest",
 ]
+
+
+def __getattr__(name):
+    # Loaded on first use: core imports this package at start-up for its setting
+    # (gunicorn.uwsgi.settings) even when the protocol is http.
+    if name in __all__:
+        from gunicorn.uwsgi import errors
+        return getattr(errors, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
