@@ -43,6 +43,12 @@ APP = textwrap.dedent('''
         if path == "/none-body":
             start_response("200 OK", [])
             return None
+        if path == "/exit":
+            start_response("200 OK", [("Content-Length", "2")])
+            raise SystemExit(1)
+        if path == "/sleep":
+            import time
+            time.sleep(10)
         if path == "/no-start":
             return [b"x"]
         if path == "/bad-status":
@@ -232,6 +238,8 @@ CASES = [
     ("app-bytes-not-iterable-of-bytes", req(b"GET /bytes-body HTTP/1.1"), [500], False),
     ("app-none-body", req(b"GET /none-body HTTP/1.1"), [500], False),
     ("app-no-start-response", req(b"GET /no-start HTTP/1.1"), [500], False),
+    # sys.exit() in the app: a 500 (as upstream), then the sync worker is replaced.
+    ("app-sys-exit", req(b"GET /exit HTTP/1.1"), [500], False),
     ("app-bad-status", req(b"GET /bad-status HTTP/1.1"), [500], False),
     ("app-header-injection", req(b"GET /header-injection HTTP/1.1"), [500], False),
     # Hop-by-hop headers from the app are refused (PEP 3333; upstream drops them).
@@ -380,6 +388,16 @@ def test_client_vanishing_mid_body_leaves_the_worker_serving(server):
     s.close()
     response, _ = exchange(server.port, SENTINEL)
     assert final_statuses(response) == [200]
+
+
+def test_app_outliving_the_timeout_gets_a_500_on_sync(server):
+    if server.worker_class != "sync":
+        pytest.skip("gthread's heartbeat runs beside the app: a slow app is not aborted")
+    # The arbiter aborts the worker after --timeout (2 s); the client is told
+    # with a 500 (as upstream), not an empty reply, and a new worker serves.
+    response, took = exchange(server.port, req(b"GET /sleep HTTP/1.1"), timeout=8)
+    assert final_statuses(response) == [500] and took < 6
+    response, _ = wait_for(lambda: _answered(server.port), 10, message="server serving again")
 
 
 def test_slow_head_is_cut_by_the_timeout_and_the_server_recovers(server):

@@ -122,6 +122,39 @@ def test_body_parse_error_while_app_reads():
     assert not worker.log.levels("exception")
 
 
+def test_system_exit_in_app_answers_500_then_propagates():
+    # The arbiter's timeout abort (or the app's own sys.exit()) unwinds through
+    # the app: the client still gets a 500, and the worker still exits.
+    def exits(environ, start_response):
+        start_response("200 OK", [("Content-Length", "2")])
+        raise SystemExit(1)
+
+    sock = PieceSocket(GET)
+    with pytest.raises(SystemExit):
+        serve_bytes(exits, GET, sock=sock)
+    responses = parse_responses(sock.out)
+    assert [r[0] for r in responses] == [500]
+    assert responses[0][1]["connection"] == "close"
+    assert sock.closed
+
+
+def test_system_exit_after_bytes_went_out_only_closes():
+    def exits_mid_body(environ, start_response):
+        start_response("200 OK", [])
+
+        def body():
+            yield b"partial"
+            raise SystemExit(1)
+        return body()
+
+    sock = PieceSocket(GET)
+    with pytest.raises(SystemExit):
+        serve_bytes(exits_mid_body, GET, sock=sock)
+    out = bytes(sock.out)
+    assert out.startswith(b"HTTP/1.1 200 ") and b"partial" in out
+    assert b" 500 " not in out and sock.closed
+
+
 def test_client_closing_early_is_quiet():
     sock, worker = serve_bytes(hello, b"")
     assert bytes(sock.out) == b""

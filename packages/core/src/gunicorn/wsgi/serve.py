@@ -315,6 +315,12 @@ class ServedConnection:
             ok = True
         except Exception as exc:
             resp = self._fail(exc, req, resp, environ, start) or resp
+        except SystemExit:
+            # The worker is going away under the app (the arbiter's timeout
+            # abort, or the app called sys.exit()): a client that got nothing
+            # yet is told with a 500 rather than an empty reply.
+            resp = self._answer_before_exit(resp)
+            raise
         finally:
             self._close_iterable(result)
             if environ is None:
@@ -388,6 +394,16 @@ class ServedConnection:
         self.conn.discard_pending()
         status, reason, mesg = error_reply(exc)
         return self._send_error_page(status, reason, mesg, self._protocol_page(exc))
+
+    def _answer_before_exit(self, resp):
+        self.conn.broken = True
+        if resp.committed:
+            return resp
+        try:
+            self.conn.discard_pending()
+            return self._send_error_page(500, "Internal Server Error", "")
+        except Exception:
+            return resp
 
     def reply_error(self, exc, req, start):
         """Answer a request that failed before reaching the app (parse errors)."""
