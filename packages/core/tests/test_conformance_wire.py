@@ -315,7 +315,8 @@ def server(request, tmp_path_factory):
         args += ["--threads", "2"]
     with ServerProcess(*args, "conformance_app:app") as srv:
         srv.worker_class = request.param
-        srv.first_workers = srv.worker_pids()
+        # The port accepts as soon as the master listens, before a worker is forked.
+        srv.first_workers = wait_for(srv.worker_pids, 10, message="the first worker")
         yield srv
 
 
@@ -359,6 +360,19 @@ def test_head_and_bodyless_statuses_carry_no_body(server):
         assert response.count(b"body:") == 1 and b"X-Path: /sentinel" in response
     else:
         assert final_statuses(response) == [200] and b"body:" not in response
+
+
+@pytest.mark.parametrize("raw", [
+    req(b"HEAD /raise-before HTTP/1.1"),
+    req(b"HEAD /no-start HTTP/1.1"),
+    req(b"HEAD / HTTP/1.1", H + b"Content-Length: x\r\n"),
+    req(b"HEAD / HTTP/1.1", H + b"Expect: foo\r\n"),
+], ids=["app-error", "no-start-response", "bad-content-length", "bad-expect"])
+def test_error_answers_to_head_carry_no_content(server, raw):
+    # RFC 9110 section 9.3.2 (upstream sends its error page body here).
+    response, _ = exchange(server.port, raw)
+    assert final_statuses(response)[0] >= 400
+    assert response.endswith(b"\r\n\r\n") and response.count(b"\r\n\r\n") == 1
 
 
 def test_expect_100_continue_is_sent_before_the_body(server):

@@ -127,6 +127,17 @@ def test_parse_error_puts_connection_in_error():
     assert b"Connection: close\r\n" in wire
 
 
+def test_error_page_for_head_has_no_content():
+    # RFC 9110 section 9.3.2: the framing error is found once the HEAD head parsed.
+    p = proto()
+    p.receive_data(b"HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n")
+    with pytest.raises(errors.InvalidContentLength) as info:
+        p.next_event()
+    wire = p.send_error(info.value)
+    assert wire.startswith(b"HTTP/1.1 400 Bad Request\r\n") and wire.endswith(b"\r\n\r\n")
+    assert b"Invalid" not in wire
+
+
 def test_request_line_limit_before_line_ends():
     p = proto(limit_request_line=10)
     p.receive_data(b"GET /12345678")

@@ -155,6 +155,19 @@ def test_system_exit_after_bytes_went_out_only_closes():
     assert b" 500 " not in out and sock.closed
 
 
+def test_error_page_for_head_has_no_content():
+    # RFC 9110 section 9.3.2, for the app's 500 and for a parse error alike.
+    def fails(environ, start_response):
+        raise RuntimeError("boom")
+
+    sock, _ = serve_bytes(fails, b"HEAD / HTTP/1.1\r\nHost: h\r\n\r\n")
+    out = bytes(sock.out)
+    assert out.startswith(b"HTTP/1.1 500 ") and out.endswith(b"\r\n\r\n")
+    sock, _ = serve_bytes(hello, b"HEAD / HTTP/1.1\r\nHost: h\r\nContent-Length: x\r\n\r\n")
+    out = bytes(sock.out)
+    assert out.startswith(b"HTTP/1.1 400 ") and out.endswith(b"\r\n\r\n")
+
+
 def test_client_closing_early_is_quiet():
     sock, worker = serve_bytes(hello, b"")
     assert bytes(sock.out) == b""

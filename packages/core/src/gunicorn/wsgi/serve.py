@@ -393,7 +393,8 @@ class ServedConnection:
         # Whatever was framed but never written is replaced by the error page.
         self.conn.discard_pending()
         status, reason, mesg = error_reply(exc)
-        return self._send_error_page(status, reason, mesg, self._protocol_page(exc))
+        return self._send_error_page(status, reason, mesg, self._protocol_page(exc),
+                                     head_only=resp.is_head)
 
     def _answer_before_exit(self, resp):
         self.conn.broken = True
@@ -401,7 +402,8 @@ class ServedConnection:
             return resp
         try:
             self.conn.discard_pending()
-            return self._send_error_page(500, "Internal Server Error", "")
+            return self._send_error_page(500, "Internal Server Error", "",
+                                         head_only=resp.is_head)
         except Exception:
             return resp
 
@@ -413,7 +415,8 @@ class ServedConnection:
         self.conn.broken = True
         # The rest of what the client sent is unread: linger on close.
         self.error_sent = True
-        resp = self._send_error_page(status, reason, mesg, self._protocol_page(exc))
+        resp = self._send_error_page(status, reason, mesg, self._protocol_page(exc),
+                                     head_only=getattr(req, "method", None) == "HEAD")
         environ = self._fallback_environ(req, None)
         try:
             self.log.access(resp, req, environ, datetime.now() - start)
@@ -433,10 +436,13 @@ class ServedConnection:
         except Exception:
             return None
 
-    def _send_error_page(self, status, reason, mesg, page=None):
+    def _send_error_page(self, status, reason, mesg, page=None, head_only=False):
         if page is None:
             page = render_error(status, reason, mesg)
         head_end = page.index(b"\r\n\r\n") + 4
+        if head_only:
+            # RFC 9110 section 9.3.2: a response to HEAD carries no content.
+            page = page[:head_end]
         try:
             self.sock.sendall(page)
         except (OSError, ValueError) as exc:
