@@ -58,9 +58,18 @@ def test_bad_header_values_give_500(value):
 
 @pytest.mark.parametrize("name", ["Transfer-Encoding", "Keep-Alive", "Upgrade", "TE",
                                   "Proxy-Connection"])
-def test_hop_by_hop_headers_refused(name):
-    (code, _, _), _, _ = one(app_with(headers=[(name, "chunked")]))
-    assert code == 500
+def test_hop_by_hop_headers_are_left_out(name):
+    (code, headers, body), _, _ = one(app_with(headers=[(name, "chunked"),
+                                                        ("Content-Length", "5")]))
+    assert code == 200 and body == b"hello"
+    assert name.lower() not in headers
+
+
+def test_app_transfer_encoding_does_not_change_the_framing():
+    # A proxying app copying its upstream's "Transfer-Encoding: chunked" over a
+    # plain body: the server frames it, once.
+    (code, headers, body), _, _ = one(app_with(headers=[("Transfer-Encoding", "chunked")]))
+    assert code == 200 and body == b"hello"
 
 
 def test_proxy_authenticate_is_end_to_end():

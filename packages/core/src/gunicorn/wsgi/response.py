@@ -159,8 +159,10 @@ class WSGIResponse:
                         clean.append(item)
                     continue
                 if not (lname == "upgrade" and self._switching):
-                    raise InvalidResponseHeader(
-                        "Hop-by-hop header %r not allowed from a WSGI application" % (name,))
+                    # The server owns the connection-level fields (RFC 9110
+                    # section 7.6.1) and frames the body itself: an app's, often
+                    # copied from a proxied response, is left out, as upstream does.
+                    continue
             if lname == "content-length":
                 value = value.strip()
                 if not value.isdigit() or not value.isascii():
