@@ -84,3 +84,16 @@ def test_each_scope_has_its_own_mutable_parts():
     assert first["extensions"]["http.response.trailers"] is not \
         second["extensions"]["http.response.trailers"]
     assert first["headers"] is not second["headers"]
+
+
+def test_access_environ_of_a_request_that_brought_its_environ():
+    # uwsgi vars are the whole CGI environ, HTTP_* included: the header list
+    # (derived from the same vars) must not add every value a second time.
+    req = make_request(headers=[("HOST", "front.test"), ("USER-AGENT", "probe"),
+                                ("CONTENT-TYPE", "text/plain")])
+    req.extra_environ.update({"HTTP_HOST": "front.test", "HTTP_USER_AGENT": "probe",
+                              "CONTENT_TYPE": "text/plain", "REMOTE_ADDR": "203.0.113.7"})
+    req.environ_complete = True
+    env = request_environ(req, ("127.0.0.1", 1), None)
+    assert env["HTTP_USER_AGENT"] == "probe" and env["HTTP_HOST"] == "front.test"
+    assert env["CONTENT_TYPE"] == "text/plain" and env["REMOTE_ADDR"] == "203.0.113.7"

@@ -57,6 +57,10 @@ def request_environ(request, peer, sockname, scheme=None) -> dict:
         environ["SERVER_PORT"] = str(sockname[1])
     # PROXY protocol or uwsgi variables the protocol added (REMOTE_ADDR, PROXY_*).
     environ.update(getattr(request, "extra_environ", None) or {})
+    if getattr(request, "environ_complete", False):
+        # The protocol delivered the HTTP_* keys too (uwsgi vars): adding the
+        # headers again would double every value ("curl/8,curl/8").
+        return environ
     for name, value in request.headers:
         key = "HTTP_" + name.replace("-", "_")
         if name == "CONTENT-TYPE":
