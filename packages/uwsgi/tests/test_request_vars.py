@@ -217,3 +217,37 @@ def test_lazy_header_list_is_built_once_and_can_be_replaced():
     assert req.headers is req.headers
     req.headers = [("X", "1")]
     assert req.headers == [("X", "1")]
+
+
+def test_header_list_changed_by_a_hook_is_the_environ_the_app_sees():
+    # Upstream builds the environ from req.headers after pre_request, so a hook
+    # that adds or replaces a header (a request id) reaches the app.
+    from gunicorn.uwsgi.packet import encode_packet
+    from gunicorn.uwsgi.protocol import UWSGIProtocol
+    from gunicorn.wsgi.environ import ConnectionEnviron
+
+    def request(*more):
+        proto = UWSGIProtocol(None, ("127.0.0.1", 1), ("127.0.0.1", 2))
+        proto.receive_data(encode_packet([("REQUEST_URI", "/"), ("HTTP_HOST", "h"),
+                                          ("HTTP_X_A", "1"), ("CONTENT_TYPE", "a/b"), *more]))
+        return proto.next_event()
+
+    def environ(req):
+        return ConnectionEnviron(None, None, ("127.0.0.1", 1), ("127.0.0.1", 2)).build(req, None)
+
+    req = request()
+    req.headers.append(("X-REQUEST-ID", "abc"))
+    env = environ(req)
+    assert env["HTTP_X_REQUEST_ID"] == "abc"
+    assert (env["HTTP_HOST"], env["HTTP_X_A"], env["CONTENT_TYPE"]) == ("h", "1", "a/b")
+
+    req = request()
+    req.headers = [("HOST", "h"), ("X-A", "2"), ("X-A", "3")]
+    env = environ(req)
+    assert env["HTTP_X_A"] == "2,3" and "CONTENT_TYPE" not in env
+
+    # Only looked at (a logging hook), or never looked at: the vars as sent.
+    req = request(("HTTP_X_A", "2"))
+    assert req.headers == [("HOST", "h"), ("X-A", "1"), ("X-A", "2"), ("CONTENT-TYPE", "a/b")]
+    assert environ(req)["HTTP_X_A"] == "1,2"
+    assert environ(request())["HTTP_X_A"] == "1"

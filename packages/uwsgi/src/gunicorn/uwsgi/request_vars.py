@@ -20,6 +20,8 @@ from gunicorn.wsgi.environ import to_wsgi_path
 _BODY_VARS = (("CONTENT_TYPE", "HTTP_CONTENT_TYPE", "CONTENT-TYPE"),
               ("CONTENT_LENGTH", "HTTP_CONTENT_LENGTH", "CONTENT-LENGTH"))
 _FORWARDED_BODY_VARS = frozenset(forwarded for _var, forwarded, _name in _BODY_VARS)
+# Body header name -> its environ key (no HTTP_ prefix, PEP 3333).
+_BODY_KEYS = {name: var for var, _forwarded, name in _BODY_VARS}
 # Environ keys PEP 3333 requires to be non-empty that the server can supply: an
 # empty var (nginx's $server_name when no server_name is set) is dropped, and the
 # adapter fills in its own value (Host or listener, socket peer).
@@ -67,18 +69,35 @@ class UWSGIRequest(Request):
     worker, hooks and the access log get it when they look.
     """
 
-    __slots__ = ("_headers",)
+    __slots__ = ("_headers", "_headers_seen", "_complete")
 
     @property
     def headers(self):
         headers = self._headers
         if headers is None:
             headers = self._headers = headers_from_environ(self.extra_environ)
+            self._headers_seen = tuple(headers)
         return headers
 
     @headers.setter
     def headers(self, value):
         self._headers = value
+        self._headers_seen = None
+
+    @property
+    def environ_complete(self):
+        # Read by the environ builders just before they copy extra_environ. A
+        # pre_request hook may have changed the header list (upstream builds the
+        # environ from it after the hook): the HTTP_* keys then follow the list.
+        headers = self._headers
+        if headers is not None and tuple(headers) != self._headers_seen:
+            _set_header_vars(self.extra_environ, headers)
+            self._headers_seen = tuple(headers)
+        return self._complete
+
+    @environ_complete.setter
+    def environ_complete(self, value):
+        self._complete = value
 
 
 def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False,
@@ -170,6 +189,18 @@ def headers_from_environ(env: dict) -> list[tuple[str, str]]:
     headers = [(header_name(key), value) for key, value in env.items() if key[:5] == "HTTP_"]
     _append_body_headers(env, headers)
     return headers
+
+
+def _set_header_vars(env: dict, headers: list) -> None:
+    """Make the HTTP_* and body keys of ``env`` those of ``headers``, as core's HTTP/1.1 environ does."""
+    for key in [key for key in env if key[:5] == "HTTP_" or key in ("CONTENT_TYPE", "CONTENT_LENGTH")]:
+        del env[key]
+    for name, value in headers:
+        key = _BODY_KEYS.get(name)
+        if key is None:
+            key = "HTTP_" + name.replace("-", "_")
+        # RFC 9110 section 5.3: repeated fields combine with commas.
+        env[key] = env[key] + "," + value if key in env else value
 
 
 def _append_body_headers(env: dict, headers: list) -> None:
