@@ -177,3 +177,13 @@ def test_access_log_names_the_client_request(stack, client):
     # h is the client (REMOTE_ADDR from nginx), even when nginx talks over a Unix socket.
     assert line.startswith("127.0.0.1 ")
     assert '"GET /logged?q=1 HTTP/1.1" 200' in line
+
+
+@pytest.mark.parametrize("size", [5 << 20, 16 << 20])
+def test_body_the_app_never_reads(client, size):
+    # An app answering without reading an upload (a 401 or 413 page, say): the
+    # unread body must not turn into a reset that nginx reports as a 502.
+    for _ in range(3):
+        response = client.post("/ignored", content=b"u" * size)
+        assert response.status_code == 200
+        assert response.json()["PATH_INFO"] == "/ignored"

@@ -70,3 +70,11 @@ def test_client_address_is_the_real_client(stack, client):
         assert environ["client"][0] == "198.51.100.7"
     else:
         assert environ["REMOTE_ADDR"] == "198.51.100.7"
+
+
+def test_body_the_app_never_reads(client):
+    # An app answering without reading an upload must not make nginx see a
+    # reset (reported as a 502) while it is still sending the body.
+    for _ in range(2):
+        response = client.post("/ignored", content=b"u" * (6 << 20))
+        assert response.status_code == 200

@@ -125,6 +125,12 @@ def _cfg_facts(cfg) -> tuple:
 class UWSGIProtocol:
     """A uwsgi connection from a front end such as nginx ``uwsgi_pass``."""
 
+    #: Unread request body the worker reads off before closing (core's linger).
+    #: nginx sends a body it has already buffered in full and reports a reset
+    #: while it is still writing as a 502: whatever the app left unread is
+    #: drained, within the linger's time bound, rather than only 256 KiB.
+    linger_bytes = 1 << 30
+
     def __init__(self, cfg, peer_addr, server_addr, is_ssl=False):
         self.cfg = cfg
         self.peer_addr = peer_addr
