@@ -109,3 +109,16 @@ class InProcessServer:
     def __exit__(self, *exc):
         self.stop()
         self.sock.close()
+
+
+def exchange(port, data, timeout=5):
+    """Send ``data`` on a new connection; everything read until close or ``timeout``."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        out = b""
+        try:
+            while chunk := s.recv(65536):
+                out += chunk
+        except TimeoutError:
+            pass
+        return out

@@ -6,7 +6,7 @@ import time
 
 import pytest
 from gunicorn_testsupport import wait_for
-from inprocess import InProcessServer
+from inprocess import InProcessServer, exchange
 from ws_raw import handshake
 
 seen = {}
@@ -83,18 +83,6 @@ def server():
     seen.clear()
     with InProcessServer(app, lifespan="off", asgi_disconnect_grace_period=1) as srv:
         yield srv
-
-
-def exchange(port, data, timeout=5):
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        out = b""
-        try:
-            while chunk := s.recv(65536):
-                out += chunk
-        except TimeoutError:
-            pass
-        return out
 
 
 def test_client_disconnect_reaches_the_app(server):

@@ -1,9 +1,8 @@
 """An ASGI response refused before any byte reached the wire becomes a 500, never a silent close."""
 
-import socket
 
 import pytest
-from inprocess import InProcessServer
+from inprocess import InProcessServer, exchange
 
 BAD_STARTS = {
     "/status-99": {"status": 99, "headers": []},
@@ -46,18 +45,6 @@ async def app(scope, receive, send):
 def server():
     with InProcessServer(app, lifespan="off") as srv:
         yield srv
-
-
-def exchange(port, data, timeout=5):
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data)
-        out = b""
-        try:
-            while chunk := s.recv(65536):
-                out += chunk
-        except TimeoutError:
-            pass
-        return out
 
 
 @pytest.mark.timeout(20)
