@@ -220,12 +220,9 @@ class HTTP1Connection:
 
     def _incomplete_head(self, buf):
         """No CRLF CRLF yet: refuse what can already be refused, else wait for more."""
-        if not buf:
-            # Idle between requests (the usual keep-alive wait): nothing to judge.
-            if self._closed:
-                self.their_state = CLOSED
-                return ConnectionClosed()
-            return NEED_DATA
+        if self._closed and not buf:
+            self.their_state = CLOSED
+            return ConnectionClosed()
         opts = self.opts
         limit = opts.limit_request_line
         # What is already here may be refused whether or not more comes.
