@@ -69,13 +69,13 @@ class UWSGIRequest(Request):
     worker, hooks and the access log get it when they look.
     """
 
-    __slots__ = ("_headers", "_headers_seen", "_complete")
+    __slots__ = ("_headers", "_headers_seen", "_environ")
 
     @property
     def headers(self):
         headers = self._headers
         if headers is None:
-            headers = self._headers = headers_from_environ(self.extra_environ)
+            headers = self._headers = headers_from_environ(self._environ)
             self._headers_seen = tuple(headers)
         return headers
 
@@ -85,19 +85,18 @@ class UWSGIRequest(Request):
         self._headers_seen = None
 
     @property
-    def environ_complete(self):
-        # Read by the environ builders just before they copy extra_environ. A
-        # pre_request hook may have changed the header list (upstream builds the
-        # environ from it after the hook): the HTTP_* keys then follow the list.
+    def extra_environ(self):
+        # The environ's HTTP_* keys follow the header list: a pre_request hook
+        # may have changed it, and upstream builds the environ after the hook.
         headers = self._headers
         if headers is not None and tuple(headers) != self._headers_seen:
-            _set_header_vars(self.extra_environ, headers)
+            _set_header_vars(self._environ, headers)
             self._headers_seen = tuple(headers)
-        return self._complete
+        return self._environ
 
-    @environ_complete.setter
-    def environ_complete(self, value):
-        self._complete = value
+    @extra_environ.setter
+    def extra_environ(self, value):
+        self._environ = value
 
 
 def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False,
