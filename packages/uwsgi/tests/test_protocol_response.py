@@ -212,3 +212,10 @@ def test_whole_response_matches_the_three_sends(headers, method):
     assert whole == parts
     assert one.keep_alive == three.keep_alive
     assert one.response_framing == three.response_framing
+
+
+def test_error_page_for_a_head_request_has_no_body():
+    from gunicorn.uwsgi.errors import InvalidUWSGIHeader
+    page = start("HEAD").send_error(InvalidUWSGIHeader("late trouble"))
+    assert page.startswith(b"HTTP/1.1 400 ") and page.endswith(b"\r\n\r\n")
+    assert b"Content-Length: " in page  # the length of the page a GET would get

@@ -344,12 +344,8 @@ class HTTP1Connection:
         """Bytes answering a ParseError; the connection must close after writing them."""
         self._keep_alive = False
         self.our_state = ERROR
-        page = render_parse_error(exc)
         req = exc.req if exc.req is not None else self.request
-        if getattr(req, "method", None) == "HEAD":
-            # RFC 9110 section 9.3.2: a response to HEAD carries no content.
-            page = page[:page.index(b"\r\n\r\n") + 4]
-        return page
+        return render_parse_error(exc, getattr(req, "method", None))
 
     @property
     def response_framing(self):

@@ -20,12 +20,16 @@ def render_error(status_code, reason, message=""):
     return head + body
 
 
-def render_parse_error(exc):
+def render_parse_error(exc, method=None):
     """Bytes answering ``exc`` (a ParseError): its status, reason and a one-line message.
 
     The message is cut short and stripped of control characters: it may
-    echo attacker-chosen bytes.
+    echo attacker-chosen bytes. For a HEAD request (``method``) only the head
+    is returned: RFC 9110 section 9.3.2, a response to HEAD carries no content.
     """
     message = str(exc)[:200]
     message = "".join(ch if " " <= ch <= "~" else "?" for ch in message)
-    return render_error(exc.status_code, exc.reason, message)
+    page = render_error(exc.status_code, exc.reason, message)
+    if method == "HEAD":
+        page = page[:page.index(b"\r\n\r\n") + 4]
+    return page

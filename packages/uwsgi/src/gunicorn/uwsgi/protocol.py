@@ -317,7 +317,7 @@ class UWSGIProtocol:
         self._must_close = True
         self._state = ERROR
         self._error = self._error or exc
-        return render_parse_error(exc)
+        return render_parse_error(exc, getattr(self.request, "method", None))
 
     @property
     def response_framing(self):
