@@ -40,14 +40,20 @@ class Packet(NamedTuple):
 def parse_header(data: bytes | bytearray | memoryview,
                  max_datasize: int = MAX_DATASIZE) -> PacketHeader:
     """Read and check the 4-byte header at the start of ``data``."""
+    packet_size(data, max_datasize)
+    return PacketHeader(*_HEADER.unpack_from(data, 0))
+
+
+def packet_size(data: bytes | bytearray | memoryview, max_datasize: int = MAX_DATASIZE) -> int:
+    """Header plus vars size of the packet whose checked header starts ``data``."""
     if len(data) < HEADER_SIZE:
         raise InvalidUWSGIHeader(f"truncated header: {len(data)} of {HEADER_SIZE} bytes")
-    modifier1, datasize, modifier2 = _HEADER.unpack_from(data, 0)
+    modifier1, datasize, _modifier2 = _HEADER.unpack_from(data, 0)
     if modifier1 != WSGI_MODIFIER:
         raise UnsupportedModifier(modifier1)
     if datasize > max_datasize:
         raise InvalidUWSGIHeader(f"vars block of {datasize} bytes is over the limit of {max_datasize}")
-    return PacketHeader(modifier1, datasize, modifier2)
+    return HEADER_SIZE + datasize
 
 
 def parse_vars_dict(block: bytes, max_vars: int = MAX_VARS) -> dict[str, str] | None:

@@ -41,7 +41,7 @@ from gunicorn.uwsgi.errors import ForbiddenUWSGIRequest, InvalidUWSGIHeader
 from gunicorn.uwsgi.packet import (
     HEADER_SIZE,
     MAX_DATASIZE,
-    parse_header,
+    packet_size,
     parse_vars,
     parse_vars_dict,
 )
@@ -192,14 +192,14 @@ class UWSGIProtocol:
         buffer = self._buffer
         # The header is checked as soon as its 4 bytes are in, so a bad modifier
         # or an oversized block is refused before its vars arrive.
-        packet_size = (HEADER_SIZE + parse_header(buffer, self.max_datasize).datasize
-                       if len(buffer) >= HEADER_SIZE else HEADER_SIZE + 1)
-        if len(buffer) < packet_size:
+        size = packet_size(buffer, self.max_datasize) if len(buffer) >= HEADER_SIZE \
+            else HEADER_SIZE + 1
+        if len(buffer) < size:
             if self._peer_closed:
                 raise InvalidUWSGIHeader(self._truncation())
             return NEED_DATA
-        block = bytes(buffer[HEADER_SIZE:packet_size])
-        del buffer[:packet_size]
+        block = bytes(buffer[HEADER_SIZE:size])
+        del buffer[:size]
         env = parse_vars_dict(block)
         if env is not None:
             parts = environ_parts(env, self.is_ssl, self._script_name)
@@ -244,7 +244,7 @@ class UWSGIProtocol:
         have = len(self._buffer)
         if have < HEADER_SIZE:
             return f"truncated header: {have} of {HEADER_SIZE} bytes"
-        expected = parse_header(self._buffer, self.max_datasize).packet_size
+        expected = packet_size(self._buffer, self.max_datasize)
         return f"truncated packet: {have} of {expected} bytes"
 
     def _peer_host(self) -> str:
