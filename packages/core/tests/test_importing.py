@@ -79,8 +79,11 @@ def test_import_app_errors(appmod, expr, message):
 
 
 def test_factory_called_with_wrong_arguments_is_an_app_import_error(appmod):
-    with pytest.raises(AppImportError, match="Error while loading the application"):
+    with pytest.raises(AppImportError) as info:
         import_app(f"{appmod}:create_app(1, 2, 3)")
+    # one line naming the error, no traceback
+    assert str(info.value).startswith("TypeError: create_app() takes")
+    assert "\n" not in str(info.value)
 
 
 def test_type_error_inside_factory_propagates(appmod):

@@ -74,6 +74,8 @@ class Arbiter:
 
         self.LISTENERS = []
         self.WORKERS = {}
+        self.retiring = set()  # pids already sent SIGTERM by manage_workers
+        self.overdue = set()  # pids the stop sent SIGKILL once graceful_timeout ran out
         self.PIPE = []
         self.SIG_QUEUE = []
         self.companion_supervisor = CompanionSupervisor(self)
@@ -393,6 +395,8 @@ class Arbiter:
             self.sleep(0.1)
             self.reap_workers()
 
+        # these SIGKILLs are ours: reaping them is no sign of the OOM killer
+        self.overdue = set(self.WORKERS)
         self.kill_workers(signal.SIGKILL)
         self.companion_supervisor.kill()
         # collect the killed children so their exit hooks run and no zombie stays
@@ -558,11 +562,14 @@ class Arbiter:
             except ValueError:
                 sig_name = f"code {sig}"
             msg = f"Worker (pid:{wpid}) was sent {sig_name}!"
-            if sig == signal.SIGKILL:
-                # the kernel's OOM killer is the usual sender
-                msg += " Perhaps out of memory?"
-            if sig == signal.SIGTERM:
+            if sig == signal.SIGKILL and wpid in self.overdue:
+                self.log.warning("%s Still running after graceful_timeout (%ss).", msg,
+                                 self.cfg.graceful_timeout)
+            elif sig == signal.SIGTERM:
                 self.log.info(msg)
+            elif sig == signal.SIGKILL:
+                # the kernel's OOM killer is the usual sender
+                self.log.error(msg + " Perhaps out of memory?")
             else:
                 self.log.error(msg)
 
@@ -589,9 +596,14 @@ class Arbiter:
         if len(self.WORKERS) < self.num_workers:
             self.spawn_workers()
 
-        workers = sorted(self.WORKERS.items(), key=lambda item: item[1].age)
+        # a retired worker is told once: a second SIGTERM that lands while its
+        # interpreter is finalising (handlers back to default) kills it mid-exit
+        self.retiring &= self.WORKERS.keys()
+        workers = sorted(((pid, w) for pid, w in self.WORKERS.items() if pid not in self.retiring),
+                         key=lambda item: item[1].age)
         while len(workers) > self.num_workers:
             pid, _ = workers.pop(0)
+            self.retiring.add(pid)
             self.kill_worker(pid, signal.SIGTERM)
 
         active = len(workers)
@@ -640,8 +652,12 @@ class Arbiter:
             print(f"{e}", file=sys.stderr)
             sys.stderr.flush()
             sys.exit(self.APP_LOAD_ERROR)
-        except BaseException:
+        except BaseException as e:
             self.log.exception("Exception in worker process")
+            # the one-line cause also reaches the terminal when the error log is a file
+            if str(e):
+                print(f"{e}", file=sys.stderr)
+                sys.stderr.flush()
             if not worker.booted:
                 sys.exit(self.WORKER_BOOT_ERROR)
             sys.exit(-1)

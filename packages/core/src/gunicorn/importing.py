@@ -91,8 +91,9 @@ def _call_factory(factory, args, kwargs):
         # A TypeError raised by the call itself (wrong arguments) is the user's
         # spec; one raised inside the factory body is a bug to show as is.
         if _failed_at_call(sys.exc_info()[2], factory):
+            # one line, as for the other spec errors: the frame adds nothing
             raise AppImportError(
-                "Error while loading the application:\n\n" + traceback.format_exc()
+                "".join(traceback.format_exception_only(*sys.exc_info()[:2])).strip()
             ) from None
         raise
 

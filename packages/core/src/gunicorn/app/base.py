@@ -216,12 +216,15 @@ class Application(BaseApplication):
         super().run()
 
     def check(self):
-        """What ``--check-config`` verifies: siblings, worker class, the app."""
+        """What ``--check-config`` verifies: siblings, classes, binds, raw_env, the app."""
         from gunicorn import plugins
 
         plugins.check_config(self.cfg)
         self.cfg.worker_class  # noqa: B018  (resolving them is the check)
         self.cfg.logger_class  # noqa: B018
+        # a bad --bind or -e would otherwise pass the check and fail at start
+        self.cfg.address  # noqa: B018
+        self.cfg.env  # noqa: B018
         self.load()
 
     def _add_pythonpath(self):
@@ -289,7 +292,7 @@ def _describe_failure(exc, what, filename):
             target = os.path.abspath(filename)
             own = [f for f in frames if os.path.abspath(f.filename) == target]
         else:
-            own = [f for f in frames if "importlib" not in f.filename]
+            own = [f for f in frames if not _is_loader_frame(f.filename)]
         if own:
             line = own[-1].lineno
             filename = filename or own[-1].filename
@@ -297,7 +300,25 @@ def _describe_failure(exc, what, filename):
     if line is not None:
         where = f"{what} line {line}" if filename in what else f"{what} ({filename} line {line})"
     message = exc.msg if isinstance(exc, SyntaxError) and exc.msg else exc
-    return f"failed to read {where}: {type(exc).__name__}: {message}"
+    return f"failed to read {where}: {type(exc).__name__}: {message}{_syntax_excerpt(exc)}"
+
+
+def _is_loader_frame(filename):
+    # importlib's and our own frames say how the config was read, not where it failed
+    return "importlib" in filename or os.path.abspath(filename).startswith(_GUNICORN_DIR)
+
+
+_GUNICORN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _syntax_excerpt(exc):
+    """The offending source line and its caret, as Python shows them, for a SyntaxError."""
+    if not isinstance(exc, SyntaxError) or not exc.text:
+        return ""
+    shown = traceback.format_exception_only(type(exc), exc)
+    # drop the ``File ...`` line and the final ``SyntaxError: ...`` line
+    body = "".join(shown[1:-1]).rstrip()
+    return "\n" + body if body else ""
 
 
 def install_spew():

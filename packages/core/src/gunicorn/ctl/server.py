@@ -166,7 +166,7 @@ class ControlServer:
             self.log.warning("Control socket at %s did not start", self.path)
             self.stop()
             return False
-        self.log.info("Control socket listening at: %s", self.path)
+        self.log.info("Control socket listening at %s", self.path)
         return True
 
     def stop(self):
