@@ -23,7 +23,8 @@ def _ratio_columns(scenario):
         return [
             ("vs upstream", lambda spec: spec.baselines[0] if spec.baselines else None),
             ("vs pyuwsgi",
-             lambda spec: "pyuwsgi" if spec.venv in ("ours", "upstream") else None),
+             lambda spec: "pyuwsgi" if spec.venv in ("ours", "upstream")
+             or spec.name == "python-floor" else None),
         ]
     return [
         ("vs upstream", lambda spec: spec.baselines[0] if spec.baselines else None),

@@ -46,6 +46,8 @@ class ServerSpec:
 
     @property
     def builder_key(self):
+        if self.name in BUILDERS:
+            return self.name
         if self.venv in ("upstream", "ours"):
             return "gunicorn"
         return self.name
@@ -143,6 +145,11 @@ def _pyuwsgi(spec, python, port, tuning, protocol):
     ]
 
 
+def _python_floor(spec, python, port, tuning, protocol):
+    # The bare loop is one process whatever tuning.workers says (so is pyuwsgi at 1).
+    return [python, os.path.join(APPS_DIR, "bare_uwsgi_loop.py"), str(port)]
+
+
 BUILDERS = {
     "gunicorn": _gunicorn,
     "uvicorn": _uvicorn,
@@ -151,6 +158,7 @@ BUILDERS = {
     "hypercorn": _hypercorn,
     "waitress": _waitress,
     "pyuwsgi": _pyuwsgi,
+    "python-floor": _python_floor,
 }
 
 
@@ -184,6 +192,11 @@ SERVERS = [
     ServerSpec(name="pyuwsgi", venv="pyuwsgi", worker_class="prefork", interface="wsgi",
                http=False, uwsgi=True, default=True, stop_signal=signal.SIGINT,
                note="uwsgi scenario only (binary uwsgi protocol behind nginx)"),
+    # Reference only: how far a Python process gets with no checks at all.
+    ServerSpec(name="python-floor", venv="pyuwsgi", worker_class="bare loop", interface="wsgi",
+               http=False, uwsgi=True, default=False,
+               note="uwsgi scenario only: a bare Python loop (apps/bare_uwsgi_loop.py), "
+                    "no checks, not a server"),
 ]
 
 BY_NAME = {s.name: s for s in SERVERS}

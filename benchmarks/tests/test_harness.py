@@ -3,9 +3,11 @@
 import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -109,6 +111,54 @@ def test_gunicorn_command_lines_match_between_ours_and_upstream():
     uwsgi = servers.BY_NAME["ours-sync"].argv("/o/python", 8000, tuning, protocol="uwsgi")
     assert uwsgi[uwsgi.index("--protocol") + 1] == "uwsgi"
     assert servers.BY_NAME["ours-asgi"].argv("/o/python", 1, tuning)[-1] == servers.ASGI_APP
+
+
+def test_python_floor_is_measured_against_pyuwsgi_behind_nginx_only():
+    floor = servers.BY_NAME["python-floor"]
+    assert not floor.http and floor.uwsgi and not floor.default
+    argv = floor.argv("/f/python", 8123, servers.Tuning(workers=4))
+    assert argv[0] == "/f/python" and argv[1].endswith("bare_uwsgi_loop.py") and argv[2] == "8123"
+    specs = servers.select(["pyuwsgi", "python-floor"])
+    uwsgi = scenarios.select(["uwsgi"])
+    runs = [_record("pyuwsgi", "uwsgi", 0, 1000), _record("python-floor", "uwsgi", 0, 900)]
+    summary = report.summarize(uwsgi, specs, runs)
+    assert summary["uwsgi"]["python-floor"]["ratios"]["vs pyuwsgi"] == pytest.approx(0.9)
+
+
+def _uwsgi_packet(pairs):
+    block = b"".join(len(item).to_bytes(2, "little") + item
+                     for pair in pairs for item in pair)
+    return b"\x00" + len(block).to_bytes(2, "little") + b"\x00" + block
+
+
+def test_python_floor_loop_answers_a_uwsgi_request():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = servers.BY_NAME["python-floor"].argv(sys.executable, port, servers.Tuning())
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        packet = _uwsgi_packet([(b"REQUEST_METHOD", b"POST"), (b"PATH_INFO", b"/upload"),
+                                (b"CONTENT_LENGTH", b"5"), (b"SERVER_PROTOCOL", b"HTTP/1.1")])
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                # Connect-and-leave, as the harness's readiness probe does.
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+                time.sleep(0.05)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            client.sendall(packet + b"hello")
+            reply = b""
+            while chunk := client.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert reply.endswith(b"\r\n\r\n5")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
