@@ -73,6 +73,8 @@ BAD_INPUTS = {
     "utf-8 key": (packet(var("SCHL\u00dcSSEL".encode(), b"v")), False, 400, "invalid var name"),
     "header injection": (packet(var(b"HTTP_X", b"a\r\nb: c")), False, 400, "invalid character"),
     "too many vars": (packet(var(b"K", b"") * 1001), False, 400, "more than 1000 vars"),
+    "repeated host": (packet(var(b"HTTP_HOST", b"a") + var(b"HTTP_HOST", b"b")), False, 400,
+                      "repeated Host"),
 }
 
 

@@ -52,6 +52,12 @@ def test_repeated_headers_join_in_the_environ():
     assert parts.environ["REMOTE_ADDR"] == "a"
 
 
+def test_a_repeated_host_is_refused_as_http_refuses_it():
+    # RFC 9112 section 3.2: more than one Host field line is a 400.
+    with pytest.raises(InvalidUWSGIHeader, match="repeated Host"):
+        request_parts([("HTTP_HOST", "a.example"), ("HTTP_HOST", "b.example")])
+
+
 def test_dict_and_pairs_paths_agree_without_repeats():
     from gunicorn.uwsgi.request_vars import environ_parts
     pairs_parts = request_parts(NGINX_GET)

@@ -105,12 +105,15 @@ def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False,
 
     The first of a repeated CGI var wins (nginx sends uwsgi_params first); a
     repeated header stays apart in the header list and is joined with commas in
-    the environ, as core does for HTTP/1.1.
+    the environ, as core does for HTTP/1.1. A repeated Host is refused, as
+    HTTP/1.1 refuses it (RFC 9112 section 3.2): nginx never sends one.
     """
     env: dict[str, str] = {}
     headers: list[tuple[str, str]] = []
     for key, value in pairs:
         if key[:5] == "HTTP_":
+            if key == "HTTP_HOST" and key in env:
+                raise InvalidUWSGIHeader("repeated Host header")
             if key not in _FORWARDED_BODY_VARS:
                 # (The body headers go last, once, as environ_parts settles them.)
                 headers.append((header_name(key), value))
