@@ -36,6 +36,9 @@ APP = textwrap.dedent('''
 
     def create_app(greeting="hi"):
         return app
+
+    def failing_factory():
+        raise RuntimeError("factory boom")
 ''')
 
 
@@ -106,6 +109,15 @@ def test_config_syntax_error_shows_the_line_and_caret(project):
     assert lines[2].strip() == "^"
 
 
+def test_check_config_shows_the_traceback_of_a_failing_factory(project):
+    result = gunicorn(project, "--check-config", "app:failing_factory()")
+    assert result.returncode == 1
+    # the user's own error: where it was raised matters more than one tidy line
+    assert "Traceback (most recent call last)" in result.stderr
+    assert 'app.py", line' in result.stderr
+    assert result.stderr.rstrip().endswith("RuntimeError: factory boom")
+
+
 # -- app loading at run time ------------------------------------------------------------
 
 def test_factory_called_with_wrong_arguments_is_one_line(project):
@@ -137,6 +149,8 @@ def test_default_access_line_and_control_socket_line(project):
     with ServerProcess("--access-logfile", "-", "app:app", cwd=str(project)) as srv:
         assert httpx.get(srv.url("/a?b=1"), headers={"User-Agent": "ua/1"}).status_code == 200
         wait_for(lambda: '"GET /a?b=1 HTTP/1.1"' in srv.log, message="access line")
+        # the control server starts after the first workers, so maybe after the request
+        wait_for(lambda: "Control socket listening" in srv.log, message="control line")
         log = srv.log
     line = next(x for x in log.splitlines() if "GET /a?b=1" in x)
     assert re.fullmatch(r'127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '

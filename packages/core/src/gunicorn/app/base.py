@@ -219,12 +219,16 @@ class Application(BaseApplication):
         """What ``--check-config`` verifies: siblings, classes, binds, raw_env, the app."""
         from gunicorn import plugins
 
-        plugins.check_config(self.cfg)
-        self.cfg.worker_class  # noqa: B018  (resolving them is the check)
-        self.cfg.logger_class  # noqa: B018
-        # a bad --bind or -e would otherwise pass the check and fail at start
-        self.cfg.address  # noqa: B018
-        self.cfg.env  # noqa: B018
+        try:
+            plugins.check_config(self.cfg)
+            self.cfg.worker_class  # noqa: B018  (resolving them is the check)
+            self.cfg.logger_class  # noqa: B018
+            # a bad --bind or -e would otherwise pass the check and fail at start
+            self.cfg.address  # noqa: B018
+            self.cfg.env  # noqa: B018
+        except RuntimeError as exc:
+            # gunicorn's own verdict on a setting: one line, as at start
+            raise ConfigError(str(exc)) from None
         self.load()
 
     def _add_pythonpath(self):
@@ -237,8 +241,12 @@ class Application(BaseApplication):
 
 
 def report_load_failure(exc):
-    """Print why --check-config failed: one line when the cause is known."""
-    if isinstance(exc, (AppImportError, ConfigError, RuntimeError)):
+    """Print why --check-config failed: one line when the cause is known.
+
+    Anything else was raised by the application's own code (a factory, an import):
+    its traceback is what the user needs.
+    """
+    if isinstance(exc, (AppImportError, ConfigError)):
         print(f"Error: {exc}", file=sys.stderr)
     else:
         print("Error while loading the application:\n", file=sys.stderr)
