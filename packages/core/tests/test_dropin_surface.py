@@ -220,6 +220,19 @@ def test_manage_workers_signals_a_retired_worker_once(monkeypatch):
     assert arbiter.retiring == {12}
 
 
+def test_worker_killed_by_another_signal_is_a_warning(project):
+    with ServerProcess("app:app", cwd=str(project)) as srv:
+        wait_for(lambda: len(srv.worker_pids()) == 1, message="1 worker")
+        (victim,) = srv.worker_pids()
+        os.kill(victim, signal.SIGSEGV)
+        wait_for(lambda: srv.worker_pids() and victim not in srv.worker_pids(),
+                 message="replacement worker")
+        wait_for(lambda: f"Worker (pid:{victim}) was sent SIGSEGV!" in srv.log,
+                 message="reap line")
+        log = srv.log
+    assert re.search(rf"\[WARNING\] Worker \(pid:{victim}\) was sent SIGSEGV!$", log, re.M), log
+
+
 def test_graceful_timeout_kill_is_not_reported_as_out_of_memory(project):
     srv = ServerProcess("--graceful-timeout", "1", "app:app", cwd=str(project))
     with srv:

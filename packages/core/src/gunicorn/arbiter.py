@@ -571,7 +571,8 @@ class Arbiter:
                 # the kernel's OOM killer is the usual sender
                 self.log.error(msg + " Perhaps out of memory?")
             else:
-                self.log.error(msg)
+                # a crash (SIGSEGV) or a stray signal: the worker is replaced
+                self.log.warning(msg)
 
         worker = self.WORKERS.pop(wpid, None)
         if worker is None:
