@@ -80,6 +80,8 @@ def test_server_reload_restarts_worker_on_edit(tmp_path):
                 "--reload-extra-file", pattern) as srv:
         wait_for(worker_count_is(srv, 1), message="1 worker")
         (first,) = srv.worker_pids()
+        # each worker says so, as upstream's do
+        wait_log(srv, "[WARNING] Reloader is on. Use in development only!")
         # created after start: found because the glob is expanded on every pass
         page = templates / "page.html"
         page.write_text("v1")

@@ -95,7 +95,7 @@ def test_app_exception_gives_500_and_worker_keeps_serving():
         assert parse_responses(get(r.port(), "/boom"))[0][0] == 500
         assert parse_responses(get(r.port(), "/ok"))[0][2] == b"/ok"
         assert r.thread.is_alive()
-        assert any("Error handling request /boom" in m
+        assert any("Error handling request GET /boom" in m
                    for m in r.log.levels("exception"))
 
 

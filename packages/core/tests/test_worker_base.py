@@ -182,4 +182,7 @@ def test_handle_error(exc, status):
     assert code == status
     assert b"secret" not in bytes(sock.out)
     assert log.accesses and log.accesses[0][0].status_code == status
+    if status == 500:
+        # upstream's wording: method and target, for log alert rules
+        assert log.levels("exception") == ["Error handling request GET /u"]
     w.tmp.close()

@@ -258,7 +258,7 @@ def test_app_exception_before_start_response_gives_500_without_traceback():
     assert headers["connection"] == "close"
     assert b"secret" not in bytes(sock.out) and b"Traceback" not in bytes(sock.out)
     assert worker.log.accesses[0][0].status_code == 500
-    assert any("Error handling request /p" in m for m in worker.log.levels("exception"))
+    assert any("Error handling request GET /p" in m for m in worker.log.levels("exception"))
 
 
 def test_early_hints():

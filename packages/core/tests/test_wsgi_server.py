@@ -73,7 +73,7 @@ def test_app_exception_500_worker_survives(appdir):
         assert "secret-traceback-detail" not in r.text
         assert httpx.get(srv.url("/pid")).text == pid
         wait_for(lambda: "secret-traceback-detail" in srv.log, message="traceback in log")
-        assert "Error handling request /boom" in srv.log
+        assert "Error handling request GET /boom" in srv.log
 
 
 def test_client_disconnect_mid_response(appdir):

@@ -90,6 +90,7 @@ class Worker:
         self.init_signals()
 
         if self.cfg.reload:
+            self.log.warning("Reloader is on. Use in development only!")
             self.reloader = self._make_reloader()
 
         self.load_wsgi()
@@ -176,17 +177,15 @@ class Worker:
         """Answer ``exc`` with an error page on ``client`` and log it (never a traceback)."""
         from gunicorn.http.errors import ParseError
         from gunicorn.wsgi.error_page import render_error
-        from gunicorn.wsgi.serve import error_reply
+        from gunicorn.wsgi.serve import error_reply, request_error_message
 
         request_start = datetime.now()
         status, reason, mesg = error_reply(exc)
         peer = addr[0] if isinstance(addr, tuple) else addr
         if isinstance(exc, ParseError) or status < 500:
             self.log.debug("Invalid request from ip=%s: %s", peer, exc)
-        elif getattr(req, "uri", None):
-            self.log.exception("Error handling request %s", req.uri)
         else:
-            self.log.exception("Error handling request (no URI read)")
+            self.log.exception(request_error_message(req))
 
         page = render_error(status, reason, mesg)
         if req is not None:

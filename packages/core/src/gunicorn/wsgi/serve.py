@@ -89,6 +89,16 @@ def client_gone_message(exc):
     return None
 
 
+def request_error_message(req):
+    """The error-log line for an app failure: "Error handling request GET /path?query"."""
+    uri = getattr(req, "uri", None)
+    if not uri:
+        return "Error handling request (no URI read)"
+    method = getattr(req, "method", None)
+    return "Error handling request %s %s" % (method, uri) if method \
+        else "Error handling request %s" % (uri,)
+
+
 def error_reply(exc):
     """``(status_code, reason, message)`` of the error page answering ``exc``."""
     if isinstance(exc, ParseError):
@@ -384,9 +394,7 @@ class ServedConnection:
             level = self.log.debug if error_reply(exc)[0] < 500 else self.log.error
             level("Invalid request from ip=%s: %s", self._peer_ip(), exc)
         else:
-            uri = getattr(req, "uri", None)
-            self.log.exception("Error handling request %s" % (uri,) if uri
-                               else "Error handling request (no URI read)")
+            self.log.exception(request_error_message(req))
         if resp.committed:
             # Too late for an error page: closing is the only honest signal.
             return None
