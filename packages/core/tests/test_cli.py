@@ -1,22 +1,11 @@
 """``python -m gunicorn`` as a subprocess: --version, -h, --check-config, --print-config."""
 
-import os
-import subprocess
-import sys
-
 import pytest
+from gunicorn_testsupport import run_gunicorn as gunicorn
 
 from gunicorn import __version__
 
 APP = "def application(environ, start_response):\n    return [b'ok']\n"
-
-
-def gunicorn(cwd, *args, env=None, timeout=20):
-    full_env = {k: v for k, v in os.environ.items()
-                if k not in ("GUNICORN_CMD_ARGS", "PORT", "WEB_CONCURRENCY")}
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "gunicorn", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.fixture

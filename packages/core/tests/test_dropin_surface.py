@@ -7,8 +7,6 @@ line an error prints, the lines the master logs around signals and shutdown.
 import os
 import re
 import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -17,6 +15,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from gunicorn_testsupport import ServerProcess, wait_for
+from gunicorn_testsupport import run_gunicorn as gunicorn
 
 from gunicorn.arbiter import Arbiter
 
@@ -46,15 +45,6 @@ APP = textwrap.dedent('''
 def project(tmp_path):
     (tmp_path / "app.py").write_text(APP)
     return tmp_path
-
-
-def gunicorn(cwd, *args, env=None, timeout=20):
-    """``python -m gunicorn ARGS`` run to completion (only for commands that exit)."""
-    full_env = {k: v for k, v in os.environ.items()
-                if k not in ("GUNICORN_CMD_ARGS", "PORT", "WEB_CONCURRENCY")}
-    full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "gunicorn", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def exits(srv, timeout=20.0):

@@ -1,5 +1,11 @@
 """Test helpers shared across the monorepo's packages (not published)."""
 
-from gunicorn_testsupport.server import ServerProcess, free_port, raw_request, wait_for
+from gunicorn_testsupport.server import (
+    ServerProcess,
+    free_port,
+    raw_request,
+    run_gunicorn,
+    wait_for,
+)
 
-__all__ = ["ServerProcess", "free_port", "raw_request", "wait_for"]
+__all__ = ["ServerProcess", "free_port", "raw_request", "run_gunicorn", "wait_for"]

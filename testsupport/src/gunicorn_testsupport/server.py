@@ -30,6 +30,19 @@ def wait_for(predicate, timeout=10.0, interval=0.05, message="condition"):
         time.sleep(interval)
 
 
+def run_gunicorn(cwd, *args, env=None, timeout=20) -> subprocess.CompletedProcess:
+    """``python -m gunicorn ARGS`` run to completion, for commands that exit (--version...).
+
+    The environment variables gunicorn reads settings from are left out, so the
+    machine's own cannot change the result; ``env`` adds to what is left.
+    """
+    full_env = {k: v for k, v in os.environ.items()
+                if k not in ("GUNICORN_CMD_ARGS", "PORT", "WEB_CONCURRENCY")}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "gunicorn", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def raw_request(port: int, data: bytes, timeout: float = 5.0, host="127.0.0.1",
                 shutdown_write=False) -> bytes:
     """Send ``data`` and read until the server closes (or ``timeout``)."""
