@@ -107,9 +107,11 @@ def siblings(session: nox.Session, name: str) -> None:
 # tests that need it (the other extras' tests skip, naming what is missing).
 ASYNC_EXTRAS = {
     "asgi": (["starlette", "fastapi", "websockets"], []),
-    "gevent": (["gevent", "packaging", "websockets"], ["test_greenlet_workers.py", "test_tls.py"]),
-    "eventlet": (["eventlet", "websockets"], ["test_greenlet_workers.py", "test_tls.py"]),
-    "tornado": (["tornado"], ["test_tornado_worker.py"]),
+    "gevent": (["gevent", "packaging", "websockets"],
+               ["test_greenlet_workers.py", "test_tls.py", "test_async_dropin.py"]),
+    "eventlet": (["eventlet", "websockets"],
+                 ["test_greenlet_workers.py", "test_tls.py", "test_async_dropin.py"]),
+    "tornado": (["tornado"], ["test_tornado_worker.py", "test_async_dropin.py"]),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 try:
@@ -19,8 +20,57 @@ require_plugin_api("gunicorn-workers-async", 1)
 HEARTBEAT_INTERVAL = 1.0
 
 
+# Bytes per os.sendfile() call: big enough to matter, small enough to let others run.
+SENDFILE_BLOCK = 1 << 20
+
+
+class SendfileGreenSocket(greenio.GreenSocket):
+    """A green socket whose ``sendfile`` waits in the hub instead of refusing.
+
+    The standard ``socket.sendfile`` refuses non-blocking sockets, which every
+    green socket is underneath; core's response writer hands it ``wsgi.file_wrapper``
+    bodies, which then came out empty.
+    """
+
+    def sendfile(self, file, offset=0, count=None):
+        try:
+            in_fd = file.fileno()
+        except (AttributeError, OSError):
+            return self._sendfile_by_send(file, offset, count)
+        out_fd = self.fileno()
+        total = 0
+        while count is None or total < count:
+            block = SENDFILE_BLOCK if count is None else min(SENDFILE_BLOCK, count - total)
+            try:
+                sent = os.sendfile(out_fd, in_fd, offset + total, block)
+            except BlockingIOError:
+                hubs.trampoline(out_fd, write=True, timeout=self.gettimeout(),
+                                timeout_exc=TimeoutError("timed out"))
+                continue
+            if sent == 0:
+                break
+            total += sent
+        file.seek(offset + total)
+        return total
+
+    def _sendfile_by_send(self, file, offset, count):
+        file.seek(offset)
+        total = 0
+        while count is None or total < count:
+            data = file.read(SENDFILE_BLOCK if count is None
+                             else min(SENDFILE_BLOCK, count - total))
+            if not data:
+                break
+            self.sendall(data)
+            total += len(data)
+        return total
+
+
 class EventletWorker(AsyncWorker):
     """Each client runs in a green thread of a pool of ``worker_connections``."""
+
+    # Green threads run the app concurrently, as gevent's greenlets do (same environ).
+    wsgi_multithread = True
 
     def patch(self):
         hubs.use_hub()
@@ -37,8 +87,21 @@ class EventletWorker(AsyncWorker):
     def handle_usr1(self, sig, frame):
         eventlet.spawn(super().handle_usr1, sig, frame)
 
+    def _drain_signal_wakeups(self):
+        # The base worker points signal.set_wakeup_fd at PIPE[1]. Without a reader in
+        # the hub, a signal would not wake it: the interrupted poll is retried (PEP 475)
+        # and a QUIT's handler, spawned above, would wait for the next heartbeat.
+        fd = self.PIPE[0]
+        while True:
+            hubs.trampoline(fd, read=True)
+            try:
+                os.read(fd, 4096)
+            except BlockingIOError:
+                pass
+
     def _accept_loop(self, listener, pool):
-        sock = greenio.GreenSocket(getattr(listener, "sock", listener))
+        # Accepted clients share the listener's class (GreenSocket.accept).
+        sock = SendfileGreenSocket(getattr(listener, "sock", listener))
         sock.setblocking(True)
         while self.alive:
             try:
@@ -56,6 +119,8 @@ class EventletWorker(AsyncWorker):
         pool = eventlet.GreenPool(self.worker_connections)
         acceptors = [eventlet.spawn(self._accept_loop, listener, pool)
                      for listener in self.sockets]
+        if self.PIPE:
+            eventlet.spawn_n(self._drain_signal_wakeups)
         while self.alive:
             self.notify()
             eventlet.sleep(HEARTBEAT_INTERVAL)

@@ -29,6 +29,9 @@ class GeventWorker(AsyncWorker):
 
     server_class = None
     wsgi_handler = None
+    # Greenlets run the app concurrently in one thread; upstream reports that as
+    # multithreaded (core's environ reads this attribute).
+    wsgi_multithread = True
 
     def patch(self):
         # Patch before the app is imported (load_wsgi runs in init_process), so its
@@ -80,8 +83,15 @@ class GeventWorker(AsyncWorker):
         return server
 
     def _base_environ(self, listener):
-        return {"SERVER_SOFTWARE": _server_software(),
-                "wsgi.multithread": False, "wsgi.multiprocess": self.cfg.workers > 1}
+        # pywsgi's environ, completed with what gunicorn's own environ offers apps.
+        from gunicorn.wsgi.error_stream import ErrorStream
+        from gunicorn.wsgi.file_wrapper import FileWrapper
+
+        return {"SERVER_SOFTWARE": f"gevent/{gevent.__version__} {_server_software()}",
+                "wsgi.errors": ErrorStream(self.log),
+                "wsgi.file_wrapper": FileWrapper,
+                "wsgi.multithread": self.wsgi_multithread,
+                "wsgi.multiprocess": self.cfg.workers > 1}
 
     def run(self):
         servers = []

@@ -7,6 +7,7 @@ import os
 import signal
 
 try:
+    import tornado.web
     from tornado import httputil
     from tornado.httpserver import HTTPServer
     from tornado.wsgi import WSGIContainer
@@ -19,6 +20,30 @@ from gunicorn.workers.base import Worker
 require_plugin_api("gunicorn-workers-async", 1)
 
 HEARTBEAT_INTERVAL = 1.0
+
+
+def _server_header_names_gunicorn():
+    """Make ``RequestHandler`` responses say ``Server: <tornado's value> (Gunicorn/<version>)``.
+
+    Upstream's tornado worker marks native handlers' Server header so; the app's own
+    value (set in ``set_default_headers``) is kept and marked too, a removed one stays gone.
+    """
+    handler = tornado.web.RequestHandler
+    if getattr(handler.clear, "_gunicorn_marks_server", False):
+        return
+    from gunicorn import __version__
+
+    suffix = f" (Gunicorn/{__version__})"
+    original_clear = handler.clear
+
+    def clear(self):
+        original_clear(self)
+        value = self._headers.get("Server")
+        if value is not None:
+            self.set_header("Server", value + suffix)
+
+    clear._gunicorn_marks_server = True
+    handler.clear = clear
 
 
 class _CountedRequest(httputil.HTTPMessageDelegate):
@@ -107,6 +132,7 @@ class TornadoWorker(Worker):
     def _application(self):
         app = self.wsgi
         if isinstance(app, (httputil.HTTPServerConnectionDelegate, WSGIContainer)):
+            _server_header_names_gunicorn()
             return app
         return WSGIContainer(app)
 
