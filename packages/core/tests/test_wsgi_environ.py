@@ -31,8 +31,9 @@ def test_basic_keys():
     assert env["PATH_INFO"] == "/a/b"
     assert env["QUERY_STRING"] == "x=1&y=2"
     assert env["RAW_URI"] == "/a/b?x=1&y=2"
-    assert env["SERVER_NAME"] == "example.com"
-    assert env["SERVER_PORT"] == "9000"
+    # the TCP listener's address, not Host's, as upstream
+    assert env["SERVER_NAME"] == "127.0.0.1"
+    assert env["SERVER_PORT"] == "8000"
     assert env["SERVER_PROTOCOL"] == "HTTP/1.1"
     assert env["REMOTE_ADDR"] == "127.0.0.1"
     assert env["REMOTE_PORT"] == "51000"
@@ -86,11 +87,30 @@ def test_server_name_from_listener_without_host():
     assert env["SERVER_PROTOCOL"] == "HTTP/1.0"
 
 
-def test_host_default_port_follows_scheme():
-    assert environ_for(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")["SERVER_PORT"] == "80"
-    env = environ_for(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", is_ssl=True)
+def test_tcp_listener_names_the_server_whatever_the_host():
+    for host in (b"h", b"h.example:81", b"[::1]:8080"):
+        env = environ_for(b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n",
+                          server=("10.1.2.3", 8123), is_ssl=True)
+        assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("10.1.2.3", "8123")
+        assert env["HTTP_HOST"] == host.decode()
+
+
+def unix_environ(raw, is_ssl=False):
+    cfg = make_cfg()
+    proto = HTTP1Protocol(cfg, "", "/tmp/g.sock", is_ssl)
+    proto.receive_data(raw)
+    facts = ConnectionEnviron(cfg, PieceSocket(family=socket.AF_UNIX), "", "/tmp/g.sock",
+                              is_ssl=is_ssl)
+    return facts.build(proto.next_event(), object())
+
+
+def test_unix_listener_takes_the_server_from_host_with_the_scheme_port():
+    env = unix_environ(b"GET / HTTP/1.1\r\nHost: h.example:81\r\n\r\n")
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("h.example", "81")
+    assert unix_environ(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")["SERVER_PORT"] == "80"
+    env = unix_environ(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", is_ssl=True)
     assert env["wsgi.url_scheme"] == "https"
-    assert env["SERVER_PORT"] == "443"
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("h", "443")
 
 
 @pytest.mark.parametrize("host, expected", [
@@ -149,7 +169,9 @@ def test_script_name_header_ignored_when_not_a_forwarder_header(monkeypatch):
 def test_secure_scheme_header_from_trusted_peer():
     env = environ_for(b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\n\r\n")
     assert env["wsgi.url_scheme"] == "https"
-    assert env["SERVER_PORT"] == "443"
+    assert env["SERVER_PORT"] == "8000"  # the listener's, as upstream
+    env = unix_environ(b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\n\r\n")
+    assert (env["wsgi.url_scheme"], env["SERVER_PORT"]) == ("https", "443")
 
 
 def test_secure_scheme_header_ignored_from_untrusted_peer():

@@ -282,12 +282,16 @@ class ConnectionEnviron:
         scheme = getattr(req, "scheme", None) or self.url_scheme(req.headers)
         environ["wsgi.url_scheme"] = scheme
 
-        default_port = _SCHEME_PORTS.get(scheme, "")
-        if host is not None:
-            name, port = split_host(host, default_port)
-        else:
-            name, port = self.server
-            port = port or default_port
+        # As upstream: a TCP listener names the server itself, whatever Host the
+        # client sent (PEP 3333 rebuilds URLs from HTTP_HOST first anyway); only
+        # a Unix socket, which has no host or port, takes them from Host.
+        name, port = self.server
+        if port is None:
+            default_port = _SCHEME_PORTS.get(scheme, "")
+            if host is not None:
+                name, port = split_host(host, default_port)
+            else:
+                port = default_port
         environ["SERVER_NAME"] = name
         environ["SERVER_PORT"] = str(port)
 
