@@ -9,7 +9,7 @@ import time
 
 import httpx
 import pytest
-from gunicorn_testsupport import ServerProcess, wait_for
+from gunicorn_testsupport import ServerProcess, raw_request, wait_for
 from wsgi_support import parse_responses
 
 APP = '''
@@ -74,6 +74,14 @@ def test_app_exception_500_worker_survives(appdir):
         assert httpx.get(srv.url("/pid")).text == pid
         wait_for(lambda: "secret-traceback-detail" in srv.log, message="traceback in log")
         assert "Error handling request GET /boom" in srv.log
+
+
+def test_malformed_request_is_a_warning_as_upstream_logs_it(appdir):
+    with server(appdir) as srv:
+        reply = raw_request(srv.port, b"GARBAGE\r\n\r\n")
+        assert reply.startswith(b"HTTP/1.1 400 ")
+        wait_for(lambda: "[WARNING] Invalid request from ip=127.0.0.1:" in srv.log,
+                 message="the warning line")
 
 
 def test_client_disconnect_mid_response(appdir):

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
-from gunicorn_testsupport import ServerProcess, wait_for
+from gunicorn_testsupport import ServerProcess, raw_request, wait_for
 
 TESTS = Path(__file__).parent
 
@@ -47,6 +47,14 @@ def test_http_websocket_and_lifespan(events_file):
     assert '"GET /state HTTP/1.1" 200' in log
     assert events(events_file)[:1] == ["startup"]
     assert "shutdown" in events(events_file)
+
+
+def test_malformed_request_is_a_warning_as_upstream_logs_it(events_file):
+    with serve(events_file) as srv:
+        reply = raw_request(srv.port, b"GET / HTTP/1.1\r\nBad Header\r\n\r\n")
+        assert reply.startswith(b"HTTP/1.1 400 ")
+        wait_for(lambda: "[WARNING] Invalid request from ip=127.0.0.1:" in srv.log,
+                 message="the warning line")
 
 
 def test_asyncio_loop_setting(events_file):

@@ -1,4 +1,4 @@
-"""A short plain-text response for a ParseError, so workers never send a traceback."""
+"""How a ParseError is answered (a short plain-text response, never a traceback) and logged."""
 
 from gunicorn import SERVER
 from gunicorn.http.dates import http_date
@@ -33,3 +33,13 @@ def render_parse_error(exc, method=None):
     if method == "HEAD":
         page = page[:page.index(b"\r\n\r\n") + 4]
     return page
+
+
+def log_parse_error(log, peer_ip, exc):
+    """Log a request refused as malformed: "Invalid request from ip=...: ...".
+
+    A warning, as upstream logs it: the client sent something wrong. A 500 (a
+    setting the request ran into, ``ConfigurationProblem``) is an error.
+    """
+    level = log.error if getattr(exc, "status_code", 400) == 500 else log.warning
+    level("Invalid request from ip=%s: %s", peer_ip, exc)

@@ -175,6 +175,7 @@ class Worker:
 
     def handle_error(self, req, client, addr, exc):
         """Answer ``exc`` with an error page on ``client`` and log it (never a traceback)."""
+        from gunicorn.http.error_response import log_parse_error
         from gunicorn.http.errors import ParseError
         from gunicorn.wsgi.error_page import render_error
         from gunicorn.wsgi.serve import error_reply, request_error_message
@@ -182,8 +183,10 @@ class Worker:
         request_start = datetime.now()
         status, reason, mesg = error_reply(exc)
         peer = addr[0] if isinstance(addr, tuple) else addr
-        if isinstance(exc, ParseError) or status < 500:
-            self.log.debug("Invalid request from ip=%s: %s", peer, exc)
+        if isinstance(exc, ParseError):
+            log_parse_error(self.log, peer, exc)
+        elif status < 500:
+            self.log.debug("Refused request from ip=%s: %s", peer, exc)
         else:
             self.log.exception(request_error_message(req))
 

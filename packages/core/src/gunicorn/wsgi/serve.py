@@ -16,6 +16,7 @@ import threading
 import time
 from datetime import datetime
 
+from gunicorn.http.error_response import log_parse_error
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import ConnectionClosed, Request
 from gunicorn.settings.server_hooks import PostRequest, PreRequest
@@ -391,8 +392,7 @@ class ServedConnection:
             self.log.debug(message)
             return None
         if isinstance(exc, ParseError):
-            level = self.log.debug if error_reply(exc)[0] < 500 else self.log.error
-            level("Invalid request from ip=%s: %s", self._peer_ip(), exc)
+            log_parse_error(self.log, self._peer_ip(), exc)
         else:
             self.log.exception(request_error_message(req))
         if resp.committed:
@@ -418,8 +418,7 @@ class ServedConnection:
     def reply_error(self, exc, req, start):
         """Answer a request that failed before reaching the app (parse errors)."""
         status, reason, mesg = error_reply(exc)
-        level = self.log.debug if status < 500 else self.log.error
-        level("Invalid request from ip=%s: %s", self._peer_ip(), exc)
+        log_parse_error(self.log, self._peer_ip(), exc)
         self.conn.broken = True
         # The rest of what the client sent is unread: linger on close.
         self.error_sent = True
