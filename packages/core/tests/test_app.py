@@ -88,6 +88,16 @@ def test_embedding_reload_builds_a_fresh_config():
     assert app.cfg is not first and app.cfg.workers == 5
 
 
+def test_reload_with_a_bad_value_raises_and_keeps_the_config():
+    app = StandaloneApplication(hello, {"workers": 3})
+    first = app.cfg
+    app.options["workers"] = "many"
+    with pytest.raises(ValueError, match="many"):
+        app.reload()
+    # the arbiter goes on with what it had (a HUP must not take the server down)
+    assert app.cfg is first and app.cfg.workers == 3
+
+
 def test_embedding_bad_value_exits_1(capsys):
     with pytest.raises(SystemExit) as info:
         StandaloneApplication(hello, {"workers": "many"})

@@ -73,6 +73,29 @@ def test_hup_rereads_config_file(tmp_path):
         wait_for(worker_count_is(srv, 3), message="3 workers from the reloaded config")
 
 
+@pytest.mark.parametrize("broken", [
+    "workers = (\n",             # a SyntaxError
+    "workers = 'many'\n",        # a value the setting refuses
+    "raise RuntimeError('no')\n",  # the file itself fails
+])
+def test_hup_with_a_broken_config_keeps_serving(tmp_path, broken):
+    with server(tmp_path, hooks=True) as srv:
+        wait_for(worker_count_is(srv, 1), message="1 worker")
+        conf = tmp_path / "gunicorn.conf.py"
+        good = conf.read_text()
+        conf.write_text(good + "\n" + broken)
+        srv.signal(signal.SIGHUP)
+        wait_log(srv, "Reload failed, keeping the running configuration:")
+        # the master is still there, with a worker that answers
+        assert srv.proc.poll() is None
+        wait_for(worker_count_is(srv, 1), message="1 worker still")
+        assert get(srv).status_code == 200
+        # once the file is fixed, the next HUP takes it
+        conf.write_text(good + "\nworkers = 2\n")
+        srv.signal(signal.SIGHUP)
+        wait_for(worker_count_is(srv, 2), message="2 workers from the fixed config")
+
+
 def test_killed_worker_is_replaced(tmp_path):
     with server(tmp_path, "-w", "2", hooks=True) as srv:
         wait_for(worker_count_is(srv, 2), message="2 workers")

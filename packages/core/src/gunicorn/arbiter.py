@@ -17,7 +17,7 @@ import traceback
 from gunicorn import SERVER_SOFTWARE, __version__, sock, systemd
 from gunicorn import process as proc
 from gunicorn.companions import CompanionSupervisor
-from gunicorn.errors import AppImportError, HaltServer
+from gunicorn.errors import AppImportError, ConfigError, HaltServer
 from gunicorn.pidfile import Pidfile
 
 
@@ -30,6 +30,16 @@ def _signal_names():
                 # several names may share a number (CHLD/CLD): keep the first
                 names.setdefault(value, name[3:].lower())
     return names
+
+
+def _reload_failure(exc):
+    """One line saying why a HUP could not load the new configuration."""
+    if isinstance(exc, SystemExit):
+        # argparse has already printed its complaint on stderr
+        return f"the command line no longer parses (exit status {exc.code})"
+    if isinstance(exc, (ConfigError, RuntimeError)):
+        return str(exc)  # gunicorn's own message names the setting or the file
+    return f"{type(exc).__name__}: {exc}"
 
 
 class Arbiter:
@@ -462,8 +472,18 @@ class Arbiter:
             else:
                 os.environ.pop(key, None)
 
-        self.app.reload()
-        self.setup(self.app)
+        previous = self.cfg
+        try:
+            self.app.reload()
+            self.setup(self.app)
+        except (Exception, SystemExit) as exc:
+            # A typo in the config file must not take the server down (upstream's
+            # master exits and orphans its workers): keep serving as before.
+            self.log.error("Reload failed, keeping the running configuration: %s",
+                           _reload_failure(exc))
+            self.app.cfg = previous
+            self.setup(self.app)
+            return
 
         # the logging settings may have changed too
         if hasattr(self.log, "setup"):

@@ -52,7 +52,14 @@ class BaseApplication:
         raise NotImplementedError
 
     def reload(self):
-        self.do_load_config()
+        """Re-read the configuration (HUP). On any error the previous one stays, and it raises."""
+        previous = self.cfg
+        try:
+            self.load_default_config()
+            self.load_config()
+        except BaseException:
+            self.cfg = previous
+            raise
         if self.cfg.spew:
             install_spew()
 
