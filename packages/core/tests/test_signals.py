@@ -17,7 +17,9 @@ from arbiter_support import (
     wait_gone,
     wait_log,
     worker_count_is,
+    write_project,
 )
+from gunicorn_testsupport import ServerProcess
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -77,6 +79,9 @@ def test_hup_rereads_config_file(tmp_path):
     "workers = (\n",             # a SyntaxError
     "workers = 'many'\n",        # a value the setting refuses
     "raise RuntimeError('no')\n",  # the file itself fails
+    # the new logging setup breaks halfway
+    "logconfig_dict = {'version': 1, 'handlers': {'h': {'class': 'nosuch.Handler'}},"
+    " 'root': {'handlers': ['h']}}\n",
 ])
 def test_hup_with_a_broken_config_keeps_serving(tmp_path, broken):
     with server(tmp_path, hooks=True) as srv:
@@ -94,6 +99,45 @@ def test_hup_with_a_broken_config_keeps_serving(tmp_path, broken):
         conf.write_text(good + "\nworkers = 2\n")
         srv.signal(signal.SIGHUP)
         wait_for(worker_count_is(srv, 2), message="2 workers from the fixed config")
+
+
+def test_hup_survives_a_raising_on_reload_hook(tmp_path):
+    with server(tmp_path, hooks=True) as srv:
+        wait_for(worker_count_is(srv, 1), message="1 worker")
+        (first,) = srv.worker_pids()
+        conf = tmp_path / "gunicorn.conf.py"
+        conf.write_text(conf.read_text() + "\ndef on_reload(server):\n    raise RuntimeError('hook')\n")
+        srv.signal(signal.SIGHUP)
+        wait_log(srv, "Exception in on_reload hook")
+        wait_for(lambda: srv.worker_pids() and first not in srv.worker_pids(),
+                 message="the new config's worker")
+        assert get(srv).status_code == 200 and srv.proc.poll() is None
+
+
+def test_failed_hup_keeps_the_app_directory_and_worker_count_for_later_workers(tmp_path):
+    write_project(tmp_path, hooks=True)
+    conf = tmp_path / "gunicorn.conf.py"
+    good = conf.read_text() + '\nwsgi_app = "app:app"\n'
+    conf.write_text(good)
+    with ServerProcess("--graceful-timeout", "2", cwd=str(tmp_path),
+                       env={"MARKER_DIR": str(tmp_path)}) as srv:
+        wait_for(worker_count_is(srv, 1), message="1 worker")
+        srv.signal(signal.SIGTTIN)
+        wait_for(worker_count_is(srv, 2), message="2 workers after TTIN")
+        # fails after the new config already changed directory and app name
+        conf.write_text(good + '\nchdir = "/"\nworker_class = "nosuch"\n')
+        srv.signal(signal.SIGHUP)
+        wait_log(srv, "Reload failed, keeping the running configuration:")
+        assert len(srv.worker_pids()) == 2  # the TTIN-raised count stays
+        # workers started afterwards must boot with the old app, from the old directory
+        old = set(srv.worker_pids())
+        for victim in old:
+            os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: len(srv.worker_pids()) == 2 and not old & set(srv.worker_pids()),
+                 message="2 replacement workers")
+        pid = int(get(srv).text.split()[0].split("=")[1])
+        assert pid not in old
+        assert srv.proc.poll() is None
 
 
 def test_killed_worker_is_replaced(tmp_path):

@@ -42,6 +42,38 @@ def _reload_failure(exc):
     return f"{type(exc).__name__}: {exc}"
 
 
+class _RunningConfig:
+    """What a HUP may change before it fails: put back as it was when the new config does not load."""
+
+    def __init__(self, arbiter):
+        self.app_state = dict(vars(arbiter.app))
+        self.cfg = arbiter.cfg
+        self.fields = {name: getattr(arbiter, name)
+                       for name in ("worker_class", "address", "timeout", "proc_name")}
+        self.num_workers = arbiter.num_workers
+        # the config's chdir and pythonpath are applied while it loads
+        self.cwd = os.getcwd()
+        self.sys_path = list(sys.path)
+
+    def restore(self, arbiter):
+        app_state = vars(arbiter.app)
+        app_state.clear()
+        app_state.update(self.app_state)
+        arbiter.cfg = self.cfg
+        for name, value in self.fields.items():
+            setattr(arbiter, name, value)
+        if arbiter.num_workers != self.num_workers:
+            # (a TTIN-raised count survives; the hook hears of the way back)
+            arbiter.num_workers = self.num_workers
+        os.chdir(self.cwd)
+        sys.path[:] = self.sys_path
+        for key, value in (self.cfg.env or {}).items():
+            os.environ[key] = value
+        if hasattr(arbiter.log, "setup") and getattr(arbiter.log, "cfg", self.cfg) is not self.cfg:
+            # the new logging setup ran, or broke halfway: back to the old one
+            arbiter.log.setup(self.cfg)
+
+
 class Arbiter:
     """Keeps ``num_workers`` workers alive and serving on ``LISTENERS``."""
 
@@ -461,8 +493,15 @@ class Arbiter:
             os._exit(1)
 
     def reload(self):
-        """Re-read the configuration, start new workers, retire the old ones."""
+        """Re-read the configuration, start new workers, retire the old ones.
+
+        A configuration that fails to load (a typo in the config file, a refused
+        value, a logging setup that breaks) leaves everything as it was: one
+        error line, and the server goes on with its settings and workers.
+        Upstream's master exits there and orphans its workers.
+        """
         old_address = self.cfg.address
+        before = _RunningConfig(self)
 
         # undo the previous ``raw_env`` before the new config sets its own
         env_orig = getattr(self.cfg, "env_orig", None) or {}
@@ -472,22 +511,17 @@ class Arbiter:
             else:
                 os.environ.pop(key, None)
 
-        previous = self.cfg
         try:
             self.app.reload()
             self.setup(self.app)
+            # the logging settings may have changed too
+            if hasattr(self.log, "setup"):
+                self.log.setup(self.cfg)
         except (Exception, SystemExit) as exc:
-            # A typo in the config file must not take the server down (upstream's
-            # master exits and orphans its workers): keep serving as before.
+            before.restore(self)
             self.log.error("Reload failed, keeping the running configuration: %s",
                            _reload_failure(exc))
-            self.app.cfg = previous
-            self.setup(self.app)
             return
-
-        # the logging settings may have changed too
-        if hasattr(self.log, "setup"):
-            self.log.setup(self.cfg)
         self.log.reopen_files()
 
         if old_address != self.cfg.address:
@@ -497,7 +531,10 @@ class Arbiter:
             listeners_str = ",".join(str(listener) for listener in self.LISTENERS)
             self.log.info("Listening at: %s", listeners_str)
 
-        self.cfg.on_reload(self)
+        try:
+            self.cfg.on_reload(self)
+        except Exception:
+            self.log.exception("Exception in on_reload hook")
 
         if self.pidfile is not None:
             self.pidfile.unlink()
