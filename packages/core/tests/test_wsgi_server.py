@@ -198,11 +198,17 @@ def test_tls_sync_worker(appdir):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
                     str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"],
                    check=True, capture_output=True, timeout=60)
-    with server(appdir, "--keyfile", str(key), "--certfile", str(cert)) as srv:
-        r = httpx.get("https://127.0.0.1:%d/x" % srv.port, verify=False)
-        assert r.text == "https  /x"
-        r = httpx.get("https://127.0.0.1:%d/file" % srv.port, verify=False)
-        assert r.content == (appdir / "payload.bin").read_bytes()
+    for worker in ("sync", "gthread"):
+        with server(appdir, "-k", worker, "--keyfile", str(key), "--certfile", str(cert)) as srv:
+            r = httpx.get("https://127.0.0.1:%d/x" % srv.port, verify=False)
+            assert r.text == "https  /x"
+            r = httpx.get("https://127.0.0.1:%d/file" % srv.port, verify=False)
+            assert r.content == (appdir / "payload.bin").read_bytes()
+            # plain HTTP on the TLS port: a warning, as upstream logs it
+            raw_request(srv.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            wait_for(lambda: "[WARNING] Invalid request from ip=127.0.0.1:" in srv.log,
+                     message="the TLS warning (%s)" % worker)
+            assert r"HTTP_REQUEST" in srv.log
 
 
 def test_unix_socket_listener(appdir):

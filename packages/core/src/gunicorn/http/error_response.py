@@ -1,5 +1,7 @@
 """How a ParseError is answered (a short plain-text response, never a traceback) and logged."""
 
+import ssl
+
 from gunicorn import SERVER
 from gunicorn.http.dates import http_date
 
@@ -36,10 +38,19 @@ def render_parse_error(exc, method=None):
 
 
 def log_parse_error(log, peer_ip, exc):
-    """Log a request refused as malformed: "Invalid request from ip=...: ...".
+    """Log a request refused as malformed, or a failed TLS handshake, as upstream does.
 
-    A warning, as upstream logs it: the client sent something wrong. A 500 (a
-    setting the request ran into, ``ConfigurationProblem``) is an error.
+    "Invalid request from ip=...: ..." at warning level, whatever the status:
+    a 500 from a setting the request ran into (``ConfigurationProblem``)
+    included.
     """
-    level = log.error if getattr(exc, "status_code", 400) == 500 else log.warning
-    level("Invalid request from ip=%s: %s", peer_ip, exc)
+    log.warning("Invalid request from ip=%s: %s", peer_ip, exc)
+
+
+def log_tls_failure(log, peer_ip, exc):
+    """Log an ``ssl.SSLError`` from a client: a warning, unless the client just hung up."""
+    if isinstance(exc, ssl.SSLEOFError) or exc.args and exc.args[0] == ssl.SSL_ERROR_EOF:
+        log.debug("ssl connection closed")
+    else:
+        # e.g. plain HTTP sent to a TLS port: "[SSL: HTTP_REQUEST] http request"
+        log_parse_error(log, peer_ip, exc)

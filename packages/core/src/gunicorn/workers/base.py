@@ -3,6 +3,7 @@
 import io
 import os
 import signal
+import ssl
 import sys
 import time
 import traceback
@@ -175,7 +176,7 @@ class Worker:
 
     def handle_error(self, req, client, addr, exc):
         """Answer ``exc`` with an error page on ``client`` and log it (never a traceback)."""
-        from gunicorn.http.error_response import log_parse_error
+        from gunicorn.http.error_response import log_parse_error, log_tls_failure
         from gunicorn.http.errors import ParseError
         from gunicorn.wsgi.error_page import render_error
         from gunicorn.wsgi.serve import error_reply, request_error_message
@@ -185,6 +186,8 @@ class Worker:
         peer = addr[0] if isinstance(addr, tuple) else addr
         if isinstance(exc, ParseError):
             log_parse_error(self.log, peer, exc)
+        elif isinstance(exc, ssl.SSLError):
+            log_tls_failure(self.log, peer, exc)
         elif status < 500:
             self.log.debug("Refused request from ip=%s: %s", peer, exc)
         else:

@@ -19,6 +19,7 @@ from collections import deque
 from concurrent import futures
 from datetime import datetime
 
+from gunicorn.http.error_response import log_tls_failure
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import NEED_DATA, Request
 from gunicorn.workers.acceptor import acceptor
@@ -304,7 +305,7 @@ class ThreadWorker(Worker):
             self._wait_for_bytes(client, write=True)
             return
         except ssl.SSLError as exc:
-            self.log.debug("TLS error on a new connection: %s", exc)
+            log_tls_failure(self.log, client.served._peer_ip(), exc)
             self._close_owned(client)
             return
         except OSError as exc:

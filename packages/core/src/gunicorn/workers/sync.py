@@ -8,6 +8,7 @@ import sys
 import time
 import types
 
+from gunicorn.http.error_response import log_tls_failure
 from gunicorn.workers.acceptor import acceptor
 from gunicorn.workers.base import Worker
 from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_class
@@ -132,10 +133,7 @@ class SyncWorker(Worker):
                 client = self.wrap_tls(client)
             ServedConnection(self, client, listener, addr, keepalive=False).serve()
         except ssl.SSLError as exc:
-            if isinstance(exc, ssl.SSLEOFError) or exc.args and exc.args[0] == ssl.SSL_ERROR_EOF:
-                self.log.debug("ssl connection closed")
-            else:
-                self.log.debug("Error processing SSL request: %s", exc)
+            log_tls_failure(self.log, addr[0] if isinstance(addr, tuple) else addr, exc)
             _close(client)
         except OSError as exc:
             message = client_gone_message(exc)

@@ -16,7 +16,7 @@ import threading
 import time
 from datetime import datetime
 
-from gunicorn.http.error_response import log_parse_error
+from gunicorn.http.error_response import log_parse_error, log_tls_failure
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import ConnectionClosed, Request
 from gunicorn.settings.server_hooks import PostRequest, PreRequest
@@ -263,7 +263,7 @@ class ServedConnection:
             self.reply_error(exc, getattr(exc, "req", None), datetime.now())
             return None
         except ssl.SSLError as exc:
-            self.log.debug("SSL error while reading a request: %s", exc)
+            log_tls_failure(self.log, self._peer_ip(), exc)
             return None
         except OSError as exc:
             message = client_gone_message(exc)
