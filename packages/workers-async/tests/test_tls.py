@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gunicorn_testsupport import ServerProcess
+from gunicorn_testsupport import ServerProcess, raw_request, wait_for
 
 websockets = pytest.importorskip("websockets", reason="the wss test needs the websockets client")
 
@@ -54,3 +54,22 @@ def test_greenlet_and_tornado_workers_over_tls(cert, worker):
         ctx = ssl.create_default_context(cafile=str(certfile))
         r = httpx.get(f"https://127.0.0.1:{srv.port}/", verify=ctx)
         assert r.text == "hello from flask"
+        if worker in ("gevent", "eventlet"):
+            # plain HTTP on the TLS port: one warning line as upstream, no traceback
+            raw_request(srv.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            wait_for(lambda: "[WARNING] Invalid request from ip=127.0.0.1:" in srv.log,
+                     message="the TLS warning")
+            assert "Traceback" not in srv.log
+            assert httpx.get(f"https://127.0.0.1:{srv.port}/", verify=ctx).status_code == 200
+
+
+def test_handshake_on_connect_failure_is_one_warning(cert):
+    pytest.importorskip("gevent", reason="gevent is not installed")
+    certfile, keyfile = cert
+    with ServerProcess("-k", "gevent", "--do-handshake-on-connect", "--certfile", str(certfile),
+                       "--keyfile", str(keyfile), "apps.flask_app:app", cwd=TESTS) as srv:
+        # the handshake runs as the connection is wrapped, and fails there
+        raw_request(srv.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        wait_for(lambda: "[WARNING] Invalid request from ip=127.0.0.1:" in srv.log,
+                 message="the TLS warning")
+        assert "Traceback" not in srv.log

@@ -7,7 +7,9 @@ own greenlet, which serves it with the shared blocking driver, keep-alive includ
 
 import os
 import signal
+import ssl
 
+from gunicorn.http.error_response import log_tls_failure
 from gunicorn.workers.base import Worker
 from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_class
 
@@ -82,6 +84,9 @@ class AsyncWorker(Worker):
                     break
                 if not self.alive:
                     break
+        except ssl.SSLError as exc:
+            # the handshake failed (plain HTTP on a TLS port...), or TLS broke later
+            log_tls_failure(self.log, addr[0] if isinstance(addr, tuple) else addr, exc)
         except OSError as exc:
             message = client_gone_message(exc)
             if message is None:
