@@ -119,14 +119,14 @@ def test_slow_head_and_stalled_body_do_not_delay_others(green):
         with socket.create_connection(("127.0.0.1", green.port), timeout=10) as sock:
             for byte in b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n":
                 sock.sendall(bytes([byte]))
-                time.sleep(0.6 / 44)  # the whole head within the 1 s keep-alive
+                time.sleep(0.5 / 44)  # the whole head within the 1 s keep-alive
             return read_until_closed(sock).split(b"\r\n", 1)[0]
 
     def stall_body():
         with socket.create_connection(("127.0.0.1", green.port), timeout=10) as sock:
             sock.sendall(b"POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
                          b"Content-Length: 10\r\n\r\nhello")
-            time.sleep(1.5)
+            time.sleep(3.0)
             sock.sendall(b"world")
             return read_until_closed(sock)
 
@@ -135,8 +135,8 @@ def test_slow_head_and_stalled_body_do_not_delay_others(green):
         time.sleep(0.2)
         started = time.monotonic()
         assert get(green.port, "/")[0].endswith("200 OK")
-        # Served one at a time, it would wait for the stalled body (1.3 s more).
-        assert time.monotonic() - started < 1.0
+        # Served one at a time, it would wait for the stalled body (2.8 s more).
+        assert time.monotonic() - started < 1.5
         assert slow_head.result().endswith(b"200 OK")
         assert stalled.result().endswith(b"\r\n\r\nhelloworld")
 
@@ -264,11 +264,19 @@ def test_eventlet_quit_stops_the_worker_at_once():
     need("eventlet")
     with ServerProcess("-k", "eventlet", "-w", "1", "apps.green_app:app", cwd=TESTS) as srv:
         wait_for(lambda: get(srv.port, "/")[0].endswith("200 OK"), message="a worker")
-        (pid,) = srv.worker_pids()
-        started = time.monotonic()
-        os.kill(pid, signal.SIGQUIT)
-        wait_for(lambda: worker_gone(pid), 5, interval=0.01, message="the worker to exit")
-        assert time.monotonic() - started < 0.8  # was over 1 s: the heartbeat interval
+        took = []
+        for _ in range(3):
+            wait_for(lambda: len(srv.worker_pids()) == 1, message="one worker")
+            (pid,) = srv.worker_pids()
+            wait_for(lambda: get(srv.port, "/")[0].endswith("200 OK"), message="it serves")
+            started = time.monotonic()
+            os.kill(pid, signal.SIGQUIT)
+            wait_for(lambda pid=pid: worker_gone(pid), 5, interval=0.01,
+                     message="the worker to exit")
+            took.append(time.monotonic() - started)
+        # Fixed: about 0.3 s each. The old hub woke at the next heartbeat (up to 1 s
+        # later): taking the median of three keeps one lucky timing from passing it.
+        assert sorted(took)[1] < 0.6, took
 
 
 # -- tornado --------------------------------------------------------------------------
@@ -310,6 +318,7 @@ def test_tornado_native_slow_client_does_not_delay_others():
             time.sleep(0.2)
             started = time.monotonic()
             assert get(srv.port, "/")[0].endswith("200 OK")
-            assert time.monotonic() - started < 0.5
+            # (blocked behind the sleepers, it would take a second)
+            assert time.monotonic() - started < 0.8
             assert slow.result().endswith(b"200 OK")
             assert all(f.result()[0].endswith("200 OK") for f in sleepers)
