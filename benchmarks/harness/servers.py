@@ -196,7 +196,8 @@ SERVERS = [
     ServerSpec(name="python-floor", venv="pyuwsgi", worker_class="bare loop", interface="wsgi",
                http=False, uwsgi=True, default=False,
                note="uwsgi scenario only: a bare Python loop (apps/bare_uwsgi_loop.py), "
-                    "no checks, not a server"),
+                    "no checks, not a server; always one process, so compare it at "
+                    "--workers 1 only"),
 ]
 
 BY_NAME = {s.name: s for s in SERVERS}
