@@ -353,3 +353,26 @@ def test_backlog_gauge_only_when_enabled(arb):
     arb.cfg.enable_backlog_metric = True
     arb.log_backlog()
     assert ("debug", "socket backlog: 5") in arb.log.lines
+
+
+def test_failed_reload_puts_back_the_environment_and_config(monkeypatch):
+    from gunicorn.arbiter import _RunningConfig
+
+    monkeypatch.delenv("GUNICORN_TEST_NEW_ENV", raising=False)
+    monkeypatch.setenv("GUNICORN_TEST_OLD_ENV", "old")
+    old_cfg = SimpleNamespace(env={"GUNICORN_TEST_OLD_ENV": "old"}, env_orig={})
+    arbiter = SimpleNamespace(app=SimpleNamespace(app_uri="app:app"), cfg=old_cfg,
+                              worker_class=object, address=[("127.0.0.1", 8000)],
+                              timeout=30, proc_name="p", num_workers=3, log=SimpleNamespace())
+    before = _RunningConfig(arbiter)
+    # what a reload does before failing: undo the old env, apply the new config's
+    monkeypatch.delenv("GUNICORN_TEST_OLD_ENV")
+    monkeypatch.setenv("GUNICORN_TEST_NEW_ENV", "new")
+    arbiter.cfg = SimpleNamespace(env={"GUNICORN_TEST_NEW_ENV": "new"}, env_orig={})
+    arbiter.app.app_uri = None
+    arbiter.num_workers = 1
+    before.restore(arbiter)
+    assert arbiter.cfg is old_cfg and arbiter.app.app_uri == "app:app"
+    assert arbiter.num_workers == 3
+    assert os.environ.get("GUNICORN_TEST_OLD_ENV") == "old"
+    assert "GUNICORN_TEST_NEW_ENV" not in os.environ

@@ -42,6 +42,16 @@ def _reload_failure(exc):
     return f"{type(exc).__name__}: {exc}"
 
 
+def _undo_raw_env(cfg):
+    """Put back the environment variables ``cfg``'s ``raw_env`` set (or remove them)."""
+    env_orig = getattr(cfg, "env_orig", None) or {}
+    for key in cfg.env or {}:
+        if key in env_orig:
+            os.environ[key] = env_orig[key]
+        else:
+            os.environ.pop(key, None)
+
+
 class _RunningConfig:
     """What a HUP may change before it fails: put back as it was when the new config does not load."""
 
@@ -56,6 +66,8 @@ class _RunningConfig:
         self.sys_path = list(sys.path)
 
     def restore(self, arbiter):
+        if arbiter.cfg is not self.cfg:
+            _undo_raw_env(arbiter.cfg)  # the new config's setup() applied its own
         app_state = vars(arbiter.app)
         app_state.clear()
         app_state.update(self.app_state)
@@ -504,12 +516,7 @@ class Arbiter:
         before = _RunningConfig(self)
 
         # undo the previous ``raw_env`` before the new config sets its own
-        env_orig = getattr(self.cfg, "env_orig", None) or {}
-        for key in self.cfg.env or {}:
-            if key in env_orig:
-                os.environ[key] = env_orig[key]
-            else:
-                os.environ.pop(key, None)
+        _undo_raw_env(self.cfg)
 
         try:
             self.app.reload()
