@@ -376,3 +376,24 @@ def test_failed_reload_puts_back_the_environment_and_config(monkeypatch):
     assert arbiter.num_workers == 3
     assert os.environ.get("GUNICORN_TEST_OLD_ENV") == "old"
     assert "GUNICORN_TEST_NEW_ENV" not in os.environ
+
+
+def test_failed_reload_puts_back_a_tracer_and_survives_a_deleted_directory(monkeypatch):
+    from gunicorn.arbiter import _RunningConfig
+
+    def gone():
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(os, "getcwd", gone)
+    cfg = SimpleNamespace(env={}, env_orig={})
+    arbiter = SimpleNamespace(app=SimpleNamespace(), cfg=cfg, worker_class=object, address=[],
+                              timeout=30, proc_name="p", num_workers=1, log=SimpleNamespace())
+    before = _RunningConfig(arbiter)  # no working directory to remember: no error
+    assert before.app_state.cwd is None
+    previous = sys.gettrace()
+    sys.settrace(lambda *args: None)  # what --spew in the failed config installed
+    try:
+        assert before.restore(arbiter) == []
+        assert sys.gettrace() is previous
+    finally:
+        sys.settrace(previous)

@@ -262,3 +262,11 @@ def test_subclass_removing_handlers_to_propagate_to_root():
     finally:
         logging.getLogger().removeHandler(grab)
     assert records == ["to root"]
+
+
+def test_setup_revives_loggers_a_failed_logging_config_disabled():
+    # dictConfig with disable_existing_loggers disables them before it can fail
+    log = Logger(fake_cfg())
+    log.error_log.disabled = log.access_log.disabled = True
+    log.setup(fake_cfg())
+    assert not log.error_log.disabled and not log.access_log.disabled

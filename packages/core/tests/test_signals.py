@@ -82,6 +82,8 @@ def test_hup_rereads_config_file(tmp_path):
     # the new logging setup breaks halfway
     "logconfig_dict = {'version': 1, 'handlers': {'h': {'class': 'nosuch.Handler'}},"
     " 'root': {'handlers': ['h']}}\n",
+    "raw_env = ['NOEQUALS']\n",  # refused when the arbiter applies it
+    "import sys\nsys.exit(3)\n",  # the config file exits
 ])
 def test_hup_with_a_broken_config_keeps_serving(tmp_path, broken):
     with server(tmp_path, hooks=True) as srv:
@@ -114,30 +116,43 @@ def test_hup_survives_a_raising_on_reload_hook(tmp_path):
         assert get(srv).status_code == 200 and srv.proc.poll() is None
 
 
+CWD_APP = """
+import os
+
+def app(environ, start_response):
+    body = ("pid=%d cwd=%s" % (os.getpid(), os.getcwd())).encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
 def test_failed_hup_keeps_the_app_directory_and_worker_count_for_later_workers(tmp_path):
     write_project(tmp_path, hooks=True)
+    (tmp_path / "cwdapp.py").write_text(CWD_APP)
     conf = tmp_path / "gunicorn.conf.py"
-    good = conf.read_text() + '\nwsgi_app = "app:app"\n'
+    good = conf.read_text() + '\nwsgi_app = "cwdapp:app"\n'
     conf.write_text(good)
     with ServerProcess("--graceful-timeout", "2", cwd=str(tmp_path),
                        env={"MARKER_DIR": str(tmp_path)}) as srv:
         wait_for(worker_count_is(srv, 1), message="1 worker")
         srv.signal(signal.SIGTTIN)
         wait_for(worker_count_is(srv, 2), message="2 workers after TTIN")
-        # fails after the new config already changed directory and app name
-        conf.write_text(good + '\nchdir = "/"\nworker_class = "nosuch"\n')
+        # fails only after the new config changed the directory and the app name
+        conf.write_text(good + '\nchdir = "/"\nwsgi_app = "nosuch_module:app"\n'
+                        'worker_class = "nosuch"\n')
         srv.signal(signal.SIGHUP)
         wait_log(srv, "Reload failed, keeping the running configuration:")
         assert len(srv.worker_pids()) == 2  # the TTIN-raised count stays
-        # workers started afterwards must boot with the old app, from the old directory
+        # workers started afterwards boot the old app, in the old directory
         old = set(srv.worker_pids())
         for victim in old:
             os.kill(victim, signal.SIGKILL)
         wait_for(lambda: len(srv.worker_pids()) == 2 and not old & set(srv.worker_pids()),
                  message="2 replacement workers")
-        pid = int(get(srv).text.split()[0].split("=")[1])
-        assert pid not in old
-        assert srv.proc.poll() is None
+        pid, cwd = (part.split("=", 1)[1] for part in get(srv).text.split())
+        assert int(pid) not in old
+        assert os.path.samefile(cwd, tmp_path)
+        assert "could not be put back" not in srv.log
 
 
 def test_killed_worker_is_replaced(tmp_path):

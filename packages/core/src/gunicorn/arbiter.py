@@ -11,11 +11,13 @@ import random
 import select
 import signal
 import sys
+import threading
 import time
 import traceback
 
 from gunicorn import SERVER_SOFTWARE, __version__, sock, systemd
 from gunicorn import process as proc
+from gunicorn.app.base import ApplicationState
 from gunicorn.companions import CompanionSupervisor
 from gunicorn.errors import AppImportError, ConfigError, HaltServer
 from gunicorn.pidfile import Pidfile
@@ -35,11 +37,16 @@ def _signal_names():
 def _reload_failure(exc):
     """One line saying why a HUP could not load the new configuration."""
     if isinstance(exc, SystemExit):
-        # argparse has already printed its complaint on stderr
-        return f"the command line no longer parses (exit status {exc.code})"
+        # (argparse has already said why on stderr)
+        return f"the configuration exited with status {exc.code}"
     if isinstance(exc, (ConfigError, RuntimeError)):
         return str(exc)  # gunicorn's own message names the setting or the file
     return f"{type(exc).__name__}: {exc}"
+
+
+def _apply_raw_env(cfg):
+    for key, value in (cfg.env or {}).items():
+        os.environ[key] = value
 
 
 def _undo_raw_env(cfg):
@@ -53,37 +60,48 @@ def _undo_raw_env(cfg):
 
 
 class _RunningConfig:
-    """What a HUP may change before it fails: put back as it was when the new config does not load."""
+    """What a HUP may change before it fails, to put back as it was.
+
+    ``restore`` never raises: what it cannot put back is returned, to be logged.
+    """
 
     def __init__(self, arbiter):
-        self.app_state = dict(vars(arbiter.app))
+        self.app_state = ApplicationState(arbiter.app)
         self.cfg = arbiter.cfg
         self.fields = {name: getattr(arbiter, name)
                        for name in ("worker_class", "address", "timeout", "proc_name")}
         self.num_workers = arbiter.num_workers
-        # the config's chdir and pythonpath are applied while it loads
-        self.cwd = os.getcwd()
-        self.sys_path = list(sys.path)
+        # --spew installs a tracer as the config loads
+        self.trace = sys.gettrace()
+        self.thread_trace = threading.gettrace()
 
     def restore(self, arbiter):
-        if arbiter.cfg is not self.cfg:
-            _undo_raw_env(arbiter.cfg)  # the new config's setup() applied its own
-        app_state = vars(arbiter.app)
-        app_state.clear()
-        app_state.update(self.app_state)
+        problems = []
+
+        def attempt(step, *args):
+            try:
+                step(*args)
+            except Exception as exc:
+                problems.append(f"{getattr(step, '__name__', step)}: {exc}")
+
+        failed = arbiter.cfg
+        if failed is not self.cfg:
+            attempt(_undo_raw_env, failed)  # the new config's setup() applied its own
+        attempt(self.app_state.restore, arbiter.app)
         arbiter.cfg = self.cfg
         for name, value in self.fields.items():
             setattr(arbiter, name, value)
         if arbiter.num_workers != self.num_workers:
             # (a TTIN-raised count survives; the hook hears of the way back)
-            arbiter.num_workers = self.num_workers
-        os.chdir(self.cwd)
-        sys.path[:] = self.sys_path
-        for key, value in (self.cfg.env or {}).items():
-            os.environ[key] = value
-        if hasattr(arbiter.log, "setup") and getattr(arbiter.log, "cfg", self.cfg) is not self.cfg:
+            attempt(setattr, arbiter, "num_workers", self.num_workers)
+        attempt(_apply_raw_env, self.cfg)
+        sys.settrace(self.trace)
+        threading.settrace(self.thread_trace)
+        log = arbiter.log
+        if hasattr(log, "setup") and getattr(log, "cfg", self.cfg) is not self.cfg:
             # the new logging setup ran, or broke halfway: back to the old one
-            arbiter.log.setup(self.cfg)
+            attempt(log.setup, self.cfg)
+        return problems
 
 
 class Arbiter:
@@ -179,8 +197,7 @@ class Arbiter:
 
         self.log.debug("Current configuration:\n%s", self._describe_config())
 
-        for key, value in (self.cfg.env or {}).items():
-            os.environ[key] = value
+        _apply_raw_env(self.cfg)
 
         if self.cfg.preload_app:
             self.app.wsgi()
@@ -513,21 +530,22 @@ class Arbiter:
         Upstream's master exits there and orphans its workers.
         """
         old_address = self.cfg.address
-        before = _RunningConfig(self)
-
-        # undo the previous ``raw_env`` before the new config sets its own
-        _undo_raw_env(self.cfg)
-
+        before = None
         try:
+            before = _RunningConfig(self)
+            # undo the previous ``raw_env`` before the new config sets its own
+            _undo_raw_env(self.cfg)
             self.app.reload()
             self.setup(self.app)
             # the logging settings may have changed too
             if hasattr(self.log, "setup"):
                 self.log.setup(self.cfg)
         except (Exception, SystemExit) as exc:
-            before.restore(self)
+            problems = before.restore(self) if before is not None else []
             self.log.error("Reload failed, keeping the running configuration: %s",
                            _reload_failure(exc))
+            for problem in problems:
+                self.log.error("Reload failed, and this could not be put back: %s", problem)
             return
         self.log.reopen_files()
 

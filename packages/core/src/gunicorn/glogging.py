@@ -240,6 +240,10 @@ class Logger:
         """(Re)build handlers from cfg; runs at start and again on HUP."""
         self.cfg = cfg
         self.loglevel = self.LOG_LEVELS.get(str(cfg.loglevel).lower(), logging.INFO)
+        # A logging config that failed halfway may have disabled them
+        # (disable_existing_loggers): this setup decides afresh.
+        self.error_log.disabled = False
+        self.access_log.disabled = False
         self.error_log.setLevel(self.loglevel)
         self.access_log.setLevel(logging.INFO)
         self._drop_own_handlers()

@@ -13,6 +13,26 @@ from gunicorn.errors import AppImportError, ConfigError
 CONFIG_MODULE_NAME = "__config__"
 
 
+class ApplicationState:
+    """An application's attributes, working directory and ``sys.path``, to put back after a failed reload."""
+
+    def __init__(self, app):
+        self.attributes = dict(vars(app))
+        try:
+            self.cwd = os.getcwd()
+        except OSError:
+            self.cwd = None  # deleted under us (an old release directory): nothing to go back to
+        self.sys_path = list(sys.path)
+
+    def restore(self, app):
+        attributes = vars(app)
+        attributes.clear()
+        attributes.update(self.attributes)
+        sys.path[:] = self.sys_path
+        if self.cwd is not None:
+            os.chdir(self.cwd)
+
+
 class BaseApplication:
     """An application the arbiter can run; subclass it to embed Gunicorn.
 
@@ -52,13 +72,18 @@ class BaseApplication:
         raise NotImplementedError
 
     def reload(self):
-        """Re-read the configuration (HUP). On any error the previous one stays, and it raises."""
-        previous = self.cfg
+        """Re-read the configuration (HUP).
+
+        On any error the application is left as it was (a config file may have
+        changed its attributes, the working directory and ``sys.path`` on the
+        way) and the error is raised.
+        """
+        before = ApplicationState(self)
         try:
             self.load_default_config()
             self.load_config()
         except BaseException:
-            self.cfg = previous
+            before.restore(self)
             raise
         if self.cfg.spew:
             install_spew()
