@@ -37,20 +37,25 @@ def render_parse_error(exc, method=None):
     return page
 
 
-def log_parse_error(log, peer_ip, exc):
+def log_parse_error(log, peer, exc):
     """Log a request refused as malformed, or a failed TLS handshake, as upstream does.
 
     "Invalid request from ip=...: ..." at warning level, whatever the status:
     a 500 from a setting the request ran into (``ConfigurationProblem``)
-    included.
+    included. ``peer`` is the client's address as accept() gave it.
     """
-    log.warning("Invalid request from ip=%s: %s", peer_ip, exc)
+    log.warning("Invalid request from ip=%s: %s", peer_ip(peer), exc)
 
 
-def log_tls_failure(log, peer_ip, exc):
+def log_tls_failure(log, peer, exc):
     """Log an ``ssl.SSLError`` from a client: a warning, unless the client just hung up."""
     if isinstance(exc, ssl.SSLEOFError) or exc.args and exc.args[0] == ssl.SSL_ERROR_EOF:
         log.debug("ssl connection closed")
     else:
         # e.g. plain HTTP sent to a TLS port: "[SSL: HTTP_REQUEST] http request"
-        log_parse_error(log, peer_ip, exc)
+        log_parse_error(log, peer, exc)
+
+
+def peer_ip(peer):
+    """The host part of a TCP peer address; a Unix-socket peer as it is."""
+    return peer[0] if isinstance(peer, tuple) else peer

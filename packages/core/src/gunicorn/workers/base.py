@@ -176,20 +176,19 @@ class Worker:
 
     def handle_error(self, req, client, addr, exc):
         """Answer ``exc`` with an error page on ``client`` and log it (never a traceback)."""
-        from gunicorn.http.error_response import log_parse_error, log_tls_failure
+        from gunicorn.http.error_response import log_parse_error, log_tls_failure, peer_ip
         from gunicorn.http.errors import ParseError
         from gunicorn.wsgi.error_page import render_error
         from gunicorn.wsgi.serve import error_reply, request_error_message
 
         request_start = datetime.now()
         status, reason, mesg = error_reply(exc)
-        peer = addr[0] if isinstance(addr, tuple) else addr
         if isinstance(exc, ParseError):
-            log_parse_error(self.log, peer, exc)
+            log_parse_error(self.log, addr, exc)
         elif isinstance(exc, ssl.SSLError):
-            log_tls_failure(self.log, peer, exc)
+            log_tls_failure(self.log, addr, exc)
         elif status < 500:
-            self.log.debug("Refused request from ip=%s: %s", peer, exc)
+            self.log.debug("Refused request from ip=%s: %s", peer_ip(addr), exc)
         else:
             self.log.exception(request_error_message(req))
 
@@ -198,7 +197,7 @@ class Worker:
             environ = {"REQUEST_METHOD": getattr(req, "method", ""),
                        "RAW_URI": getattr(req, "uri", ""),
                        "SERVER_PROTOCOL": "HTTP/%d.%d" % tuple(getattr(req, "version", (1, 1))),
-                       "REMOTE_ADDR": peer or ""}
+                       "REMOTE_ADDR": peer_ip(addr) or ""}
             if isinstance(addr, tuple):
                 environ["REMOTE_PORT"] = str(addr[1])
             resp = _ErrorPageResponse(status, reason, len(mesg))

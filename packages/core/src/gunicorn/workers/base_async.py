@@ -86,7 +86,7 @@ class AsyncWorker(Worker):
                     break
         except ssl.SSLError as exc:
             # the handshake failed (plain HTTP on a TLS port...), or TLS broke later
-            log_tls_failure(self.log, addr[0] if isinstance(addr, tuple) else addr, exc)
+            log_tls_failure(self.log, addr, exc)
         except OSError as exc:
             message = client_gone_message(exc)
             if message is None:

@@ -305,7 +305,7 @@ class ThreadWorker(Worker):
             self._wait_for_bytes(client, write=True)
             return
         except ssl.SSLError as exc:
-            log_tls_failure(self.log, client.served._peer_ip(), exc)
+            log_tls_failure(self.log, client.served.addr, exc)
             self._close_owned(client)
             return
         except OSError as exc:

@@ -133,7 +133,7 @@ class SyncWorker(Worker):
                 client = self.wrap_tls(client)
             ServedConnection(self, client, listener, addr, keepalive=False).serve()
         except ssl.SSLError as exc:
-            log_tls_failure(self.log, addr[0] if isinstance(addr, tuple) else addr, exc)
+            log_tls_failure(self.log, addr, exc)
             _close(client)
         except OSError as exc:
             message = client_gone_message(exc)

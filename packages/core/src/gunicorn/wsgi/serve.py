@@ -263,7 +263,7 @@ class ServedConnection:
             self.reply_error(exc, getattr(exc, "req", None), datetime.now())
             return None
         except ssl.SSLError as exc:
-            log_tls_failure(self.log, self._peer_ip(), exc)
+            log_tls_failure(self.log, self.addr, exc)
             return None
         except OSError as exc:
             message = client_gone_message(exc)
@@ -392,7 +392,7 @@ class ServedConnection:
             self.log.debug(message)
             return None
         if isinstance(exc, ParseError):
-            log_parse_error(self.log, self._peer_ip(), exc)
+            log_parse_error(self.log, self.addr, exc)
         else:
             self.log.exception(request_error_message(req))
         if resp.committed:
@@ -418,7 +418,7 @@ class ServedConnection:
     def reply_error(self, exc, req, start):
         """Answer a request that failed before reaching the app (parse errors)."""
         status, reason, mesg = error_reply(exc)
-        log_parse_error(self.log, self._peer_ip(), exc)
+        log_parse_error(self.log, self.addr, exc)
         self.conn.broken = True
         # The rest of what the client sent is unread: linger on close.
         self.error_sent = True
@@ -477,9 +477,6 @@ class ServedConnection:
             close()
         except Exception:
             self.log.exception("Error while closing the response iterable")
-
-    def _peer_ip(self):
-        return self.addr[0] if isinstance(self.addr, tuple) else self.addr
 
     # -- the connection ----------------------------------------------------
     def serve(self, keepalive_timeout=None):

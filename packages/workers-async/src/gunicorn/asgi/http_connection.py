@@ -10,6 +10,7 @@ from gunicorn.asgi.scope import address, build_http_scope
 from gunicorn.asgi.tls_extension import tls_extension
 from gunicorn.asgi.websocket_handshake import is_websocket_upgrade
 from gunicorn.http.connection import HTTP1Connection, whole_response_sender
+from gunicorn.http.error_response import peer_ip
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import NEED_DATA, PAUSED, ConnectionClosed, Data, EndOfMessage, Request
 
@@ -268,9 +269,8 @@ class HTTPConnection(asyncio.Protocol):
 
     def _reject(self, exc: ParseError) -> None:
         """Answer a malformed request with core's error page and close."""
-        peer = self.peer[0] if isinstance(self.peer, tuple) else self.peer
         # Debug, not warning: upstream's asgi worker does not log these at all.
-        self.log.debug("Invalid request from ip=%s: %s", peer, exc)
+        self.log.debug("Invalid request from ip=%s: %s", peer_ip(self.peer), exc)
         cycle = self.cycle
         if cycle is not None:
             # The body went bad under a running app: it sees a disconnect.
