@@ -1,0 +1,48 @@
+"""The SETTINGS we advertise (RFC 9113 section 6.5.2), from the http2_* settings."""
+
+from h2.config import H2Configuration
+from h2.settings import SettingCodes, Settings
+
+# RFC 9113 section 6.5.2: MAX_FRAME_SIZE must stay within these bounds.
+MIN_FRAME_SIZE = 16384
+MAX_FRAME_SIZE = 16777215
+# The largest flow-control window (RFC 9113 section 6.9.1).
+MAX_WINDOW = 2 ** 31 - 1
+
+
+def _clamp(value, low, high):
+    return max(low, min(high, int(value)))
+
+
+def advertised_settings(cfg):
+    """``{SettingCodes: value}`` for our first SETTINGS frame, read from ``cfg``."""
+    return {
+        SettingCodes.MAX_CONCURRENT_STREAMS: max(0, int(getattr(cfg, "http2_max_concurrent_streams", 100))),
+        SettingCodes.INITIAL_WINDOW_SIZE: _clamp(getattr(cfg, "http2_initial_window_size", 65535),
+                                                 0, MAX_WINDOW),
+        SettingCodes.MAX_FRAME_SIZE: _clamp(getattr(cfg, "http2_max_frame_size", 16384),
+                                            MIN_FRAME_SIZE, MAX_FRAME_SIZE),
+        SettingCodes.MAX_HEADER_LIST_SIZE: max(0, int(getattr(cfg, "http2_max_header_list_size",
+                                                                65536))),
+    }
+
+
+def server_configuration():
+    """h2's configuration for a server: bytes in and out, headers checked both ways."""
+    return H2Configuration(client_side=False, header_encoding=None,
+                           validate_inbound_headers=True, normalize_inbound_headers=True,
+                           validate_outbound_headers=True, normalize_outbound_headers=True)
+
+
+def apply_settings(conn, cfg):
+    """Make ``cfg``'s values the h2 connection's local settings before it starts.
+
+    They are in force at once (not only once the peer acknowledges them) so
+    that the limits we advertise are the limits we enforce from the first frame.
+    """
+    values = advertised_settings(cfg)
+    conn.local_settings = Settings(client=False, initial_values=values)
+    conn.max_inbound_frame_size = values[SettingCodes.MAX_FRAME_SIZE]
+    conn.incoming_buffer.max_frame_size = values[SettingCodes.MAX_FRAME_SIZE]
+    conn.decoder.max_header_list_size = values[SettingCodes.MAX_HEADER_LIST_SIZE]
+    return values
