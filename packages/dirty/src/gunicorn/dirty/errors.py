@@ -169,8 +169,8 @@ class StashTableNotFoundError(StashError):
         return data
 
 
-class StashKeyNotFoundError(StashError):
-    """The key is not in the stash table."""
+class StashKeyNotFoundError(StashError, KeyError):
+    """The key is not in the stash table (a KeyError too, as StashTable is dict-like)."""
 
     fields = ("table_name", "key")
 

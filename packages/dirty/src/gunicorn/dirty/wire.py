@@ -7,7 +7,6 @@ Header, struct ``>2sBBIQ``: magic ``b"GD"``, version 1, message type, payload le
 blocking socket and ``read_message_async``/``write_message_async`` asyncio streams.
 """
 
-import asyncio
 import collections
 import struct
 
@@ -202,6 +201,8 @@ def recv_message(sock):
 
 async def read_message_async(reader):
     """Read one message from an ``asyncio.StreamReader``; EOF raises DirtyConnectionError."""
+    import asyncio  # here, so sync users of the wire never import it
+
     try:
         header = await reader.readexactly(HEADER_SIZE)
     except asyncio.IncompleteReadError as exc:
