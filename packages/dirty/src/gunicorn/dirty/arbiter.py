@@ -1,0 +1,485 @@
+"""The dirty arbiter process: its socket, its dirty workers, the stash, and its signals."""
+
+import asyncio
+import os
+import signal
+import socket
+import time
+
+from gunicorn import process as proc
+from gunicorn.dirty import wire
+from gunicorn.dirty.calls import CallRelay, ClientLink
+from gunicorn.dirty.errors import DirtyConnectionError, DirtyError, DirtyProtocolError
+from gunicorn.dirty.process_signals import ARBITER_SIGNALS, INHERITED, reset_inherited_signals
+from gunicorn.dirty.routing import (
+    apps_for_new_worker,
+    minimum_workers,
+    pick_workers_to_remove,
+    plan_apps,
+)
+from gunicorn.dirty.worker import APP_LOAD_ERROR, BOOT_NOTICE_ID, DirtyWorker, run_worker
+
+# a worker that dies before it booted is replaced only this much later,
+# so an app that cannot load does not make the arbiter fork in a tight loop
+RESPAWN_DELAY = 1.0
+
+# how often the arbiter looks for its master (it exits when the master is gone)
+MASTER_CHECK_INTERVAL = 1.0
+
+# a quick stop gives the workers this long before SIGKILL
+QUICK_STOP_TIMEOUT = 2.0
+
+
+class WorkerLink:
+    """The arbiter's view of one dirty worker: its pid, apps, socket and calls in flight."""
+
+    def __init__(self, worker, sock):
+        self.worker = worker
+        self.pid = worker.pid
+        self.age = worker.age
+        self.apps = list(worker.app_paths)
+        self.sock = sock
+        self.started = time.monotonic()
+        self.booted = False
+        self.stopping = False   # told to stop (or killed): gets no new calls
+        self.calls = {}
+        self.reader = None
+        self.writer = None
+
+    def send_signal(self, sig):
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def close(self):
+        if self.writer is not None:
+            self.writer.close()
+        else:
+            self.sock.close()
+
+
+class DirtyArbiter:
+    """Runs in its own process, forked by the master (see ``DirtyCompanion``).
+
+    ``run()`` serves until TERM/QUIT/INT or until the master is gone, and
+    returns the exit status. Hooks receive this object as ``arbiter``.
+    """
+
+    def __init__(self, cfg, socket_path, log, master_pid=None):
+        self.cfg = cfg
+        self.socket_path = socket_path
+        self.log = log
+        self.master_pid = master_pid if master_pid is not None else os.getppid()
+        self.pid = None
+        self.num_workers = cfg.dirty_workers
+        self.plans = []
+        self.app_paths = set()
+        self.min_workers = 1
+        self.workers = {}            # pid -> WorkerLink
+        self.relay = CallRelay(self)
+        self.stash = None
+        self.stopping = False
+        self.graceful = True
+        self.loop = None
+        self._age = 0
+        self._server = None
+        self._client_socks = set()
+        self._clients = set()
+        self._wake = None
+        self._spawn_lock = None
+        self._respawn_not_before = 0.0
+
+    # -- process life ------------------------------------------------------------
+
+    def run(self):
+        self.pid = os.getpid()
+        reset_inherited_signals()
+        proc._setproctitle(f"dirty-arbiter [{self.cfg.proc_name}]")
+        self.log.info("Dirty arbiter starting (pid: %s)", self.pid)
+        self.cfg.on_dirty_starting(self)
+        try:
+            self.plans = plan_apps(self.cfg.dirty_apps)
+        except DirtyError as exc:
+            self.log.error("Dirty arbiter cannot load its apps: %s", exc)
+            return APP_LOAD_ERROR
+        self.app_paths = {plan.import_path for plan in self.plans}
+        self.min_workers = minimum_workers(self.plans)
+        if self.num_workers < self.min_workers:
+            self.log.warning("dirty_workers=%s is fewer than the %s the apps' worker "
+                             "counts ask for", self.num_workers, self.min_workers)
+        try:
+            from gunicorn.dirty.stash_store import StashStore
+        except ImportError:  # TEMP until stash_store.py lands
+            StashStore = None
+        self.stash = StashStore() if StashStore else None
+        asyncio.run(self._main())
+        self.log.info("Dirty arbiter exiting (pid: %s)", self.pid)
+        return 0
+
+    async def _main(self):
+        self.loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._spawn_lock = asyncio.Lock()
+        for sig, name in ARBITER_SIGNALS.items():
+            self.loop.add_signal_handler(sig, self._on_signal, name)
+        self._unlink_socket()
+        self._server = await asyncio.start_unix_server(self._client_connected,
+                                                       path=self.socket_path)
+        self._share_socket()
+        self.log.info("Dirty arbiter listening on %s", self.socket_path)
+        watchdog = self.loop.create_task(self._watch_master())
+        try:
+            while not self.stopping:
+                await self._adjust_workers()
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            watchdog.cancel()
+        await self._shutdown()
+
+    def _share_socket(self):
+        """Web workers may run as ``user``/``group``: let them reach the socket."""
+        uid, gid = self.cfg.uid, self.cfg.gid
+        if uid == os.geteuid() and gid == os.getegid():
+            return
+        for path in (os.path.dirname(self.socket_path), self.socket_path):
+            try:
+                os.chown(path, uid, gid)
+            except OSError as exc:
+                self.log.warning("Cannot hand %s to uid %s: %s", path, uid, exc)
+
+    def _unlink_socket(self):
+        try:
+            os.unlink(self.socket_path)
+        except FileNotFoundError:
+            pass
+
+    async def _watch_master(self):
+        while True:
+            await asyncio.sleep(MASTER_CHECK_INTERVAL)
+            if os.getppid() != self.master_pid:
+                self.log.warning("Master (pid:%s) is gone: dirty arbiter stopping",
+                                 self.master_pid)
+                self._begin_stop(graceful=False)
+                return
+
+    def _begin_stop(self, graceful):
+        if self.stopping:
+            if self.graceful and not graceful:
+                self.graceful = False
+                self._signal_workers(signal.SIGQUIT)
+            return
+        self.stopping = True
+        self.graceful = graceful
+        self._wake.set()
+
+    async def _shutdown(self):
+        self._server.close()
+        self._unlink_socket()
+        graceful = self.graceful
+        for link in self.workers.values():
+            link.stopping = True
+        self._signal_workers(signal.SIGTERM if graceful else signal.SIGQUIT)
+        timeout = self.cfg.dirty_graceful_timeout if graceful else QUICK_STOP_TIMEOUT
+        limit = time.monotonic() + timeout
+        while self.workers and time.monotonic() < limit:
+            if graceful and not self.graceful:
+                graceful = False
+                limit = min(limit, time.monotonic() + QUICK_STOP_TIMEOUT)
+            await asyncio.sleep(0.05)
+            self._reap()
+        self._signal_workers(signal.SIGKILL)
+        limit = time.monotonic() + 2.0
+        while self.workers and time.monotonic() < limit:
+            await asyncio.sleep(0.02)
+            self._reap()
+        self.relay.fail_all("Dirty arbiter is shutting down")
+        for link in list(self.workers.values()):
+            link.close()
+        for client in list(self._clients):
+            client.writer.close()
+        # let each client's task see its connection end before the loop closes
+        for _ in range(20):
+            if not self._clients:
+                break
+            await asyncio.sleep(0.01)
+
+    def _signal_workers(self, sig):
+        for link in list(self.workers.values()):
+            link.send_signal(sig)
+
+    # -- signals -----------------------------------------------------------------
+
+    def _on_signal(self, name):
+        if name != "reap":
+            self.log.info("Dirty arbiter handling signal: %s", name)
+        getattr(self, f"_signal_{name}")()
+
+    def _signal_graceful_stop(self):
+        self._begin_stop(graceful=True)
+
+    def _signal_quick_stop(self):
+        self._begin_stop(graceful=False)
+
+    def _signal_reload(self):
+        self.reload()
+
+    def _signal_reopen_logs(self):
+        self.log.reopen_files()
+        self._signal_workers(signal.SIGUSR1)
+
+    def _signal_add_worker(self):
+        if self.stopping:
+            return
+        self.num_workers += 1
+        self._wake.set()
+
+    def _signal_remove_worker(self):
+        if self.num_workers <= self.min_workers:
+            self.log.info("Not removing a dirty worker: %s is the minimum the apps need",
+                          self.min_workers)
+            return
+        self.num_workers -= 1
+        self._wake.set()
+
+    def _signal_reap(self):
+        self._reap()
+
+    # -- workers -----------------------------------------------------------------
+
+    def active_workers(self):
+        """The workers that take new calls, oldest first."""
+        return sorted((w for w in self.workers.values() if not w.stopping),
+                      key=lambda w: w.age)
+
+    def reload(self):
+        """HUP: fresh workers take over; the old ones finish their calls and leave."""
+        if self.stopping:
+            return
+        for link in self.active_workers():
+            self.retire(link)
+        self._wake.set()
+
+    def retire(self, link):
+        link.stopping = True
+        link.send_signal(signal.SIGTERM)
+
+    def kill_worker(self, link):
+        """Drop ``link`` at once (its call timed out): SIGKILL, close the link; reaping replaces it."""
+        link.stopping = True
+        link.send_signal(signal.SIGKILL)
+        self.relay.worker_lost(link, "was killed after a call timed out")
+        link.close()
+
+    async def _adjust_workers(self):
+        async with self._spawn_lock:
+            if self.stopping:
+                return
+            active = self.active_workers()
+            missing = self.num_workers - len(active)
+            if missing < 0:
+                for link in pick_workers_to_remove(active, -missing, self.plans):
+                    self.retire(link)
+                return
+            if missing and time.monotonic() < self._respawn_not_before:
+                return
+            for _ in range(missing):
+                if self.stopping:
+                    return
+                await self._spawn()
+
+    async def _spawn(self):
+        apps = apps_for_new_worker(self.plans, self.active_workers())
+        self._age += 1
+        worker = DirtyWorker(self._age, self.pid, apps, self.cfg, self.log)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # Signals wait until the child has dropped our handlers: one delivered
+        # in between would land on this loop's wake-up fd as if sent to us.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, INHERITED)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                reset_inherited_signals()
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                self._become_worker(worker, ours, theirs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        theirs.close()
+        worker.pid = pid
+        link = WorkerLink(worker, ours)
+        self.workers[pid] = link
+        self.log.info("Spawned dirty worker (pid: %s) with apps: %s", pid, apps)
+        link.reader, link.writer = await asyncio.open_unix_connection(sock=ours)
+        self.loop.create_task(self._read_worker(link))
+        return link
+
+    def _become_worker(self, worker, ours, theirs):
+        """In the forked child: let go of the arbiter's sockets, then be the worker."""
+        try:
+            ours.close()
+            fds = {s.fileno() for s in (self._server.sockets if self._server else ())}
+            fds |= {link.sock.fileno() for link in self.workers.values()}
+            fds |= {s.fileno() for s in self._client_socks}
+            for fd in fds:
+                if fd >= 0:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+        finally:
+            run_worker(worker, self, theirs)
+
+    async def _read_worker(self, link):
+        try:
+            while True:
+                msg = await wire.read_message_async(link.reader)
+                if msg.type == wire.STATUS and msg.request_id == BOOT_NOTICE_ID:
+                    link.booted = True
+                    continue
+                self.relay.from_worker(link, msg)
+        except (DirtyError, OSError):
+            pass
+        self.relay.worker_lost(link, "exited")
+        link.close()
+
+    def _reap(self):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if not pid:
+                return
+            link = self.workers.pop(pid, None)
+            if link is not None:
+                self._worker_exited(link, status)
+
+    def _worker_exited(self, link, status):
+        self.relay.worker_lost(link, "exited")
+        link.close()
+        code = os.waitstatus_to_exitcode(status)
+        if link.stopping:
+            self.log.info("Dirty worker exited (pid:%s)", link.pid)
+        else:
+            self.log.warning("Dirty worker (pid:%s) died unexpectedly (%s); replacing it",
+                             link.pid, _describe_exit(code))
+            if not link.booted or code == APP_LOAD_ERROR:
+                self._respawn_not_before = time.monotonic() + RESPAWN_DELAY
+        try:
+            self.cfg.dirty_worker_exit(self, link.worker)
+        except Exception:
+            self.log.exception("dirty_worker_exit hook failed")
+        if self._wake is not None:
+            self._wake.set()
+
+    # -- clients -----------------------------------------------------------------
+
+    async def _client_connected(self, reader, writer):
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            self._client_socks.add(sock)
+        client = ClientLink(writer)
+        self._clients.add(client)
+        try:
+            while not client.closed:
+                msg = await wire.read_message_async(reader)
+                await self._dispatch(client, msg)
+                await writer.drain()
+        except DirtyProtocolError as exc:
+            self.log.warning("Dirty arbiter: bad message from a client: %s", exc)
+            client.send_error(0, exc)
+        except (DirtyConnectionError, OSError):
+            pass
+        except asyncio.CancelledError:
+            # the loop is closing; ending quietly keeps asyncio from logging the cancel
+            pass
+        finally:
+            client.closed = True
+            self._client_socks.discard(sock)
+            self._clients.discard(client)
+            writer.close()
+
+    async def _dispatch(self, client, msg):
+        if msg.type == wire.REQUEST:
+            self.relay.start(client, msg)
+        elif msg.type == wire.STASH:
+            try:
+                result = self.stash.apply(msg.payload)
+            except DirtyError as exc:
+                client.send_error(msg.request_id, exc)
+            else:
+                client.send(wire.RESPONSE, msg.request_id, {"result": result})
+        elif msg.type == wire.STATUS:
+            client.send(wire.RESPONSE, msg.request_id, {"result": self.status()})
+        elif msg.type == wire.MANAGE:
+            try:
+                result = await self.manage(msg.payload)
+            except DirtyError as exc:
+                client.send_error(msg.request_id, exc)
+            else:
+                client.send(wire.RESPONSE, msg.request_id, {"result": result})
+        else:
+            client.send_error(msg.request_id, DirtyProtocolError(
+                f"the dirty arbiter does not take {msg.type_name} messages"))
+
+    def status(self):
+        """The STATUS reply: this arbiter, its serving workers, and where each app runs."""
+        now = time.monotonic()
+        workers = self.active_workers()
+        return {
+            "pid": self.pid,
+            "target_workers": self.num_workers,
+            "min_workers": self.min_workers,
+            "workers": [{"pid": w.pid, "age": w.age, "apps": list(w.apps), "booted": w.booted,
+                         "in_flight": len(w.calls), "uptime": round(now - w.started, 3)}
+                        for w in workers],
+            "apps": [{"import_path": plan.import_path, "worker_count": plan.limit,
+                      "current_workers": sum(1 for w in workers if plan.import_path in w.apps),
+                      "worker_pids": [w.pid for w in workers if plan.import_path in w.apps]}
+                     for plan in self.plans],
+        }
+
+    async def manage(self, payload):
+        """MANAGE ``{op, count}``: add or remove dirty workers (``dirty add/remove``)."""
+        op = payload.get("op")
+        count = payload.get("count", 1)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise DirtyError(f"count must be an integer >= 1, got {count!r}")
+        if self.stopping:
+            raise DirtyError("the dirty arbiter is stopping")
+        before = len(self.active_workers())
+        if op == wire.MANAGE_ADD:
+            self.num_workers += count
+            # an add is an order: it does not wait out a crash-loop delay
+            self._respawn_not_before = 0.0
+            await self._adjust_workers()
+            return {"success": True, "operation": "add", "requested": count,
+                    "spawned": len(self.active_workers()) - before,
+                    "total_workers": len(self.active_workers()),
+                    "target_workers": self.num_workers}
+        if op == wire.MANAGE_REMOVE:
+            removable = max(0, self.num_workers - self.min_workers)
+            removed = min(count, removable)
+            self.num_workers -= removed
+            await self._adjust_workers()
+            reply = {"success": True, "operation": "remove", "requested": count,
+                     "removed": removed, "total_workers": len(self.active_workers()),
+                     "target_workers": self.num_workers}
+            if removed < count:
+                reply["reason"] = (f"the apps need at least {self.min_workers} "
+                                   "dirty worker(s)")
+            return reply
+        raise DirtyError(f"unknown manage op {op!r} (1 add, 2 remove)")
+
+
+def _describe_exit(code):
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"

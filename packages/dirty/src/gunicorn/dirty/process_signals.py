@@ -1,0 +1,36 @@
+"""Signals in forked dirty processes: drop the parent's handlers, name what each one means."""
+
+import signal
+
+# The master's (or the dirty arbiter's) handlers write to its own queues and
+# pipes; a forked child must not run them.
+INHERITED = (
+    signal.SIGHUP, signal.SIGQUIT, signal.SIGINT, signal.SIGTERM, signal.SIGTTIN,
+    signal.SIGTTOU, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH, signal.SIGCHLD,
+    signal.SIGABRT,
+)
+
+# dirty arbiter: signal -> the name of its handling (surface.md, "Dirty arbiter")
+ARBITER_SIGNALS = {
+    signal.SIGTERM: "graceful_stop",
+    signal.SIGQUIT: "quick_stop",
+    signal.SIGINT: "quick_stop",
+    signal.SIGHUP: "reload",
+    signal.SIGUSR1: "reopen_logs",
+    signal.SIGTTIN: "add_worker",
+    signal.SIGTTOU: "remove_worker",
+    signal.SIGCHLD: "reap",
+}
+
+
+def reset_inherited_signals():
+    """Default handlers and no wake-up fd, as a freshly forked process needs."""
+    try:
+        signal.set_wakeup_fd(-1)
+    except ValueError:  # only the main thread may; a fork always runs there
+        pass
+    for sig in INHERITED:
+        signal.signal(sig, signal.SIG_DFL)
+    # USR2 means re-exec to the master only; here it must not kill the process.
+    signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+    signal.signal(signal.SIGWINCH, signal.SIG_IGN)

@@ -1,0 +1,91 @@
+"""Which apps a new dirty worker loads, and which worker answers a request."""
+
+from gunicorn.dirty.app import app_worker_limit, parse_dirty_app_spec
+
+
+class AppPlan:
+    """One ``dirty_apps`` entry: its import path and how many workers load it (None: all)."""
+
+    __slots__ = ("import_path", "limit")
+
+    def __init__(self, import_path, limit):
+        self.import_path = import_path
+        self.limit = limit
+
+    def __repr__(self):
+        return f"AppPlan({self.import_path!r}, limit={self.limit!r})"
+
+
+def plan_apps(specs):
+    """An ``AppPlan`` per spec, in order; a path named twice keeps its first entry.
+
+    Reading a class's ``workers`` attribute imports its module here, in the
+    dirty arbiter, so a broken app fails once at start with its own message.
+    """
+    plans = {}
+    for spec in specs:
+        import_path, _ = parse_dirty_app_spec(spec)
+        if import_path not in plans:
+            plans[import_path] = AppPlan(import_path, app_worker_limit(spec))
+    return list(plans.values())
+
+
+def minimum_workers(plans):
+    """The fewest dirty workers that still give every limited app its N workers."""
+    limits = [plan.limit for plan in plans if plan.limit]
+    return max([1, *limits])
+
+
+def apps_for_new_worker(plans, workers):
+    """The import paths a worker spawned now should load.
+
+    ``workers`` are the live, non-retiring workers: an app with a limit goes
+    only where it is still short of its N, so a replacement for a dead worker
+    takes back exactly what that worker had.
+    """
+    apps = []
+    for plan in plans:
+        holders = sum(1 for w in workers if plan.import_path in w.apps)
+        if plan.limit is None or holders < plan.limit:
+            apps.append(plan.import_path)
+    return apps
+
+
+def pick_worker(workers, import_path, threads):
+    """The worker to send a request for ``import_path`` to, or None.
+
+    A free one first (fewer calls in flight than it has threads), booted
+    before booting; among busy ones the least loaded, so calls queue evenly.
+    """
+    best = None
+    best_key = None
+    for worker in workers:
+        if worker.stopping or import_path not in worker.apps:
+            continue
+        busy = len(worker.calls)
+        key = (busy >= threads, not worker.booted, busy, worker.age)
+        if best_key is None or key < best_key:
+            best, best_key = worker, key
+    return best
+
+
+def pick_workers_to_remove(workers, count, plans):
+    """``count`` workers whose loss costs the fewest app instances, newest first on ties."""
+    chosen = []
+    remaining = list(workers)
+    for _ in range(min(count, len(remaining))):
+        def loss(worker):
+            # apps that would drop below their share if this worker went
+            lost = 0
+            for plan in plans:
+                if plan.import_path not in worker.apps:
+                    continue
+                others = sum(1 for w in remaining if w is not worker and plan.import_path in w.apps)
+                if others == 0 or (plan.limit is not None and others < plan.limit):
+                    lost += 1
+            return (lost, -worker.age)
+
+        victim = min(remaining, key=loss)
+        remaining.remove(victim)
+        chosen.append(victim)
+    return chosen

@@ -1,0 +1,59 @@
+"""Dirty apps the arbiter tests load (``--dirty-app arbiter_apps:Echo``)."""
+
+import os
+import time
+
+from gunicorn.dirty.app import DirtyApp
+
+
+def _note(line):
+    """Append ``line`` to $DIRTY_TEST_EVENTS (one event per line) when the test asks."""
+    path = os.environ.get("DIRTY_TEST_EVENTS")
+    if path:
+        with open(path, "a") as f:
+            f.write(line + "\n")
+
+
+class Echo(DirtyApp):
+    def init(self):
+        self.calls = 0
+        _note(f"init Echo {os.getpid()}")
+
+    def echo(self, value):
+        self.calls += 1
+        return value
+
+    def whoami(self):
+        return os.getpid()
+
+    def count(self, n):
+        for i in range(n):
+            yield {"i": i, "pid": os.getpid()}
+
+    def fail(self, message):
+        raise ValueError(message)
+
+    def sleep(self, seconds):
+        time.sleep(seconds)
+        return seconds
+
+    def crash(self):
+        os._exit(13)
+
+    def close(self):
+        _note(f"close Echo {os.getpid()}")
+
+
+class Single(DirtyApp):
+    """Loaded on one worker only (its class says so)."""
+
+    workers = 1
+
+    def init(self):
+        pass
+
+    def whoami(self):
+        return os.getpid()
+
+    def close(self):
+        pass
