@@ -49,6 +49,10 @@ ACCEPT_BACKOFF_SECONDS = 0.5
 
 _STOP = object()
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+# client.req of a connection whose HTTP/2 driver has more to do on a pool thread.
+_H2_TURN = object()
+# Cleartext HTTP/2 modes in which a connection may open with the preface.
+_H2C_PRIOR = ("prior-knowledge", "both")
 
 
 class ThreadWorker(Worker):
@@ -92,6 +96,23 @@ class ThreadWorker(Worker):
         if self.timeout:
             tick = min(tick, self.timeout)
         self._tick = max(tick, 0.05)
+        # The gunicorn-http2 plugin, only when h2 is enabled: with HTTP/1.1
+        # alone none of the HTTP/2 paths below is ever entered.
+        self._h2 = None
+        self._h2c_prior = False
+        if "h2" in (getattr(cfg, "http_protocols", None) or ()):
+            self._enable_h2(cfg)
+
+    def _enable_h2(self, cfg):
+        from gunicorn import plugins
+
+        self._h2 = plugins.load_entry_point(plugins.PROTOCOLS_GROUP, "h2")
+        # h2c needs a plain listener and the HTTP/1 protocol to fall back to.
+        self._h2c_prior = not self._is_ssl and getattr(cfg, "protocol", "http") == "http" \
+            and getattr(cfg, "http2_cleartext", "off") in _H2C_PRIOR
+        # Returning HTTP/2 connections (and h2c prefaces) are told apart here,
+        # so the HTTP/1 readable path stays as it is.
+        self._on_readable = self._on_readable_h2
 
     @classmethod
     def check_config(cls, cfg, log):
@@ -294,6 +315,9 @@ class ThreadWorker(Worker):
             if client.handshaking:
                 sock.do_handshake()
                 client.handshaking = False
+                if self._h2 is not None and sock.selected_alpn_protocol() == "h2":
+                    self._start_h2(client)
+                    return
             data = sock.recv(RECV_SIZE)
             while data and sock.pending():
                 client.proto.receive_data(data)
@@ -316,6 +340,47 @@ class ThreadWorker(Worker):
             client.wire.peer_closed = True
         client.proto.receive_data(data)
         self._advance(client, bool(data))
+
+    # -- HTTP/2 (only when h2 is in http_protocols) --------------------------
+    def _on_readable_h2(self, client):
+        h2 = client.h2
+        if h2:
+            # An idle HTTP/2 connection has frames again: its driver reads them.
+            self._dispatch_h2(client)
+            return
+        if h2 is None and self._h2c_prior and not client.tls:
+            try:
+                first = client.sock.recv(len(self._h2.preface), socket.MSG_PEEK | _DONTWAIT)
+            except BlockingIOError:
+                self._wait_for_bytes(client)
+                return
+            except OSError:
+                first = b""
+            if self._h2.starts_with_preface(first) and client.served.environ.trusted:
+                # h2c prior knowledge (RFC 9113 section 3.3), from trusted peers only.
+                self._start_h2(client)
+                return
+            if first:
+                client.h2 = False
+        ThreadWorker._on_readable(self, client)
+
+    def _start_h2(self, client):
+        client.h2 = self._h2.blocking_server(client.served, client.sock, tls=client.tls)
+        self._dispatch_h2(client)
+
+    def _dispatch_h2(self, client):
+        client.req = _H2_TURN
+        self._dispatch(client)
+
+    def _serve_h2(self, client):
+        """Pool thread: run the HTTP/2 connection until it is idle or over."""
+        sock = client.sock
+        if not client.h2.serve(keepalive=self._keepalive_allowed() and self.alive):
+            self._close_lent(client)
+            return
+        if client.tls:
+            sock.settimeout(0.0)
+        self._hand_back(client)
 
     def _advance(self, client, got_bytes):
         try:
@@ -353,6 +418,8 @@ class ThreadWorker(Worker):
         if client.closed:
             return
         client.closed = True
+        if client.h2:
+            client.h2.goodbye()
         if client.registered:
             self.poller.remove_client(client.fd)
         if self.clients.get(client.fd) is client:
@@ -421,10 +488,14 @@ class ThreadWorker(Worker):
         sock = client.sock
         if client.tls:
             sock.settimeout(self._io_seconds)
-        if req.__class__ is not Request and isinstance(req, ParseError):
-            served.reply_error(req, getattr(req, "req", None), datetime.now())
-            self._close_lent(client)
-            return
+        if req.__class__ is not Request:
+            if req is _H2_TURN:
+                self._serve_h2(client)
+                return
+            if isinstance(req, ParseError):
+                served.reply_error(req, getattr(req, "req", None), datetime.now())
+                self._close_lent(client)
+                return
         proto = client.proto
         while True:
             served.keepalive = self._keepalive_allowed()

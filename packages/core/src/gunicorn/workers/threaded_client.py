@@ -44,7 +44,7 @@ class ThreadedClient:
     """One accepted connection; owned by the main thread or by one pool thread at a time."""
 
     __slots__ = ("fd", "sock", "served", "proto", "wire", "req", "deadline",
-                 "head_started", "tls", "handshaking", "closed", "registered")
+                 "head_started", "tls", "handshaking", "closed", "registered", "h2")
 
     def __init__(self, fd, sock, served, tls=False):
         self.fd = fd
@@ -61,3 +61,5 @@ class ThreadedClient:
         # In the poller yet: a client whose request came with its connection
         # and that closes after the answer never needs a registration.
         self.registered = False
+        # HTTP/2: None until known, False for HTTP/1, else the plugin's driver.
+        self.h2 = None

@@ -1,9 +1,9 @@
 """The HTTP/2 connection preface (RFC 9113 section 3.4) and the prior-knowledge test on first bytes."""
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-# "PRI " already tells the preface from every HTTP/1 method a client may send
+# "PRI" already tells the preface from every HTTP/1 method a client may send
 # (RFC 9113 section 3.4 reserves the PRI method for exactly this).
-_DECISIVE = 4
+_DECISIVE = 3
 
 
 def starts_with_preface(data):

@@ -1,0 +1,33 @@
+"""``HTTP2Plugin``: what core's workers load through the ``gunicorn.protocols`` entry point ``h2``.
+
+Core never imports this package: a worker asks the entry point for this class
+when ``h2`` is in ``http_protocols`` and uses only the names below.
+"""
+
+from gunicorn.http2.blocking import BlockingHTTP2Server
+from gunicorn.http2.connection import HTTP2Connection
+from gunicorn.http2.preface import PREFACE, starts_with_preface
+
+
+class HTTP2Plugin:
+    """The HTTP/2 entry points for workers."""
+
+    #: The sans-I/O connection (for event-loop drivers).
+    connection_class = HTTP2Connection
+    #: The client connection preface of prior-knowledge h2c.
+    preface = PREFACE
+
+    @staticmethod
+    def starts_with_preface(data):
+        """Whether a connection's first bytes open an HTTP/2 preface."""
+        return starts_with_preface(data)
+
+    @staticmethod
+    def blocking_server(served, sock, tls=False, initial=b""):
+        """A ``BlockingHTTP2Server`` for a socket core already wrapped in ``served``.
+
+        ``served`` is the worker's ``gunicorn.wsgi.serve.ServedConnection``;
+        ``initial`` holds bytes already read from the socket (none when they
+        were only peeked).  Call ``serve()`` on a thread that may block.
+        """
+        return BlockingHTTP2Server(served, sock, tls=tls, initial=initial)

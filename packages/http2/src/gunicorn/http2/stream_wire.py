@@ -1,0 +1,177 @@
+"""One stream seen as core's ``ClientConnection``: the facade core's WSGI adapter talks to.
+
+``gunicorn.wsgi.serve.ServedConnection.handle(req)`` reads the body through
+``next_event()`` and writes the response through ``send(event)``; this class
+turns those into HTTP/2 frames for one stream of a ``BlockingHTTP2Server``.
+Writes return once the bytes are on the wire, waiting (and reading
+WINDOW_UPDATEs) while the peer's flow-control window is closed.
+"""
+
+from gunicorn.http.events import (
+    ConnectionClosed,
+    Data,
+    EndOfMessage,
+    InformationalResponse,
+    Response,
+)
+from gunicorn.http2.errors import INTERNAL_ERROR, StreamClosed
+
+
+class StreamInbox:
+    """What arrived for one stream's request: body pieces, end, trailers, reset."""
+
+    __slots__ = ("pieces", "ended", "trailers", "reset")
+
+    def __init__(self):
+        self.pieces = []        # StreamData events not yet read by the app
+        self.ended = False
+        self.trailers = []
+        self.reset = False
+
+
+class StreamWire:
+    """``ClientConnection`` stand-in for one HTTP/2 stream (and its protocol facade)."""
+
+    # ServedConnection asks the protocol these; an HTTP/2 stream is never reused.
+    keep_alive = False
+    whole_sender = None
+    response_framing = "none"
+
+    def __init__(self, server, stream_id, inbox, req):
+        self.server = server
+        self.stream_id = stream_id
+        self.inbox = inbox
+        self.req = req
+        self.proto = self
+        self.sock = StreamSocket(self)
+        self.peer_closed = False
+        self.broken = False
+        self.wrote = False
+        self.head = None            # the Response held until the first body bytes
+        self.head_sent = False
+        self.ended = False
+        self.trailers = None        # set through gunicorn.http2.send_trailers
+
+    # -- the request body ----------------------------------------------------
+    def next_event(self):
+        """The next piece of the request body: ``Data``, ``EndOfMessage`` or ``ConnectionClosed``."""
+        inbox = self.inbox
+        server = self.server
+        while True:
+            if inbox.pieces:
+                piece = inbox.pieces.pop(0)
+                # Consumed: the peer may send that much more (RFC 9113 section 6.9).
+                server.acknowledge(self.stream_id, piece.flow_length)
+                return Data(piece.data)
+            if inbox.ended:
+                return EndOfMessage(inbox.trailers)
+            if inbox.reset or not server.receive():
+                self.peer_closed = True
+                return ConnectionClosed()
+
+    def receive_more(self):
+        return self.server.receive()
+
+    # -- the response --------------------------------------------------------
+    def send(self, event, flush=True):
+        kind = type(event)
+        if kind is Data:
+            self._send_head()
+            self.server.send_body(self.stream_id, event.data)
+            self.wrote = True
+        elif kind is EndOfMessage:
+            self.end()
+        elif kind is Response:
+            self.head = event
+        elif kind is InformationalResponse:
+            if event.status_code != 100 or not self.head_sent:
+                self.server.send_informational(self.stream_id, event.status_code,
+                                               event.headers)
+        else:
+            raise TypeError("cannot send %r on an HTTP/2 stream" % (event,))
+        return b""
+
+    def _send_head(self, end_stream=False):
+        if self.head_sent:
+            return
+        head = self.head
+        if head is None:
+            raise StreamClosed(self.stream_id, "body before the response head")
+        self.head_sent = True
+        self.server.send_head(self.stream_id, head.status_code, head.headers, end_stream)
+        self.wrote = True
+
+    def end(self):
+        """End the response (with trailers if the app set some)."""
+        if self.ended:
+            return
+        if not self.head_sent and not self.trailers:
+            self._send_head(end_stream=True)
+        else:
+            self._send_head()
+            self.server.end_body(self.stream_id, self.trailers)
+        self.ended = True
+
+    def set_trailers(self, trailers):
+        """``gunicorn.http2.send_trailers``: fields sent after the body, ending the stream."""
+        pairs = []
+        for name, value in trailers:
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise TypeError("trailers must be (str, str) pairs")
+            pairs.append((name, value))
+        if self.ended:
+            raise RuntimeError("the response already ended; trailers cannot follow")
+        self.trailers = (self.trailers or []) + pairs
+
+    def flush(self):
+        return False
+
+    def discard_pending(self):
+        # A head held back is replaced by the error page.
+        if not self.head_sent:
+            self.head = None
+
+    def sendall(self, data):
+        self.sock.sendall(data)
+
+    def start_next_cycle(self):
+        """Never called: ``keep_alive`` is False."""
+
+
+class StreamSocket:
+    """What ``ServedConnection`` writes error pages to: HTTP/1 bytes become HTTP/2 frames."""
+
+    def __init__(self, wire):
+        self.wire = wire
+
+    def sendall(self, page):
+        wire = self.wire
+        if wire.head_sent:
+            # Too late for another head: only a reset tells the client.
+            wire.server.reset(wire.stream_id, INTERNAL_ERROR)
+            wire.ended = True
+            return
+        head, _, body = bytes(page).partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = []
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                headers.append((name.strip(), value.strip()))
+        wire.head = Response(status, "", headers)
+        if body:
+            wire.send(Data(body))
+        wire.end()
+
+    def gettimeout(self):
+        return None
+
+    def settimeout(self, value):
+        pass
+
+    def shutdown(self, how):
+        pass
+
+    def close(self):
+        pass
