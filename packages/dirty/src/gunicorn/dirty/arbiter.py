@@ -41,6 +41,7 @@ class WorkerLink:
         self.sock = sock
         self.started = time.monotonic()
         self.booted = False
+        self.last_picked = 0
         self.stopping = False   # told to stop (or killed): gets no new calls
         self.calls = {}
         self.reader = None

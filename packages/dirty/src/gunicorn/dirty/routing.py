@@ -1,6 +1,12 @@
 """Which apps a new dirty worker loads, and which worker answers a request."""
 
+import itertools
+
 from gunicorn.dirty.app import app_worker_limit, parse_dirty_app_spec
+
+
+# a running count of picks: each worker remembers when it was last chosen
+_PICKS = itertools.count(1)
 
 
 class AppPlan:
@@ -55,7 +61,8 @@ def pick_worker(workers, import_path, threads):
     """The worker to send a request for ``import_path`` to, or None.
 
     A free one first (fewer calls in flight than it has threads), booted
-    before booting; among busy ones the least loaded, so calls queue evenly.
+    before booting; among busy ones the least loaded, so calls queue evenly;
+    on a tie the one used least recently, so sequential calls take turns.
     """
     best = None
     best_key = None
@@ -63,9 +70,11 @@ def pick_worker(workers, import_path, threads):
         if worker.stopping or import_path not in worker.apps:
             continue
         busy = len(worker.calls)
-        key = (busy >= threads, not worker.booted, busy, worker.age)
+        key = (busy >= threads, not worker.booted, busy, worker.last_picked, worker.age)
         if best_key is None or key < best_key:
             best, best_key = worker, key
+    if best is not None:
+        best.last_picked = next(_PICKS)
     return best
 
 

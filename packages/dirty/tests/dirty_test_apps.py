@@ -30,6 +30,11 @@ class Echo(DirtyApp):
         for i in range(n):
             yield {"i": i, "pid": os.getpid()}
 
+    def slow_count(self, n, delay):
+        for i in range(n):
+            time.sleep(delay)
+            yield i
+
     def fail(self, message):
         raise ValueError(message)
 
@@ -57,3 +62,7 @@ class Single(DirtyApp):
 
     def close(self):
         pass
+
+
+class Limited(Echo):
+    """Loaded on as many workers as its spec's ``:N`` says."""

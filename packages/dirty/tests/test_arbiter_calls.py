@@ -1,0 +1,72 @@
+"""Calls through the dirty arbiter, end to end: a web worker's client, the arbiter, a dirty worker."""
+
+import pytest
+from dirty_server_support import (
+    ECHO,
+    LIMITED,
+    SINGLE,
+    booted_workers,
+    call,
+    dirty_server,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    server = dirty_server(tmp_path_factory.mktemp("calls"), web_workers=2,
+                          apps=(ECHO, SINGLE, f"{LIMITED}:1"))
+    with server:
+        booted_workers(server, 2)
+        yield server
+
+
+def test_execute_returns_the_result(srv):
+    value = [1, "two", {"three": 3.5, "none": None, "flag": True}]
+    assert call(srv, ECHO, "echo", value)["result"] == value
+
+
+def test_stream_relays_every_chunk_in_order(srv):
+    reply = call(srv, ECHO, "count", 5, path="/stream")
+    assert [item["i"] for item in reply["items"]] == [0, 1, 2, 3, 4]
+    # one worker produced the whole stream
+    assert len({item["pid"] for item in reply["items"]}) == 1
+
+
+def test_app_exception_is_a_dirty_app_error(srv):
+    reply = call(srv, ECHO, "fail", "boom")
+    assert reply["error_type"] == "DirtyAppError"
+    assert "boom" in reply["message"]
+
+
+def test_unknown_action_is_an_app_error(srv):
+    reply = call(srv, ECHO, "_private")
+    assert reply["app_error"], reply
+    assert "Unknown action" in reply["message"]
+
+
+def test_unknown_app_is_app_not_found(srv):
+    reply = call(srv, "dirty_test_apps:Missing", "echo", 1)
+    assert reply["error_type"] == "DirtyAppNotFoundError"
+
+
+def test_calls_reach_both_workers(srv):
+    status = booted_workers(srv, 2)
+    pids = {w["pid"] for w in status["workers"]}
+    # a free worker is picked first, so sequential calls spread over the pool
+    seen = {call(srv, ECHO, "whoami")["result"] for _ in range(8)}
+    assert seen <= pids
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize("app", [SINGLE, LIMITED])
+def test_app_with_a_worker_limit_loads_on_one_worker(srv, app):
+    status = booted_workers(srv, 2)
+    holders = [w["pid"] for w in status["workers"] if app in w["apps"]]
+    assert len(holders) == 1, status
+    entry = next(a for a in status["apps"] if a["import_path"] == app)
+    assert entry["worker_count"] == 1 and entry["worker_pids"] == holders
+    assert {call(srv, app, "whoami")["result"] for _ in range(5)} == set(holders)
+    # the unlimited app is on both
+    assert all(ECHO in w["apps"] for w in status["workers"])

@@ -1,0 +1,63 @@
+"""Dirty calls that go wrong: a timeout, a crashing worker; the arbiter replaces the worker."""
+
+import os
+import signal
+import time
+
+import pytest
+from dirty_server_support import ECHO, all_gone, booted_workers, call, dirty_server, worker_pids
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_timeout_answers_the_client_and_replaces_the_worker(tmp_path):
+    with dirty_server(tmp_path, "--dirty-timeout", "1", workers=1) as srv:
+        before = worker_pids(booted_workers(srv, 1))
+        started = time.monotonic()
+        reply = call(srv, ECHO, "sleep", 5)
+        elapsed = time.monotonic() - started
+        assert reply["error_type"] == "DirtyTimeoutError", reply
+        assert 0.9 <= elapsed < 3.5, elapsed
+        # the worker that was still busy is gone; a fresh one answers, and no
+        # late "5" from the old one ever reaches a client
+        assert all_gone(before) == []
+        after = worker_pids(booted_workers(srv, 1))
+        assert set(after).isdisjoint(before)
+        assert call(srv, ECHO, "echo", "next")["result"] == "next"
+        assert "timed out after 1s" in srv.log
+
+
+def test_timeout_restarts_with_each_chunk_so_a_slow_stream_is_not_cut(tmp_path):
+    # every chunk comes within the 1 s timeout; the whole stream takes 2 s
+    with dirty_server(tmp_path, "--dirty-timeout", "1", workers=1) as srv:
+        booted_workers(srv, 1)
+        started = time.monotonic()
+        reply = call(srv, ECHO, "slow_count", 5, 0.4, path="/stream")
+        assert reply.get("items") == [0, 1, 2, 3, 4], reply
+        assert time.monotonic() - started >= 1.9
+        # a chunk that comes too late still times out
+        reply = call(srv, ECHO, "slow_count", 2, 1.5, path="/stream")
+        assert reply["error_type"] == "DirtyTimeoutError", reply
+
+
+def test_crash_fails_the_call_and_the_worker_is_replaced(tmp_path):
+    with dirty_server(tmp_path, workers=2) as srv:
+        before = worker_pids(booted_workers(srv, 2))
+        reply = call(srv, ECHO, "crash")
+        assert reply["error_type"] == "DirtyWorkerError", reply
+        after = worker_pids(booted_workers(srv, 2))
+        assert len(set(before) - set(after)) == 1, (before, after)
+        assert "died unexpectedly (exit code 13)" in srv.log
+        # both workers, the new one included, serve
+        seen = {call(srv, ECHO, "whoami")["result"] for _ in range(6)}
+        assert seen == set(after)
+
+
+def test_killed_worker_is_replaced(tmp_path):
+    with dirty_server(tmp_path, workers=2) as srv:
+        before = worker_pids(booted_workers(srv, 2))
+        os.kill(before[0], signal.SIGKILL)
+        assert all_gone([before[0]]) == []
+        after = worker_pids(booted_workers(srv, 2))
+        assert before[0] not in after and before[1] in after
+        assert call(srv, ECHO, "echo", "ok")["result"] == "ok"

@@ -1,0 +1,147 @@
+"""Signals to the dirty arbiter and the master: TTIN/TTOU, HUP, USR1, stops, a dead master."""
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+from dirty_server_support import (
+    ECHO,
+    all_gone,
+    booted_workers,
+    call,
+    children,
+    dirty_server,
+    events,
+    worker_pids,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_ttin_adds_and_ttou_removes_down_to_the_apps_minimum(tmp_path):
+    # Echo:2 must stay on two workers: TTOU never goes below that
+    with dirty_server(tmp_path, workers=2, apps=(f"{ECHO}:2",)) as srv:
+        status = booted_workers(srv, 2)
+        arbiter_pid = status["pid"]
+        os.kill(arbiter_pid, signal.SIGTTIN)
+        assert len(worker_pids(booted_workers(srv, 3))) == 3
+        os.kill(arbiter_pid, signal.SIGTTOU)
+        two = worker_pids(booted_workers(srv, 2))
+        os.kill(arbiter_pid, signal.SIGTTOU)
+        time.sleep(0.5)
+        assert worker_pids(booted_workers(srv, 2)) == two
+        assert "is the minimum the apps need" in srv.log
+        assert sorted(children(arbiter_pid)) == two
+
+
+def test_hup_to_the_master_replaces_every_dirty_worker(tmp_path):
+    with dirty_server(tmp_path, workers=2) as srv:
+        status = booted_workers(srv, 2)
+        old = worker_pids(status)
+        srv.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+
+        def replaced():
+            st = booted_workers(srv, 2)
+            return not set(worker_pids(st)) & set(old) and st
+
+        while not (new_status := replaced()):
+            assert time.monotonic() < deadline, srv.log
+            time.sleep(0.1)
+        assert new_status["pid"] == status["pid"]   # same dirty arbiter
+        assert all_gone(old) == []
+        assert call(srv, ECHO, "echo", "after hup")["result"] == "after hup"
+        # the old workers closed their apps as they left
+        closed = {int(line.split()[2]) for line in events(srv) if line.startswith("close Echo")}
+        assert set(old) <= closed
+
+
+def test_usr1_reaches_the_dirty_arbiter(tmp_path):
+    with dirty_server(tmp_path, workers=1) as srv:
+        booted_workers(srv, 1)
+        srv.signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 5
+        while "Dirty arbiter handling signal: reopen_logs" not in srv.log:
+            assert time.monotonic() < deadline, srv.log
+            time.sleep(0.05)
+        assert call(srv, ECHO, "echo", 1)["result"] == 1
+
+
+def test_graceful_stop_finishes_calls_and_leaves_no_process(tmp_path):
+    with dirty_server(tmp_path, workers=2) as srv:
+        status = booted_workers(srv, 2)
+        pids = [status["pid"], *worker_pids(status)]
+        socket_dir = os.path.dirname(status["socket"])
+        result = {}
+        slow = threading.Thread(target=lambda: result.update(call(srv, ECHO, "sleep", 1.5)))
+        slow.start()
+        time.sleep(0.5)
+        srv.signal(signal.SIGTERM)
+        assert srv.wait(20) == 0
+        slow.join(10)
+        # the call in flight was allowed to finish
+        assert result.get("result") == 1.5, (result, srv.log)
+        assert all_gone(pids) == []
+        assert not os.path.exists(socket_dir)
+        closed = {int(line.split()[2]) for line in events(srv) if line.startswith("close Echo")}
+        assert set(pids[1:]) <= closed
+
+
+def test_quick_stop_leaves_no_process(tmp_path):
+    with dirty_server(tmp_path, workers=2) as srv:
+        status = booted_workers(srv, 2)
+        pids = [status["pid"], *worker_pids(status)]
+        started = time.monotonic()
+        srv.signal(signal.SIGINT)
+        assert srv.wait(20) == 0
+        assert all_gone(pids, timeout=5) == []
+        assert time.monotonic() - started < 5
+
+
+def test_dirty_arbiter_exits_when_the_master_dies(tmp_path):
+    with dirty_server(tmp_path, workers=2) as srv:
+        status = booted_workers(srv, 2)
+        pids = [status["pid"], *worker_pids(status)]
+        web = [pid for pid in children(srv.pid) if pid != status["pid"]]
+        srv.signal(signal.SIGKILL)
+        srv.wait(10)
+        assert all_gone(pids, timeout=10) == [], srv.log
+        for pid in web:      # not ours to leave behind either
+            if all_gone([pid], timeout=5):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_killed_dirty_arbiter_is_restarted_and_its_workers_leave(tmp_path):
+    with dirty_server(tmp_path, workers=1) as srv:
+        status = booted_workers(srv, 1)
+        old_arbiter, old_workers = status["pid"], worker_pids(status)
+        os.kill(old_arbiter, signal.SIGKILL)
+        assert all_gone([old_arbiter, *old_workers]) == []
+        deadline = time.monotonic() + 10
+        while True:
+            new = booted_workers(srv, 1) if "Spawned dirty arbiter" in srv.log else None
+            if new and new["pid"] != old_arbiter:
+                break
+            assert time.monotonic() < deadline, srv.log
+            time.sleep(0.1)
+        assert call(srv, ECHO, "echo", "back")["result"] == "back"
+
+
+def test_hooks_run_where_and_when_documented(tmp_path):
+    with dirty_server(tmp_path, "-c", "dirty_test_hooks.py", workers=2) as srv:
+        status = booted_workers(srv, 2)
+        arbiter_pid, pids = status["pid"], worker_pids(status)
+        srv.signal(signal.SIGTERM)
+        assert srv.wait(20) == 0
+        lines = events(srv)
+        assert f"on_dirty_starting {arbiter_pid}" in lines
+        for pid in pids:
+            # dirty_post_fork runs in the worker itself; dirty_worker_exit in the arbiter
+            assert f"dirty_post_fork {pid} {pid}" in lines
+            assert f"dirty_worker_init {pid} {ECHO}" in lines
+            assert f"dirty_worker_exit {pid} {arbiter_pid}" in lines
+        order = [line.split()[0] for line in lines if line.split()[1] == str(pids[0])]
+        assert order.index("dirty_post_fork") < order.index("dirty_worker_init") \
+            < order.index("dirty_worker_exit")
