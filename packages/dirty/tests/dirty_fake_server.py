@@ -83,7 +83,7 @@ class FakeArbiter:
 
                 try:
                     self.handler(msg, bound_reply)
-                except CloseConnection:
+                except (CloseConnection, OSError):  # asked to hang up, or the client left
                     return
         finally:
             try:

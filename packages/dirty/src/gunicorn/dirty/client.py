@@ -143,6 +143,8 @@ class DirtyClient:
         self._id_lock = threading.Lock()
         self._last_id = 0
         self._aconn = None
+        self._aconnect_lock = None
+        self._aconnect_loop = None
 
     def __repr__(self):
         return f"<DirtyClient {self.socket_path!r} timeout={self.timeout!r}>"
@@ -319,17 +321,25 @@ class DirtyClient:
 
         if self._aconn is not None and self._aconn.usable:
             return
-        self._discard_async()
-        timeout = _effective_timeout(self.timeout)
-        try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_unix_connection(self.socket_path), timeout
-            )
-        except asyncio.TimeoutError:
-            raise self._timeout_error("connecting to the dirty arbiter")
-        except OSError as exc:
-            raise self._connection_error("cannot connect to the", exc)
-        self._aconn = _AsyncConnection(reader, writer)
+        # Tasks starting together must share one connection, not open one each.
+        loop = asyncio.get_running_loop()
+        if self._aconnect_lock is None or self._aconnect_loop is not loop:
+            self._aconnect_lock = asyncio.Lock()
+            self._aconnect_loop = loop
+        async with self._aconnect_lock:
+            if self._aconn is not None and self._aconn.usable:
+                return
+            self._discard_async()
+            timeout = _effective_timeout(self.timeout)
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_unix_connection(self.socket_path), timeout
+                )
+            except asyncio.TimeoutError:
+                raise self._timeout_error("connecting to the dirty arbiter")
+            except OSError as exc:
+                raise self._connection_error("cannot connect to the", exc)
+            self._aconn = _AsyncConnection(reader, writer)
 
     def _discard_async(self):
         if self._aconn is not None:
