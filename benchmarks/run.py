@@ -2,7 +2,8 @@
 """Side-by-side HTTP benchmark of this gunicorn against upstream gunicorn and peers.
 
 Standard library only. Builds one venv per server under benchmarks/.venvs/, then runs
-every selected scenario against every selected server with wrk, round-robin across
+every selected scenario against every selected server with wrk (h2load for the HTTP/2
+scenario), round-robin across
 servers, and prints one markdown table per scenario (also saved, with the raw rounds,
 to benchmarks/results/<timestamp>.json). See docs/benchmarks.md.
 """
@@ -19,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import load, nginx, procs, report, runlock, scenarios, schedule, servers, venvs  # noqa: E402
+from harness import h2load, load, nginx, procs, report, runlock, scenarios, schedule, servers, venvs  # noqa: E402
 from harness.session import ServerSession  # noqa: E402
 
 RESULTS_DIR = os.path.join(venvs.BENCH_DIR, "results")
@@ -29,7 +30,8 @@ START_OVERHEAD_S = 1.5
 RUN_OVERHEAD_S = 0.5
 IDLE_OVERHEAD_S = 1.5
 VERSIONS_OF = ["gunicorn", "gevent", "uvloop", "uvicorn", "httptools", "granian",
-               "hypercorn", "waitress", "pyuwsgi", "gunicorn-workers-async", "gunicorn-uwsgi"]
+               "hypercorn", "waitress", "pyuwsgi", "h2", "gunicorn-workers-async", "gunicorn-uwsgi",
+               "gunicorn-http2"]
 
 
 def parse_args(argv):
@@ -38,12 +40,18 @@ def parse_args(argv):
                    help="comma list of server names or groups: default, all, ours, upstream, "
                         "peers (see --list)")
     p.add_argument("--scenarios", default="default",
-                   help="comma list: hello, close, 64k, upload, idle, uwsgi; or default/all")
+                   help="comma list: hello, close, 64k, upload, idle, uwsgi, h2; "
+                        "or default/all")
     p.add_argument("--workers", type=int, default=1, help="worker processes per server")
     p.add_argument("--threads", type=int, default=4,
                    help="threads per gthread worker (and waitress)")
-    p.add_argument("--wrk-threads", type=int, default=1)
+    p.add_argument("--wrk-threads", type=int, default=1,
+                   help="load generator threads (wrk -t, and h2load -t in the h2 scenario)")
     p.add_argument("--connections", type=int, default=50, help="wrk connections")
+    p.add_argument("--h2-connections", type=int, default=8,
+                   help="h2load connections (-c) in the h2 scenario")
+    p.add_argument("--h2-streams", type=int, default=10,
+                   help="h2load concurrent streams per connection (-m) in the h2 scenario")
     p.add_argument("--duration", type=int, default=5, help="seconds per measured run")
     p.add_argument("--warmup", type=int, default=1, help="seconds of discarded warm-up")
     p.add_argument("--rounds", type=int, default=3)
@@ -102,7 +110,7 @@ def estimate_seconds(plan, args):
         if scenario.idle_connections:
             per += IDLE_OVERHEAD_S
         total += per * len(specs) * args.rounds
-    starts = {(spec.name, sc.via_nginx_uwsgi) for sc, specs in plan for spec in specs}
+    starts = {(spec.name, sc.mode) for sc, specs in plan for spec in specs}
     return total + len(starts) * START_OVERHEAD_S * args.rounds
 
 
@@ -111,14 +119,16 @@ def run_rounds(plan, args, pythons, unavailable, tuning, workdir):
 
     Plain-HTTP servers are all started at the round's start and stopped at its end (an
     idle server costs next to nothing), so the rows compared with each other are
-    measured seconds apart. Behind nginx, one backend runs at a time.
+    measured seconds apart; the h2 scenario's servers (started with cleartext HTTP/2)
+    likewise, after the plain ones are stopped. Behind nginx, one backend runs at a time.
     """
     runs = []
     for rnd in range(args.rounds):
-        for via_nginx, mode in schedule.modes(plan):
+        for mode_name, mode in schedule.modes(plan):
             sessions = {}
+            via_nginx = mode_name == "uwsgi"
 
-            def session_for(spec, via_nginx=via_nginx, sessions=sessions):
+            def session_for(spec, mode_name=mode_name, sessions=sessions):
                 if spec.name in unavailable:
                     return None
                 session = sessions.get(spec.name)
@@ -127,7 +137,7 @@ def run_rounds(plan, args, pythons, unavailable, tuning, workdir):
                 if session is not None:
                     session.stop()  # reap what is left of the one that died
                 session = ServerSession(spec, pythons[spec.venv], tuning, workdir,
-                                        via_nginx_uwsgi=via_nginx)
+                                        mode=mode_name)
                 try:
                     session.start()
                 except procs.StartError as exc:
@@ -190,7 +200,11 @@ def main(argv=None):
     except KeyError as exc:
         log(f"unknown name {exc}; try --list")
         return 2
-    if not os.access(load.WRK, os.X_OK):
+    if any(s.http2 for s in chosen) and not os.access(h2load.H2LOAD, os.X_OK):
+        log(f"{h2load.H2LOAD} not found: the h2 scenario needs it (apt-get install "
+            "nghttp2-client)")
+        chosen = [s for s in chosen if not s.http2]
+    if any(not s.http2 for s in chosen) and not os.access(load.WRK, os.X_OK):
         log(f"{load.WRK} not found: apt-get install wrk")
         return 2
     if any(s.via_nginx_uwsgi for s in chosen) and not nginx.available():
@@ -218,7 +232,8 @@ def _run(args, selected, chosen, plan):
                    if not isinstance(pythons[s.venv], str)}
     tuning = servers.Tuning(workers=args.workers, threads=args.threads)
     config = {k: getattr(args, k) for k in ("workers", "threads", "wrk_threads", "connections",
-                                            "duration", "warmup", "rounds", "idle_connections")}
+                                            "duration", "warmup", "rounds", "idle_connections",
+                                            "h2_connections", "h2_streams")}
     config["loadavg_start"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     config["ours_python"] = args.ours_python or venvs.venv_python("ours")
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -249,6 +264,7 @@ def _run(args, selected, chosen, plan):
                         for s in needed},
             "runs": runs,
             "summary": summary,
+            "skipped": report.skipped(chosen, selected),
             "markdown": table,
         }
         path = report.write_json(args.results_dir, stamp, payload)

@@ -4,6 +4,7 @@ import json
 import os
 import statistics
 
+from .scenarios import skip_reason
 from .venvs import venv_python
 
 NOISE_NOTE = (
@@ -77,6 +78,27 @@ def _round_ratio(runs, name, base):
     return _median(ratios)
 
 
+def skipped(scenarios, servers):
+    """{scenario: {server: reason}} for the selected servers that sit a scenario out."""
+    out = {}
+    for scenario in scenarios:
+        reasons = {spec.name: skip_reason(scenario, spec) for spec in servers}
+        reasons = {name: why for name, why in reasons.items() if why}
+        if reasons:
+            out[scenario.name] = reasons
+    return out
+
+
+def _load_line(scenario, config):
+    """What generated the load, for a table whose load generator is not wrk."""
+    if not scenario.http2:
+        return None
+    return (f"h2load -t{config['wrk_threads']} -c{config.get('h2_connections', '?')} "
+            f"-m{config.get('h2_streams', '?')} -D {config['duration']} after "
+            f"{config['warmup']} s warm-up, cleartext HTTP/2 with prior knowledge; p50/p99 "
+            f"from h2load's per-request log; errors = errored streams plus 4xx/5xx.")
+
+
 def _fmt(value, spec="{:.0f}"):
     return "n/a" if value is None else spec.format(value)
 
@@ -100,8 +122,10 @@ def markdown(scenarios, servers, summary, config):
                 "peak RSS/worker MiB", *ratio_titles]
         if scenario.idle_connections:
             head.append("idle held")
-        out += [f"### {scenario.name}: {scenario.title}", "",
-                "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        out += [f"### {scenario.name}: {scenario.title}", ""]
+        if _load_line(scenario, config):
+            out += [_load_line(scenario, config), ""]
+        out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         notes = []
         for spec in servers:
             row = rows.get(spec.name)
@@ -128,6 +152,10 @@ def markdown(scenarios, servers, summary, config):
             if spec.note:
                 notes.append(f"{spec.name}: {spec.note}")
             out.append("| " + " | ".join(cells) + " |")
+        for spec in servers:
+            why = skip_reason(scenario, spec)
+            if why and spec.name not in rows:
+                notes.append(f"{spec.name}: skipped: {why}")
         out.append("")
         out += [f"- {n}" for n in notes]
         if notes:

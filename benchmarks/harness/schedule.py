@@ -1,6 +1,8 @@
 """Run order: which server measures which scenario when, so that compared rows run
 side by side in time and no server is always first or last."""
 
+from .scenarios import MODES
+
 
 def _pair_key(spec):
     # ours-X and upstream-X are compared, so they belong next to each other.
@@ -28,8 +30,9 @@ def comparison_order(specs, rnd):
 
 
 def modes(plan):
-    """Split (scenario, specs) pairs into plain HTTP and behind-nginx groups, in order."""
-    for via_nginx in (False, True):
-        mode = [(sc, specs) for sc, specs in plan if sc.via_nginx_uwsgi == via_nginx]
-        if mode:
-            yield via_nginx, mode
+    """Split (scenario, specs) pairs by how the servers are started for them (plain
+    HTTP, cleartext HTTP/2, behind nginx), in that order: (mode, pairs)."""
+    for name in MODES:
+        pairs = [(sc, specs) for sc, specs in plan if sc.mode == name]
+        if pairs:
+            yield name, pairs

@@ -35,6 +35,8 @@ class ServerSpec:
     baselines: tuple = ()
     http: bool = True  # takes part in the plain HTTP scenarios
     uwsgi: bool = False  # can sit behind nginx uwsgi_pass
+    http2: bool = False  # serves cleartext HTTP/2 with prior knowledge (the h2 scenario)
+    no_http2: str = ""  # why not, for the h2 table's notes
     default: bool = False
     note: str = ""
     # SIGTERM by default: a runner started in the background passes SIGINT on ignored,
@@ -71,6 +73,10 @@ def _gunicorn(spec, python, port, tuning, protocol):
         argv += ["--worker-connections", str(MAX_CONNECTIONS)]
     if protocol == "uwsgi":
         argv += ["--protocol", "uwsgi"]
+    elif protocol == "h2c":
+        # Cleartext HTTP/2 needs h2 among the protocols; prior knowledge means the
+        # client starts with the preface (RFC 9113 section 3.3), as h2load does.
+        argv += ["--http-protocols", "h2,h1", "--http2-cleartext", "prior-knowledge"]
     return argv + [app]
 
 
@@ -162,33 +168,38 @@ BUILDERS = {
 }
 
 
-def _gunicorn_pair(worker_class, interface, default, extra_baselines=()):
+def _gunicorn_pair(worker_class, interface, default, extra_baselines=(), no_http2=""):
     # SIGINT is gunicorn's quick shutdown; TERM would wait out the graceful timeout.
-    upstream = ServerSpec(
-        name=f"upstream-{worker_class}", venv="upstream", worker_class=worker_class,
-        interface=interface, uwsgi=True, default=default, stop_signal=signal.SIGINT,
-    )
-    ours = ServerSpec(
-        name=f"ours-{worker_class}", venv="ours", worker_class=worker_class,
-        interface=interface, uwsgi=True, default=default, stop_signal=signal.SIGINT,
-        baselines=(upstream.name,) + tuple(extra_baselines),
-    )
+    # Both members get the h2 scenario when upstream's worker class serves HTTP/2; ours
+    # then shows "not available" with the reason until its HTTP/2 is there.
+    common = dict(worker_class=worker_class, interface=interface, uwsgi=True,
+                  default=default, stop_signal=signal.SIGINT, http2=not no_http2,
+                  no_http2=no_http2)
+    upstream = ServerSpec(name=f"upstream-{worker_class}", venv="upstream", **common)
+    ours = ServerSpec(name=f"ours-{worker_class}", venv="ours",
+                      baselines=(upstream.name,) + tuple(extra_baselines), **common)
     return [upstream, ours]
 
 
 SERVERS = [
-    *_gunicorn_pair("sync", "wsgi", default=True),
+    *_gunicorn_pair("sync", "wsgi", default=True,
+                    no_http2="the sync worker has no HTTP/2 (upstream warns and serves "
+                             "HTTP/1.1 only)"),
     *_gunicorn_pair("gthread", "wsgi", default=True),
     *_gunicorn_pair("asgi", "asgi", default=True, extra_baselines=("uvicorn",)),
     *_gunicorn_pair("gevent", "wsgi", default=False),
     # Not in the default set only to keep the default run near 10 minutes.
     ServerSpec(name="uvicorn", venv="uvicorn", worker_class="uvloop+httptools",
-               interface="asgi"),
-    ServerSpec(name="granian-wsgi", venv="granian", worker_class="wsgi", interface="wsgi"),
-    ServerSpec(name="granian-asgi", venv="granian", worker_class="asgi", interface="asgi"),
-    ServerSpec(name="hypercorn", venv="hypercorn", worker_class="uvloop", interface="asgi"),
+               interface="asgi", no_http2="uvicorn has no HTTP/2"),
+    # granian (--http auto) and hypercorn take h2c prior knowledge with the same command.
+    ServerSpec(name="granian-wsgi", venv="granian", worker_class="wsgi", interface="wsgi",
+               http2=True),
+    ServerSpec(name="granian-asgi", venv="granian", worker_class="asgi", interface="asgi",
+               http2=True),
+    ServerSpec(name="hypercorn", venv="hypercorn", worker_class="uvloop", interface="asgi",
+               http2=True),
     ServerSpec(name="waitress", venv="waitress", worker_class="threads", interface="wsgi",
-               note="single process: --workers does not apply"),
+               note="single process: --workers does not apply", no_http2="waitress has no HTTP/2"),
     ServerSpec(name="pyuwsgi", venv="pyuwsgi", worker_class="prefork", interface="wsgi",
                http=False, uwsgi=True, default=True, stop_signal=signal.SIGINT,
                note="uwsgi scenario only (binary uwsgi protocol behind nginx)"),

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 
-from . import load, nginx, procs, scenarios, servers
+from . import h2load, load, nginx, procs, scenarios, servers
 
 
 class IdleHolder:
@@ -71,14 +71,21 @@ def _connects(port):
 
 
 class ServerSession:
-    """A started server; `front_port` is where wrk connects (nginx for uwsgi)."""
+    """A started server; `front_port` is where the load connects (nginx for uwsgi).
 
-    def __init__(self, spec, python, tuning, workdir, via_nginx_uwsgi=False):
+    `mode` is the scenarios' mode: "http", "h2c" (started with cleartext HTTP/2) or
+    "uwsgi" (speaking uwsgi behind our own nginx).
+    """
+
+    def __init__(self, spec, python, tuning, workdir, mode="http"):
+        if mode not in scenarios.MODES:
+            raise ValueError(f"unknown mode {mode!r}")
         self.spec = spec
         self.python = python
         self.tuning = tuning
         self.workdir = workdir
-        self.via_nginx_uwsgi = via_nginx_uwsgi
+        self.mode = mode
+        self.via_nginx_uwsgi = mode == "uwsgi"
         self.started = []
         self.server = None
         self.front_port = None
@@ -90,7 +97,7 @@ class ServerSession:
         env = dict(os.environ, PYTHONPATH=servers.APPS_DIR, PYTHONUNBUFFERED="1")
         env.pop("PYTHONHOME", None)
         port = procs.free_port()
-        protocol = "uwsgi" if self.via_nginx_uwsgi else "http"
+        protocol = self.mode
         log_path = os.path.join(self.workdir, f"{self.spec.name}-{protocol}-{self.starts}.log")
         self.server = procs.ServerProcess(
             self.spec.argv(self.python, port, self.tuning, protocol), log_path,
@@ -104,6 +111,10 @@ class ServerSession:
                 self.started.append(front.start())
                 front.wait_ready(lambda: load.http_ok(front_port), timeout=15)
                 self.front_port = front_port
+            elif self.mode == "h2c":
+                # With prior knowledge an h2c server may refuse HTTP/1.1 outright.
+                self.server.wait_ready(lambda: h2load.answers_preface(port))
+                self.front_port = port
             else:
                 self.server.wait_ready(lambda: load.http_ok(port))
                 self.front_port = port
@@ -124,6 +135,8 @@ class ServerSession:
         """Warm up, then one measured wrk run; returns the run record (ok or not)."""
         record = {"server": self.spec.name, "scenario": scenario.name, "ok": False,
                   "error": None}
+        if scenario.http2:
+            return self._measure_h2(scenario, args, record)
         problem = check_response(self.front_port, scenario)
         if problem:
             record["error"] = f"failed: {problem}"
@@ -153,6 +166,31 @@ class ServerSession:
         finally:
             if holder is not None:
                 record["idle"] = holder.finish()
+        return self._finish(record)
+
+    def _measure_h2(self, scenario, args, record):
+        """The h2 scenario: one h2load run (warm-up included) over cleartext HTTP/2."""
+        url = f"http://127.0.0.1:{self.front_port}{scenario.path}"
+        problem = h2load.check_answer(url, scenario.body_bytes)
+        if problem:
+            record["error"] = f"failed: {problem}"
+            return self._finish(record)
+        sampler = procs.RssSampler(self.server)
+        sampler.start()
+        try:
+            record["metrics"] = h2load.run_h2load(
+                url, args.duration, args.warmup, clients=args.h2_connections,
+                streams=args.h2_streams, threads=args.wrk_threads, workdir=self.workdir)
+            record["ok"] = True
+        except h2load.H2LoadError as exc:
+            record["error"] = f"failed: {exc}"
+        finally:
+            record["peak_rss_kib"] = sampler.finish()
+        record["worker_pids_seen"] = len(sampler.peak_kib)
+        return self._finish(record)
+
+    def _finish(self, record):
+        """Attach the server's state and, for a failure, its last log line."""
         log_tail = procs.tail(self.server.log_path)
         if not record["ok"]:
             record["log_tail"] = log_tail

@@ -12,9 +12,10 @@ MARKER = ".bench-requirements.json"
 PIP_TIMEOUT = 900
 
 # Each peer lives alone so its dependency pins cannot change another server's code.
-# uvloop sits beside upstream gunicorn so its asgi worker's "auto" loop matches ours.
+# uvloop sits beside upstream gunicorn so its asgi worker's "auto" loop matches ours;
+# the http2 extra brings h2, which upstream needs for --http-protocols h2.
 PEER_REQUIREMENTS = {
-    "upstream": ["gunicorn[gevent]==27.0.1", "uvloop"],
+    "upstream": ["gunicorn[gevent,http2]==27.0.1", "uvloop"],
     "uvicorn": ["uvicorn[standard]"],
     "granian": ["granian"],
     "hypercorn": ["hypercorn", "uvloop"],
@@ -26,6 +27,8 @@ PEER_REQUIREMENTS = {
 OURS_SIBLINGS = [
     ("packages/workers-async", ["gevent", "uvloop"]),
     ("packages/uwsgi", []),
+    # h2 named here too so that the venv has it even before the package's own deps change.
+    ("packages/http2", ["h2"]),
 ]
 
 

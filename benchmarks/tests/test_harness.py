@@ -44,15 +44,17 @@ def test_comparison_order_keeps_pairs_adjacent_rotates_and_flips():
                         "ours-gthread"]
 
 
-def test_modes_split_plain_http_from_behind_nginx():
-    specs = servers.select(["upstream-sync", "pyuwsgi"])
-    chosen = scenarios.select(["hello", "uwsgi", "close"])
+def test_modes_split_plain_http_from_h2c_and_behind_nginx():
+    specs = servers.select(["upstream-sync", "upstream-gthread", "pyuwsgi"])
+    chosen = scenarios.select(["h2", "hello", "uwsgi", "close"])
     plan = [(sc, [s for s in specs if scenarios.applies(sc, s)]) for sc in chosen]
-    got = [(via, [(sc.name, [s.name for s in sp]) for sc, sp in mode])
-           for via, mode in schedule.modes(plan)]
+    got = [(mode, [(sc.name, [s.name for s in sp]) for sc, sp in pairs])
+           for mode, pairs in schedule.modes(plan)]
     assert got == [
-        (False, [("hello", ["upstream-sync"]), ("close", ["upstream-sync"])]),
-        (True, [("uwsgi", ["upstream-sync", "pyuwsgi"])]),
+        ("http", [("hello", ["upstream-sync", "upstream-gthread"]),
+                  ("close", ["upstream-sync", "upstream-gthread"])]),
+        ("h2c", [("h2", ["upstream-gthread"])]),
+        ("uwsgi", [("uwsgi", ["upstream-sync", "upstream-gthread", "pyuwsgi"])]),
     ]
 
 
