@@ -26,7 +26,7 @@ class FakeArbiter:
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._listener.bind(path)
         self._listener.listen(16)
-        self._listener.settimeout(0.1)
+        self._listener.settimeout(0.02)
         self._stopping = threading.Event()
         self._socks = []
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
