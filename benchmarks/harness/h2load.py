@@ -164,9 +164,12 @@ def check_answer(url, expect_body_bytes, timeout=15):
         report = parse_report(_run(argv, timeout=timeout))
     except H2LoadError as exc:
         return f"h2 check request failed: {exc}"
+    if report.get("errored"):
+        # Typically a server that ignored the preface (an HTTP/1.1-only worker).
+        return "h2 check: no HTTP/2 answer to a prior-knowledge request (stream errored)"
     if report.get("succeeded") != 1 or report["s2xx"] != 1:
         return (f"h2 check: {report.get('succeeded', 0)} succeeded, {report['s2xx']} 2xx, "
-                f"{report.get('errored', 0)} errored")
+                f"{report['s4xx'] + report['s5xx']} 4xx/5xx")
     if report.get("data_bytes") != expect_body_bytes:
         return f"h2 check: body of {report.get('data_bytes')} bytes, not {expect_body_bytes}"
     return None

@@ -104,9 +104,12 @@ def _fmt(value, spec="{:.0f}"):
 
 
 def markdown(scenarios, servers, summary, config):
+    # The h2 table says how h2load ran; the header names wrk only if a wrk table follows.
+    wrk = (f"wrk -t{config['wrk_threads']} -c{config['connections']} -d{config['duration']}s, "
+           if any(not sc.http2 for sc in scenarios) else "")
     out = [f"> {NOISE_NOTE}", ">",
            f"> workers={config['workers']}, gthread/waitress threads={config['threads']}, "
-           f"wrk -t{config['wrk_threads']} -c{config['connections']} -d{config['duration']}s, "
+           f"{wrk}"
            f"{config['rounds']} round(s) interleaved, median shown; ratios are the median of "
            f"same-round req/s ratios. Load average at start: {config.get('loadavg_start', '?')}.",
            ""]

@@ -27,7 +27,7 @@ PEER_REQUIREMENTS = {
 OURS_SIBLINGS = [
     ("packages/workers-async", ["gevent", "uvloop"]),
     ("packages/uwsgi", []),
-    # h2 named here too so that the venv has it even before the package's own deps change.
+    # h2 named as well: the h2 scenario needs it whatever packages/http2 declares.
     ("packages/http2", ["h2"]),
 ]
 
