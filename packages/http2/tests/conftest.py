@@ -1,10 +1,14 @@
-"""Shared helpers for the gunicorn-http2 tests: an h2 client wired to the sans-I/O server."""
+"""Shared helpers for the gunicorn-http2 tests: an in-memory h2 client pair, and real servers."""
 
+import os
+import subprocess
+from pathlib import Path
 from types import SimpleNamespace
 
 import h2.config
 import h2.connection
 import pytest
+from gunicorn_testsupport import ServerProcess
 
 from gunicorn.http2.connection import HTTP2Connection
 
@@ -68,3 +72,52 @@ def pair():
     p = Pair()
     p.exchange()
     return p
+
+
+# -- integration: the real server -------------------------------------------
+
+APPS = Path(__file__).parent / "apps"
+
+
+@pytest.fixture(scope="session")
+def cert(tmp_path_factory):
+    """A self-signed certificate for localhost: ``(certfile, keyfile)``."""
+    where = tmp_path_factory.mktemp("tls")
+    key, crt = where / "key.pem", where / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                    str(key), "-out", str(crt), "-days", "1", "-subj", "/CN=localhost"],
+                   check=True, capture_output=True, timeout=60)
+    return str(crt), str(key)
+
+
+def h2_server(*args, app="h2app:app", threads="4", **kw):
+    """A gthread server with HTTP/2 enabled (TLS or h2c per ``args``)."""
+    return ServerProcess("-k", "gthread", "--threads", threads, "--http-protocols", "h2,h1",
+                         "--timeout", "20", "--graceful-timeout", "5", *args, app,
+                         cwd=str(APPS), **kw)
+
+
+def tls_server(cert, *args, **kw):
+    return h2_server("--certfile", cert[0], "--keyfile", cert[1], *args, **kw)
+
+
+def h2c_server(*args, **kw):
+    return h2_server("--http2-cleartext", "prior-knowledge", *args, **kw)
+
+
+@pytest.fixture(scope="module")
+def tls(cert):
+    with tls_server(cert) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def h2c():
+    with h2c_server() as srv:
+        yield srv
+
+
+def curl(*args, timeout=15):
+    """Run curl; returns the CompletedProcess (stdout as bytes)."""
+    return subprocess.run(["curl", "-s", "-S", "-m", "10", *args], capture_output=True,
+                          timeout=timeout, env=dict(os.environ, NO_PROXY="*"))

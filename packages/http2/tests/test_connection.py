@@ -239,3 +239,17 @@ def test_garbage_after_handshake_never_raises():
         events = server.receive_data(bytes(rng.getrandbits(8) for _ in range(rng.randint(1, 200))))
         for e in events:
             assert type(e).__module__ == "gunicorn.http2.events"
+
+
+def test_unread_body_of_one_stream_does_not_close_the_connection_window(pair):
+    # Stream 1 sends a whole window that nobody reads yet...
+    pair.client.send_headers(1, [(":method", "POST"), (":path", "/"), (":scheme", "http"),
+                                 (":authority", "h")])
+    for _ in range(4):
+        pair.client.send_data(1, b"a" * 16000)
+    pair.to_server()
+    pair.to_client()
+    # ...and stream 3 can still send: the connection window came back on receipt.
+    assert pair.client.local_flow_control_window(1) < 6000
+    # (without it only 1535 bytes would be left for every other stream)
+    assert pair.client.outbound_flow_control_window > 40000

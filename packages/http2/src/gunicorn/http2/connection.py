@@ -66,6 +66,13 @@ class HTTP2Connection:
         self.goaway_sent = False    # no new streams accepted (graceful or error)
         self.ended = False          # ConnectionEnded was reported: nothing more will come
         self.error_code = None      # code of the GOAWAY we sent for an error, if any
+        # Flow-control credit not yet returned in a WINDOW_UPDATE (RFC 9113 section 6.9):
+        # the connection's as bytes arrive, each stream's as the app consumes them.
+        window = self.settings[SettingCodes.INITIAL_WINDOW_SIZE]
+        self._conn_credit = 0
+        self._conn_threshold = max(DEFAULT_WINDOW, window) // 2
+        self._stream_credit = {}
+        self._stream_threshold = max(1, window // 2)
 
     # -- starting -----------------------------------------------------------
     def initiate(self):
@@ -135,11 +142,12 @@ class HTTP2Connection:
             self._on_request(event, out)
         elif kind is h2.events.DataReceived:
             sid = event.stream_id
+            # The connection window is returned on receipt, so that one stream's
+            # unread body never stalls the others; each stream's own window
+            # (returned by acknowledge()) bounds what we hold for it.
+            self._credit_connection(event.flow_controlled_length)
             if sid in self._active:
                 out.append(ev.StreamData(sid, event.data, event.flow_controlled_length))
-            else:
-                # A stream we refused or reset: give the window back at once.
-                self._h2.acknowledge_received_data(event.flow_controlled_length, sid)
         elif kind is h2.events.TrailersReceived:
             self._trailers[event.stream_id] = [
                 (n.decode("latin-1").upper(), v.decode("latin-1")) for n, v in event.headers]
@@ -282,15 +290,33 @@ class HTTP2Connection:
     def _finished(self, sid):
         self._outbound.pop(sid, None)
         self._active.discard(sid)
+        self._stream_credit.pop(sid, None)
 
     def acknowledge(self, stream_id, flow_length):
-        """The app consumed ``flow_length`` bytes of ``stream_id``'s body: reopen the window."""
-        if flow_length <= 0 or self.error_code is not None:
+        """The app consumed ``flow_length`` bytes of ``stream_id``'s body: reopen its window.
+
+        WINDOW_UPDATE goes out once half a window is owed (fewer, larger updates).
+        """
+        if flow_length <= 0 or self.ended:
             return
+        credit = self._stream_credit.get(stream_id, 0) + flow_length
+        if credit < self._stream_threshold:
+            self._stream_credit[stream_id] = credit
+            return
+        self._stream_credit.pop(stream_id, None)
         try:
-            self._h2.acknowledge_received_data(flow_length, stream_id)
-        except ProtocolError:
+            self._h2.increment_flow_control_window(credit, stream_id=stream_id)
+        except (ProtocolError, KeyError):
+            # The stream closed meanwhile: nothing to reopen.
             pass
+
+    def _credit_connection(self, flow_length):
+        credit = self._conn_credit + flow_length
+        if credit < self._conn_threshold:
+            self._conn_credit = credit
+            return
+        self._conn_credit = 0
+        self._h2.increment_flow_control_window(credit)
 
     def reset_stream(self, stream_id, error_code=CANCEL):
         """Abandon a stream (RST_STREAM), e.g. when the app failed after its head went out."""
