@@ -158,17 +158,17 @@ values = st.recursive(
     | st.text(max_size=64),
     lambda children: st.lists(children, max_size=8)
     | st.dictionaries(st.text(max_size=16), children, max_size=8),
-    max_leaves=40,
+    max_leaves=20,
 )
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(values)
 def test_round_trip(value):
     assert decode_value(encode_value(value)) == value
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200))
 def test_random_bytes_parse_or_raise_protocol_error(data):
     try:

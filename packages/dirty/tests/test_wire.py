@@ -128,7 +128,7 @@ messages = st.builds(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(messages, max_size=6), st.data())
 def test_any_split_gives_the_same_messages(msgs, data):
     stream = b"".join(encode_message(*m) for m in msgs)
@@ -143,7 +143,7 @@ def test_any_split_gives_the_same_messages(msgs, data):
     assert got == msgs
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=120))
 def test_random_bytes_parse_or_raise_protocol_error(data):
     reader = MessageReader()
