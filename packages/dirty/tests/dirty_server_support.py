@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 from gunicorn_testsupport import ServerProcess, wait_for
 
+from gunicorn.ctl.client import ControlClient, ControlClientError
+
 HERE = Path(__file__).resolve().parent
 ECHO = "dirty_test_apps:Echo"
 SINGLE = "dirty_test_apps:Single"
@@ -61,24 +63,33 @@ def gunicornc(srv, text, check=True):
     return json.loads(proc.stdout) if proc.stdout.strip() else None
 
 
+def control_path(srv):
+    return os.path.join(srv.env["XDG_RUNTIME_DIR"], "gunicorn.ctl")
+
+
 def show_dirty(srv):
-    reply = gunicornc(srv, "show dirty")
+    """``show dirty`` over the control socket, in process (polling with the CLI is slow)."""
+    with ControlClient(control_path(srv), timeout=10) as client:
+        reply = client.request("show dirty")
     assert reply["status"] == "ok", reply
     return reply["data"]
 
 
 def control_ready(srv):
-    path = os.path.join(srv.env["XDG_RUNTIME_DIR"], "gunicorn.ctl")
-    wait_for(lambda: os.path.exists(path), 10, message=f"control socket\n{srv.log}")
+    wait_for(lambda: os.path.exists(control_path(srv)), 10, message=f"control socket\n{srv.log}")
 
 
-def booted_workers(srv, count, timeout=10.0):
+def booted_workers(srv, count, timeout=15.0):
     """Wait until ``show dirty`` lists exactly ``count`` booted workers; the status."""
     control_ready(srv)
     last = {}
 
     def ready():
-        last["status"] = status = show_dirty(srv)
+        try:
+            last["status"] = status = show_dirty(srv)
+        except ControlClientError as exc:   # the master is busy forking: ask again
+            last["status"] = str(exc)
+            return None
         workers = status["workers"]
         if len(workers) == count and all(w["booted"] for w in workers):
             return status

@@ -61,7 +61,13 @@ def show_dirty(arbiter, args):
     if path is None:
         return {"enabled": False, "status": "not running", "pid": None,
                 "workers": [], "apps": []}
-    status = ask_dirty_arbiter(path, wire.STATUS)
+    try:
+        status = ask_dirty_arbiter(path, wire.STATUS)
+    except CommandError as exc:
+        # forked but not listening yet (or just restarted): say so rather than fail
+        pid, _ = _companion(arbiter)
+        return {"enabled": True, "status": "starting", "pid": pid, "socket": path,
+                "workers": [], "apps": [], "error": str(exc)}
     return {
         "enabled": True,
         "status": "running",

@@ -4,7 +4,6 @@ import itertools
 
 from gunicorn.dirty.app import app_worker_limit, parse_dirty_app_spec
 
-
 # a running count of picks: each worker remembers when it was last chosen
 _PICKS = itertools.count(1)
 
