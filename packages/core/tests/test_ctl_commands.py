@@ -234,6 +234,17 @@ def test_dirty_commands_without_dirty_arbiter(table, signals, text):
     assert signals == []
 
 
+def _dirty_commands_installed():
+    from gunicorn import plugins
+
+    names = {ep.name.replace(".", " ") for ep in
+             plugins.entry_points(plugins.CONTROL_COMMANDS_GROUP)}
+    return "dirty add" in names
+
+
+@pytest.mark.skipif(_dirty_commands_installed(),
+                    reason="gunicorn-dirty is installed: its dirty commands replace "
+                           "core's signal fallback in the default table")
 def test_dirty_fallback_signals_the_dirty_arbiter(table, signals, monkeypatch):
     monkeypatch.setattr(arbiter_commands, "DIRTY_SIGNAL_GAP", 0)
     arbiter = FakeArbiter()
