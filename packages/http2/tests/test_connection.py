@@ -253,3 +253,22 @@ def test_unread_body_of_one_stream_does_not_close_the_connection_window(pair):
     assert pair.client.local_flow_control_window(1) < 6000
     # (without it only 1535 bytes would be left for every other stream)
     assert pair.client.outbound_flow_control_window > 40000
+
+
+def test_a_smaller_window_applies_only_once_acknowledged():
+    p = Pair(http2_initial_window_size=1000)
+    # The client sends under the default window before it has seen our SETTINGS.
+    p.client.send_headers(1, [(":method", "POST"), (":path", "/"), (":scheme", "http"),
+                              (":authority", "h")])
+    p.client.send_data(1, b"e" * 5000)
+    events = p.to_server()
+    assert not of(ev.ConnectionEnded, events)
+    assert sum(len(d.data) for d in of(ev.StreamData, events)) == 5000
+    p.to_client()
+    changed = of(h2.events.RemoteSettingsChanged, p.client_events)[0].changed_settings
+    assert changed[SettingCodes.INITIAL_WINDOW_SIZE].new_value == 1000
+    p.to_server()
+    # Acknowledged: a new stream now gets 1000 bytes, and more is an error.
+    p.client.send_headers(3, [(":method", "POST"), (":path", "/"), (":scheme", "http"),
+                              (":authority", "h")])
+    assert p.client.local_flow_control_window(3) == 1000

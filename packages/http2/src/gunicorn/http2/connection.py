@@ -34,13 +34,16 @@ from gunicorn.http2.errors import (
     StreamClosed,
     goaway_code,
 )
-from gunicorn.http2.local_settings import apply_settings, server_configuration
+from gunicorn.http2.local_settings import (
+    DEFAULT_WINDOW,
+    apply_settings,
+    server_configuration,
+    settings_frame,
+)
 from gunicorn.http2.outbound import OutboundStream
 from gunicorn.http2.request_head import DEFAULT_WEIGHT, MalformedRequest, build_request
 from gunicorn.http2.response_head import response_block, trailer_block
 
-# RFC 9113 section 6.9.2: the connection window starts at 65535 whatever SETTINGS say.
-DEFAULT_WINDOW = 65535
 # A GOAWAY frame without debug data: 9-byte frame header + 8-byte payload.
 _GOAWAY_LENGTH = 17
 _GOAWAY_TYPE = 0x07
@@ -78,6 +81,9 @@ class HTTP2Connection:
     def initiate(self):
         """Queue our SETTINGS (the server connection preface, RFC 9113 section 3.4)."""
         self._h2.initiate_connection()
+        # h2's frame would carry a pending (smaller) window as its current value.
+        self._h2.data_to_send()
+        self._out += settings_frame(self._h2, self.settings)
         self._open_connection_window()
 
     def initiate_upgrade(self, settings_header):
@@ -88,6 +94,8 @@ class HTTP2Connection:
         ``send_response(1, ...)``.  The caller reports that request itself.
         """
         self._h2.initiate_upgrade_connection(settings_header)
+        self._h2.data_to_send()
+        self._out += settings_frame(self._h2, self.settings)
         self._open_connection_window()
         self._active.add(1)
         self.last_stream_id = 1
