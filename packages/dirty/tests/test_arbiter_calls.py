@@ -1,5 +1,6 @@
 """Calls through the dirty arbiter, end to end: a web worker's client, the arbiter, a dirty worker."""
 
+import httpx
 import pytest
 from dirty_server_support import (
     ECHO,
@@ -70,3 +71,26 @@ def test_app_with_a_worker_limit_loads_on_one_worker(srv, app):
     assert {call(srv, app, "whoami")["result"] for _ in range(5)} == set(holders)
     # the unlimited app is on both
     assert all(ECHO in w["apps"] for w in status["workers"])
+
+
+def test_stash_is_shared_by_every_web_worker(srv):
+    writer = stash(srv, "put", "sessions", "k1", {"user": 7})
+    assert writer.get("result") is None and "error_type" not in writer, writer
+    # read it back from the other web worker (new connections until one answers)
+    for _ in range(40):
+        reply = stash(srv, "get", "sessions", "k1")
+        assert reply["result"] == {"user": 7}, reply
+        if reply["web_pid"] != writer["web_pid"]:
+            break
+    else:
+        pytest.fail("never reached the second web worker")
+    assert stash(srv, "keys", "sessions")["result"] == ["k1"]
+    assert stash(srv, "delete", "sessions", "k1")["result"] is True
+    assert stash(srv, "exists", "sessions", "k1")["result"] is False
+
+
+def stash(srv, op, *args):
+    resp = httpx.post(srv.url("/stash"), json={"op": op, "args": list(args)},
+                      headers={"Connection": "close"}, timeout=20)
+    assert resp.status_code == 200, resp.text
+    return resp.json()

@@ -17,6 +17,7 @@ from gunicorn.dirty.routing import (
     pick_workers_to_remove,
     plan_apps,
 )
+from gunicorn.dirty.stash_store import StashStore
 from gunicorn.dirty.worker import APP_LOAD_ERROR, BOOT_NOTICE_ID, DirtyWorker, run_worker
 
 # a worker that dies before it booted is replaced only this much later,
@@ -109,11 +110,7 @@ class DirtyArbiter:
         if self.num_workers < self.min_workers:
             self.log.warning("dirty_workers=%s is fewer than the %s the apps' worker "
                              "counts ask for", self.num_workers, self.min_workers)
-        try:
-            from gunicorn.dirty.stash_store import StashStore
-        except ImportError:  # TEMP until stash_store.py lands
-            StashStore = None
-        self.stash = StashStore() if StashStore else None
+        self.stash = StashStore()
         asyncio.run(self._main())
         self.log.info("Dirty arbiter exiting (pid: %s)", self.pid)
         return 0
