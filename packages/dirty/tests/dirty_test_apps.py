@@ -35,6 +35,13 @@ class Echo(DirtyApp):
             time.sleep(delay)
             yield i
 
+    async def async_echo(self, value):
+        return value
+
+    async def async_count(self, n):
+        for i in range(n):
+            yield i
+
     def fail(self, message):
         raise ValueError(message)
 
