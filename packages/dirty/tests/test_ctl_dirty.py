@@ -65,16 +65,21 @@ def test_show_all_lists_dirty_processes(tmp_path):
         assert data["dirty_workers"] == 2
 
 
-@pytest.mark.parametrize("command, message", [
+BAD_COUNTS = [
     ("dirty add x", "must be an integer"),
     ("dirty remove 0", "at least 1"),
     ("dirty add 1 2", "usage"),
-])
-def test_bad_counts_are_error_replies(tmp_path, command, message):
+]
+
+
+def test_bad_counts_are_error_replies(tmp_path):
     with dirty_server(tmp_path, workers=1) as srv:
         booted_workers(srv, 1)
-        reply = gunicornc(srv, command, check=False)
-        assert reply["status"] == "error" and message in reply["error"], reply
+        for command, message in BAD_COUNTS:
+            reply = gunicornc(srv, command, check=False)
+            assert reply["status"] == "error" and message in reply["error"], (command, reply)
+        # nothing changed
+        assert len(booted_workers(srv, 1)["workers"]) == 1
 
 
 def test_without_dirty_arbiter_show_dirty_is_disabled_and_add_fails(tmp_path):
