@@ -22,6 +22,11 @@ LINGER_SECONDS = 2.0
 LINGER_MAX_BYTES = 4 * 1024 * 1024
 
 
+def _alpn_chose_h2(transport) -> bool:
+    ssl_object = transport.get_extra_info("ssl_object")
+    return ssl_object is not None and ssl_object.selected_alpn_protocol() == "h2"
+
+
 class HTTPConnection(asyncio.Protocol):
     """One client connection of the asgi worker.
 
@@ -59,13 +64,21 @@ class HTTPConnection(asyncio.Protocol):
         self._served = 0
         self._lingering = False
         self._lingered = 0
+        self._h2c_seen = None  # first bytes kept while telling an h2c preface apart
 
     # -- asyncio.Protocol --------------------------------------------------------
 
     def connection_made(self, transport) -> None:
+        server = self.server
+        if server.http2 is not None and server.ssl_context is not None \
+                and _alpn_chose_h2(transport):
+            self._become_http2(transport, b"")
+            return
         self.transport = transport
         self._loop = asyncio.get_running_loop()
         self.peer = transport.get_extra_info("peername")
+        if server.h2c_prior and server.h2c_allowed(self.peer):
+            self._h2c_seen = b""
         if self.sockname is None:
             self.sockname = transport.get_extra_info("sockname")
         self._client = address(self.peer)
@@ -83,6 +96,10 @@ class HTTPConnection(asyncio.Protocol):
         self._arm_idle_timer()
 
     def data_received(self, data: bytes) -> None:
+        if self._h2c_seen is not None:
+            data = self._sniff_h2c(data)
+            if data is None:
+                return
         if self._lingering:
             self._lingered += len(data)
             if self._lingered > LINGER_MAX_BYTES:
@@ -99,6 +116,11 @@ class HTTPConnection(asyncio.Protocol):
         self._pump()
 
     def eof_received(self):
+        if self._h2c_seen:
+            # A short first read, then EOF: what came is HTTP/1 after all.
+            data, self._h2c_seen = self._h2c_seen, None
+            self.data_received(data)
+        self._h2c_seen = None
         if self._lingering:
             return False
         if self.websocket is not None:
@@ -132,6 +154,35 @@ class HTTPConnection(asyncio.Protocol):
         cycle = self.cycle
         if cycle is None or cycle.task is None or cycle.task.done():
             self._drop_references()
+
+    # -- HTTP/2 (gunicorn-http2 installed and h2 in http_protocols) ----------------
+
+    def _sniff_h2c(self, data):
+        """The bytes to serve as HTTP/1, or None when they were (or may yet be) h2c."""
+        seen = self._h2c_seen + data if self._h2c_seen else data
+        http2 = self.server.http2
+        if len(seen) < 3 and http2.preface.startswith(seen):
+            # Too short to tell (RFC 9113 section 3.4: "PRI" decides): wait for more.
+            self._h2c_seen = seen
+            return None
+        self._h2c_seen = None
+        if self._served == 0 and http2.starts_with_preface(seen):
+            # h2c prior knowledge (RFC 9113 section 3.3) from a trusted peer.
+            self._stop_idle_timer()
+            self.server.connections.discard(self)
+            self._become_http2(self.transport, seen)
+            self.transport = None
+            return None
+        return seen
+
+    def _become_http2(self, transport, initial) -> None:
+        """Hand the transport to an ``HTTP2Session`` (ALPN h2, or an h2c preface in ``initial``)."""
+        from gunicorn.asgi.http2_session import HTTP2Session
+
+        server = self.server
+        session = HTTP2Session(server, server.http2.connection_class, self.sockname, initial)
+        transport.set_protocol(session)
+        session.connection_made(transport)
 
     def _drop_references(self) -> None:
         # Connection, transport and cycle point at each other: left alone they

@@ -29,7 +29,7 @@ class ASGIServer:
     """
 
     def __init__(self, app, cfg, log, protocol_class, worker=None, state=None,
-                 ssl_context=None):
+                 ssl_context=None, http2=None, h2c_prior=False):
         self.app = app
         self.cfg = cfg
         self.log = log
@@ -37,6 +37,10 @@ class ASGIServer:
         self.worker = worker
         self.state = state
         self.ssl_context = ssl_context
+        # gunicorn-http2's plugin class when h2 is served (ALPN h2, h2c prior knowledge).
+        self.http2 = http2
+        self.h2c_prior = http2 is not None and h2c_prior and ssl_context is None
+        self._h2c_networks = None
         self.root_path = getattr(cfg, "root_path", "") or ""
         self.max_connections = getattr(cfg, "worker_connections", 1000) or 0
         # Read per request: taken from cfg once (a worker's settings never change).
@@ -194,6 +198,18 @@ class ASGIServer:
             # A cycle task cancelled before it ever ran never reaches the end of HTTPCycle.run.
             for task in [t for t in tasks if t.done()]:
                 tasks.discard(task)
+
+    def h2c_allowed(self, peer) -> bool:
+        """Whether ``peer`` may speak h2c: only peers in forwarded_allow_ips, unix ones always."""
+        from gunicorn.wsgi.environ import is_trusted_peer
+
+        allowed = getattr(self.cfg, "forwarded_allow_ips", None) or ()
+        if self._h2c_networks is None:
+            self._h2c_networks = []
+            networks = getattr(self.cfg, "forwarded_allow_networks", None)
+            if networks is not None:
+                self._h2c_networks = list(networks())
+        return is_trusted_peer(peer, allowed, self._h2c_networks)
 
     def pre_request(self, request) -> None:
         if self.worker is None:

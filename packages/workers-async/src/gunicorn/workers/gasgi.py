@@ -14,10 +14,15 @@ require_plugin_api("gunicorn-workers-async", 1)
 
 # The arbiter halts the whole server when a worker exits with this (Arbiter.APP_LOAD_ERROR).
 APP_LOAD_ERROR = 4
+# --http2-cleartext values under which a connection may open with the h2c preface.
+H2C_PRIOR_MODES = ("prior-knowledge", "both")
 
 
 class ASGIWorker(base.Worker):
-    """Serves HTTP/1.1 and WebSocket to an ASGI app; lifespan runs once per worker."""
+    """Serves HTTP/1.1, WebSocket and (with gunicorn-http2) HTTP/2 to an ASGI app.
+
+    Lifespan runs once per worker.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -136,18 +141,45 @@ class ASGIWorker(base.Worker):
 
         return load_protocol(name)
 
-    def _ssl_context(self):
+    def _http_protocols(self):
+        protocols = getattr(self.cfg, "http_protocols", None) or []
+        if isinstance(protocols, str):
+            protocols = [p.strip() for p in protocols.split(",")]
+        return protocols
+
+    def _http2_plugin(self):
+        """gunicorn-http2's plugin class when h2 is asked for and installed, else None.
+
+        Found through the ``gunicorn.protocols`` entry point ``h2``: this
+        distribution never depends on gunicorn-http2.
+        """
+        if "h2" not in self._http_protocols():
+            return None
+        if (getattr(self.cfg, "protocol", "http") or "http") != "http":
+            return None
+        from gunicorn import plugins
+
+        try:
+            return plugins.load_entry_point(plugins.PROTOCOLS_GROUP, "h2")
+        except (LookupError, ImportError) as exc:
+            self.log.debug("HTTP/2 unavailable: %s", exc)
+            return None
+
+    def _h2c_prior(self, http2):
+        return (http2 is not None and not self.cfg.is_ssl
+                and getattr(self.cfg, "http2_cleartext", "off") in H2C_PRIOR_MODES)
+
+    def _ssl_context(self, http2):
         if not self.cfg.is_ssl:
             return None
         from gunicorn.sock import ssl_context
 
         context = ssl_context(self.cfg)
-        protocols = getattr(self.cfg, "http_protocols", None) or []
-        if isinstance(protocols, str):
-            protocols = [p.strip() for p in protocols.split(",")]
-        if "h2" in protocols:
-            # This worker speaks HTTP/1.1 only: never let ALPN pick h2 for it.
-            self.log.warning("the asgi worker serves HTTP/1.1 only; h2 is not offered")
+        if "h2" in self._http_protocols() and http2 is None:
+            # Without gunicorn-http2 this worker speaks HTTP/1.1 only: never
+            # let ALPN pick h2 for it.
+            self.log.warning("the asgi worker serves HTTP/1.1 only; h2 is not offered "
+                             "(install gunicorn-http2 for HTTP/2)")
             context.set_alpn_protocols(["http/1.1"])
         return context
 
@@ -168,10 +200,12 @@ class ASGIWorker(base.Worker):
             return
         finally:
             notifier.cancel()
+        http2 = self._http2_plugin()
         self.server = ASGIServer(
             self.asgi, self.cfg, self.log, self._protocol_class(), worker=self,
             state=self.lifespan.state if self.lifespan.supported else None,
-            ssl_context=self._ssl_context())
+            ssl_context=self._ssl_context(http2), http2=http2,
+            h2c_prior=self._h2c_prior(http2))
         self.server.start(self.sockets)
         try:
             await self._heartbeat()
