@@ -202,6 +202,7 @@ def test_too_many_streams_is_goaway_refused_stream(small_limits):
 
 
 def test_worker_survives_all_of_it(h2c):
+    assert still_serves(h2c.port)
     before = h2c.worker_pids()
     for payload in (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\xff" * 100,
                     b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00",

@@ -1,0 +1,120 @@
+"""HTTP/2 connections across the worker's life: idle expiry, TERM, max_requests, few threads."""
+
+import signal
+import threading
+import time
+
+import h2.events
+import pytest
+from conftest import curl, h2c_server
+from hyperframe.frame import GoAwayFrame
+from raw_client import RawH2Client
+
+
+def test_idle_connection_gets_goaway_and_closes_after_keepalive():
+    with h2c_server("--keep-alive", "1") as srv, RawH2Client(srv.port) as c:
+        assert c.response(c.request("/sized"))[0] == 200
+        started = time.monotonic()
+        c.sock.settimeout(5)
+        assert c.read_until(lambda: c.closed)
+        waited = time.monotonic() - started
+        assert c.goaway() is not None and c.goaway().error_code == 0
+        assert waited < 3.5, waited
+
+
+def test_term_finishes_the_stream_in_flight_after_goaway():
+    srv = h2c_server()
+    with srv, RawH2Client(srv.port) as c:
+        sid = c.request("/slow?1")
+        time.sleep(0.3)               # the app is sleeping now
+        srv.signal(signal.SIGTERM)
+        status, _, body, _ = c.response(sid)
+        assert status == 200 and body == b"slept"
+        assert c.read_until(lambda: c.goaway() is not None)
+        assert c.goaway().error_code == 0 and c.goaway().last_stream_id == sid
+        assert srv.wait(10) == 0
+
+
+def test_term_closes_an_idle_connection_with_goaway():
+    srv = h2c_server()
+    with srv, RawH2Client(srv.port) as c:
+        assert c.response(c.request("/sized"))[0] == 200
+        srv.signal(signal.SIGTERM)
+        c.sock.settimeout(5)
+        assert c.read_until(lambda: c.closed)
+        assert c.goaway() is not None and c.goaway().error_code == 0
+        assert srv.wait(10) == 0
+
+
+def test_max_requests_restarts_the_worker_after_goaway():
+    with h2c_server("--max-requests", "3") as srv:
+        first = srv.worker_pids()
+        with RawH2Client(srv.port) as c:
+            for _ in range(3):
+                assert c.response(c.request("/sized"))[0] == 200
+            assert c.read_until(lambda: c.goaway() is not None)
+        deadline = time.monotonic() + 10
+        while srv.worker_pids() == first and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert srv.worker_pids() != first
+        assert curl("--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}",
+                    "http://127.0.0.1:%d/" % srv.port).stdout == b"200"
+
+
+def test_an_idle_http2_connection_does_not_hold_the_only_thread():
+    with h2c_server(threads="1") as srv, RawH2Client(srv.port) as idle:
+        assert idle.response(idle.request("/sized"))[0] == 200
+        # ``idle`` stays open; another connection is still served at once.
+        with RawH2Client(srv.port) as other:
+            assert other.response(other.request("/sized"))[0] == 200
+        # And the idle one can carry on afterwards.
+        assert idle.response(idle.request("/sized"))[0] == 200
+
+
+def test_concurrent_connections_with_uploads():
+    with h2c_server(threads="2") as srv:
+        errors = []
+
+        def client(n):
+            try:
+                data = bytes([n]) * 150_000
+                with RawH2Client(srv.port) as c:
+                    for _ in range(3):
+                        status, _, body, _ = c.response(c.request("/echo", method="POST",
+                                                                  body=data))
+                        assert status == 200 and body == data
+            except Exception as exc:          # reported below, with its thread
+                errors.append((n, exc))
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not errors
+
+
+def test_peer_goaway_ends_the_connection_cleanly():
+    with h2c_server() as srv:
+        with RawH2Client(srv.port) as c:
+            sid = c.request("/sized")
+            assert c.response(sid)[0] == 200
+            before = srv.worker_pids()
+            c.request("/slow?0.3")
+            frame = GoAwayFrame(0)
+            frame.last_stream_id = 0
+            c.sock.sendall(frame.serialize())
+            c.sock.settimeout(5)
+            assert c.read_until(lambda: c.closed)
+        assert curl("--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_code}",
+                    "http://127.0.0.1:%d/" % srv.port).stdout == b"200"
+        assert srv.worker_pids() == before
+
+
+@pytest.mark.parametrize("keepalive", ["0"])
+def test_keepalive_zero_closes_after_the_streams(keepalive):
+    with h2c_server("--keep-alive", keepalive) as srv, RawH2Client(srv.port) as c:
+        assert c.response(c.request("/sized"))[0] == 200
+        c.sock.settimeout(5)
+        assert c.read_until(lambda: c.closed)
+        assert isinstance(c.goaway(), h2.events.ConnectionTerminated)
