@@ -63,6 +63,8 @@ def test_app_that_cannot_import_stops_the_arbiter_not_the_server(tmp_path):
 
         wait_for(lambda: deadline_log in srv.log, 10, message=srv.log)
         assert "Dirty arbiter cannot load its apps" in srv.log
+        socket_dir = os.path.dirname(httpx.get(srv.url("/env")).json()["socket"])
+        assert not os.path.exists(socket_dir)
         reply = call(srv, ECHO, "echo", 1)
         assert reply["error_type"] == "DirtyConnectionError", reply
         assert len(children(srv.pid)) == 1

@@ -83,6 +83,7 @@ class DirtyArbiter:
         self.stash = None
         self.stopping = False
         self.graceful = True
+        self.orphaned = False      # the master died: nobody else will clean up
         self.loop = None
         self._age = 0
         self._server = None
@@ -112,6 +113,11 @@ class DirtyArbiter:
                              "counts ask for", self.num_workers, self.min_workers)
         self.stash = StashStore()
         asyncio.run(self._main())
+        if self.orphaned:
+            try:
+                os.rmdir(os.path.dirname(self.socket_path))
+            except OSError:
+                pass
         self.log.info("Dirty arbiter exiting (pid: %s)", self.pid)
         return 0
 
@@ -124,7 +130,6 @@ class DirtyArbiter:
         self._unlink_socket()
         self._server = await asyncio.start_unix_server(self._client_connected,
                                                        path=self.socket_path)
-        self._share_socket()
         self.log.info("Dirty arbiter listening on %s", self.socket_path)
         watchdog = self.loop.create_task(self._watch_master())
         try:
@@ -139,17 +144,6 @@ class DirtyArbiter:
             watchdog.cancel()
         await self._shutdown()
 
-    def _share_socket(self):
-        """Web workers may run as ``user``/``group``: let them reach the socket."""
-        uid, gid = self.cfg.uid, self.cfg.gid
-        if uid == os.geteuid() and gid == os.getegid():
-            return
-        for path in (os.path.dirname(self.socket_path), self.socket_path):
-            try:
-                os.chown(path, uid, gid)
-            except OSError as exc:
-                self.log.warning("Cannot hand %s to uid %s: %s", path, uid, exc)
-
     def _unlink_socket(self):
         try:
             os.unlink(self.socket_path)
@@ -162,6 +156,7 @@ class DirtyArbiter:
             if os.getppid() != self.master_pid:
                 self.log.warning("Master (pid:%s) is gone: dirty arbiter stopping",
                                  self.master_pid)
+                self.orphaned = True
                 self._begin_stop(graceful=False)
                 return
 

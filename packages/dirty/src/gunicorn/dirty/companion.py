@@ -7,6 +7,7 @@ import signal
 import tempfile
 
 from gunicorn.companions import Companion
+from gunicorn.process import set_owner_process
 
 SOCKET_ENV = "GUNICORN_DIRTY_SOCKET"
 SOCKET_NAME = "arbiter.sock"
@@ -84,6 +85,7 @@ class DirtyCompanion(Companion):
         if code == APPS_UNLOADABLE:
             self.log.error("Dirty arbiter (pid:%s) could not load its apps; not restarting it",
                            pid)
+            self._remove_socket_dir()
             return False
         self.log.warning("Dirty arbiter (pid:%s) exited unexpectedly (status %s)", pid, code)
         return True
@@ -103,6 +105,16 @@ def _warn(msg, *args):
     logging.getLogger("gunicorn.error").warning(msg, *args)
 
 
+def _run_as_worker_user(dirty):
+    """Drop to ``user``/``group`` as web workers do; the socket directory goes with us."""
+    cfg = dirty.cfg
+    uid, gid = cfg.uid, cfg.gid
+    if uid == os.geteuid() and gid == os.getegid():
+        return
+    os.chown(os.path.dirname(dirty.socket_path), uid, gid)
+    set_owner_process(uid, gid, initgroups=cfg.initgroups)
+
+
 def _become_dirty_arbiter(dirty, arbiter):
     """In the forked child: drop the master's listeners, run the dirty arbiter, never return."""
     status = 1
@@ -112,6 +124,7 @@ def _become_dirty_arbiter(dirty, arbiter):
                 os.close(listener.fileno())
             except OSError:
                 pass
+        _run_as_worker_user(dirty)
         status = dirty.run()
     except SystemExit as exc:
         status = exc.code if isinstance(exc.code, int) else 1
