@@ -21,7 +21,7 @@ def test_curl_negotiates_h2_over_tls(tls):
     assert tail == b"2 200", out
     env = json.loads(body)
     assert env["SERVER_PROTOCOL"] == "HTTP/2.0"
-    assert env["wsgi.url_scheme"] if "wsgi.url_scheme" in env else True
+    assert env["wsgi.url_scheme"] == "https"
     assert env["HTTP_HOST"] == "127.0.0.1:%d" % tls.port
     assert env["QUERY_STRING"] == "q=1"
     assert env["gunicorn.http2.priority_weight"] == 16

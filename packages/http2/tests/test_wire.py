@@ -81,7 +81,7 @@ def test_environ_of_an_http2_request(h2c):
     assert env["HTTP_COOKIE"] == "a=1; b=2" and env["HTTP_X_THING"] == "v"
     assert env["gunicorn.http2.priority_weight"] == 32
     assert env["gunicorn.http2.priority_depends_on"] == 0
-    assert env["wsgi.url_scheme"] if "wsgi.url_scheme" in env else True
+    assert env["wsgi.url_scheme"] == "http"
 
 
 def test_trailers_from_the_app(h2c):

@@ -6,7 +6,8 @@ import time
 
 def _dump(environ):
     keys = {k: v for k, v in environ.items()
-            if isinstance(v, (str, int)) and (k.isupper() or k.startswith("gunicorn.http2"))}
+            if isinstance(v, (str, int)) and (k.isupper() or k.startswith("gunicorn.http2")
+                                              or k == "wsgi.url_scheme")}
     keys["has_send_trailers"] = callable(environ.get("gunicorn.http2.send_trailers"))
     keys["has_early_hints"] = callable(environ.get("wsgi.early_hints"))
     return json.dumps(keys).encode()

@@ -51,8 +51,9 @@ _STOP = object()
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 # client.req of a connection whose HTTP/2 driver has more to do on a pool thread.
 _H2_TURN = object()
-# Cleartext HTTP/2 modes in which a connection may open with the preface.
+# Cleartext HTTP/2 modes: opening with the preface, or an HTTP/1.1 Upgrade: h2c.
 _H2C_PRIOR = ("prior-knowledge", "both")
+_H2C_UPGRADE = ("upgrade", "both")
 
 
 class ThreadWorker(Worker):
@@ -108,11 +109,15 @@ class ThreadWorker(Worker):
 
         self._h2 = plugins.load_entry_point(plugins.PROTOCOLS_GROUP, "h2")
         # h2c needs a plain listener and the HTTP/1 protocol to fall back to.
-        self._h2c_prior = not self._is_ssl and getattr(cfg, "protocol", "http") == "http" \
-            and getattr(cfg, "http2_cleartext", "off") in _H2C_PRIOR
+        cleartext = not self._is_ssl and getattr(cfg, "protocol", "http") == "http"
+        mode = getattr(cfg, "http2_cleartext", "off")
+        self._h2c_prior = cleartext and mode in _H2C_PRIOR
         # Returning HTTP/2 connections (and h2c prefaces) are told apart here,
         # so the HTTP/1 readable path stays as it is.
         self._on_readable = self._on_readable_h2
+        if cleartext and mode in _H2C_UPGRADE:
+            # Pool threads look at each request for Upgrade: h2c only in this mode.
+            self._serve = self._serve_or_upgrade
 
     @classmethod
     def check_config(cls, cfg, log):
@@ -371,6 +376,17 @@ class ThreadWorker(Worker):
     def _dispatch_h2(self, client):
         client.req = _H2_TURN
         self._dispatch(client)
+
+    def _serve_or_upgrade(self, client):
+        req = client.req
+        if req.__class__ is Request and client.served.environ.trusted:
+            settings = self._h2.upgrade_settings(req)
+            if settings is not None:
+                client.req = None
+                client.h2 = self._h2.upgraded_server(client.served, client.sock, req, settings)
+                self._serve_h2(client)
+                return
+        ThreadWorker._serve(self, client)
 
     def _serve_h2(self, client):
         """Pool thread: run the HTTP/2 connection until it is idle or over."""

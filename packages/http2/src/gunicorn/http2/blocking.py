@@ -19,6 +19,7 @@ from gunicorn.http2 import events as ev
 from gunicorn.http2.connection import HTTP2Connection
 from gunicorn.http2.errors import INTERNAL_ERROR, NO_ERROR, StreamClosed
 from gunicorn.http2.stream_wire import StreamInbox, StreamWire
+from gunicorn.http2.upgrade import SWITCHING, as_stream_one
 
 RECV_SIZE = 65536
 SEND_TRAILERS = "gunicorn.http2.send_trailers"
@@ -28,7 +29,7 @@ _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 class BlockingHTTP2Server:
     """Serve one HTTP/2 connection with blocking socket calls (one thread at a time)."""
 
-    def __init__(self, served, sock, tls=False, initial=b""):
+    def __init__(self, served, sock, tls=False, initial=b"", upgrade=None):
         self.served = served            # core's ServedConnection for this socket
         self.worker = served.worker
         self.log = served.log
@@ -36,6 +37,7 @@ class BlockingHTTP2Server:
         self.tls = tls
         self.conn = HTTP2Connection(served.cfg, served.addr, served.listener_name, tls)
         self._initial = initial
+        self._upgrade = upgrade          # (HTTP/1.1 request, HTTP2-Settings) of an h2c upgrade
         self.started = False
         self.pending = deque()          # StreamRequest events not yet served
         self.inboxes = {}               # stream_id -> StreamInbox
@@ -48,6 +50,9 @@ class BlockingHTTP2Server:
         try:
             if not self.started:
                 self.started = True
+                if self._upgrade is not None:
+                    self._start_upgraded()
+                    return self._run(keepalive)
                 self.conn.initiate()
                 if self._initial:
                     self._feed(self._initial)
@@ -82,6 +87,18 @@ class BlockingHTTP2Server:
                 self.no_more_requests = True
                 continue
             return True
+
+    def _start_upgraded(self):
+        # RFC 7540 section 3.2: 101, then our SETTINGS; the HTTP/1.1 request
+        # becomes stream 1, already complete, and is answered over HTTP/2.
+        req, settings = self._upgrade
+        self._upgrade = None
+        self.sock.sendall(SWITCHING)
+        self.conn.initiate_upgrade(settings)
+        self.flush()
+        inbox = self.inboxes[1] = StreamInbox()
+        inbox.ended = True
+        self.pending.append(ev.StreamRequest(1, as_stream_one(req), True))
 
     def _finish(self):
         """Say GOAWAY (unless the peer is gone) and report the connection over."""

@@ -7,6 +7,7 @@ when ``h2`` is in ``http_protocols`` and uses only the names below.
 from gunicorn.http2.blocking import BlockingHTTP2Server
 from gunicorn.http2.connection import HTTP2Connection
 from gunicorn.http2.preface import PREFACE, starts_with_preface
+from gunicorn.http2.upgrade import upgrade_settings
 
 
 class HTTP2Plugin:
@@ -31,3 +32,13 @@ class HTTP2Plugin:
         were only peeked).  Call ``serve()`` on a thread that may block.
         """
         return BlockingHTTP2Server(served, sock, tls=tls, initial=initial)
+
+    @staticmethod
+    def upgrade_settings(req):
+        """The HTTP2-Settings of an ``Upgrade: h2c`` request that may switch, else None."""
+        return upgrade_settings(req)
+
+    @staticmethod
+    def upgraded_server(served, sock, req, settings):
+        """A ``BlockingHTTP2Server`` that answers ``req`` with 101 and serves it as stream 1."""
+        return BlockingHTTP2Server(served, sock, upgrade=(req, settings))
