@@ -186,9 +186,11 @@ class BlockingHTTP2Server:
             self.sock.sendall(data)
 
     def send_head(self, stream_id, status_code, headers, end_stream):
+        """The response head; written now only if it ends the stream (else with the body)."""
         self._check_open(stream_id)
         self.conn.send_response(stream_id, status_code, headers, end_stream=end_stream)
-        self.flush()
+        if end_stream:
+            self.flush()
 
     def send_informational(self, stream_id, status_code, headers):
         self._check_open(stream_id)
@@ -202,9 +204,13 @@ class BlockingHTTP2Server:
         self.flush()
         self._wait_for_window(stream_id)
 
-    def end_body(self, stream_id, trailers=None):
+    def end_body(self, stream_id, trailers=None, data=b""):
+        """End the response: the last ``data``, then trailers or END_STREAM."""
         self._check_open(stream_id)
-        self.conn.end_stream(stream_id, trailers)
+        if data:
+            self.conn.send_data(stream_id, data, end_stream=not trailers)
+        if trailers or not data:
+            self.conn.end_stream(stream_id, trailers)
         self.flush()
         self._wait_for_window(stream_id)
 

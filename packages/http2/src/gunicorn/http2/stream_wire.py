@@ -16,6 +16,9 @@ from gunicorn.http.events import (
 )
 from gunicorn.http2.errors import INTERNAL_ERROR, StreamClosed
 
+# Held-back body bytes go out once they reach this size.
+HOLD_LIMIT = 65536
+
 
 class StreamInbox:
     """What arrived for one stream's request: body pieces, end, trailers, reset."""
@@ -51,6 +54,9 @@ class StreamWire:
         self.head_sent = False
         self.ended = False
         self.trailers = None        # set through gunicorn.http2.send_trailers
+        # Body bytes written with flush=False (a list response), held so that
+        # they leave with what follows: HEADERS + DATA(END_STREAM) in one write.
+        self.held = b""
 
     # -- the request body ----------------------------------------------------
     def next_event(self):
@@ -76,8 +82,15 @@ class StreamWire:
     def send(self, event, flush=True):
         kind = type(event)
         if kind is Data:
+            data = event.data
+            if self.held:
+                data = self.held + data
+                self.held = b""
+            if not flush and len(data) < HOLD_LIMIT:
+                self.held = data
+                return b""
             self._send_head()
-            self.server.send_body(self.stream_id, event.data)
+            self.server.send_body(self.stream_id, data)
             self.wrote = True
         elif kind is EndOfMessage:
             self.end()
@@ -105,11 +118,14 @@ class StreamWire:
         """End the response (with trailers if the app set some)."""
         if self.ended:
             return
-        if not self.head_sent and not self.trailers:
+        held = self.held
+        self.held = b""
+        if not self.head_sent and not self.trailers and not held:
             self._send_head(end_stream=True)
         else:
             self._send_head()
-            self.server.end_body(self.stream_id, self.trailers)
+            self.server.end_body(self.stream_id, self.trailers, held)
+        self.wrote = True
         self.ended = True
 
     def set_trailers(self, trailers):
@@ -128,6 +144,7 @@ class StreamWire:
 
     def discard_pending(self):
         # A head held back is replaced by the error page.
+        self.held = b""
         if not self.head_sent:
             self.head = None
 
