@@ -1,0 +1,317 @@
+"""HTTP/2 on the asgi worker: TLS with ALPN h2 and h2c prior knowledge, through real clients.
+
+Needs gunicorn-http2 (and so ``h2``); without them every test here skips and
+the HTTP/1.1-only fallback is checked instead.
+"""
+
+import importlib.util
+import json
+import shutil
+import signal
+import ssl
+import subprocess
+import time
+from pathlib import Path
+
+import h2_support
+import pytest
+from gunicorn_testsupport import ServerProcess, wait_for
+
+TESTS = Path(__file__).parent
+HAVE_HTTP2 = h2_support.http2_installed()
+needs_http2 = pytest.mark.skipif(
+    not HAVE_HTTP2, reason="gunicorn-http2 (and h2) not installed: the asgi worker has no HTTP/2")
+pytestmark = pytest.mark.timeout(30)
+
+
+def need(tool):
+    if shutil.which(tool) is None:
+        pytest.skip(f"{tool} is not installed (apt: curl / nghttp2-client)")
+
+
+def curl(*args, timeout=15):
+    return subprocess.run(["curl", "-sS", "--max-time", "10", *args], capture_output=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl command not available to make a test certificate")
+    d = tmp_path_factory.mktemp("h2tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
+                   check=True, capture_output=True)
+    return d / "cert.pem", d / "key.pem"
+
+
+def _need_app():
+    pytest.importorskip("starlette", reason="the HTTP/2 test app is a Starlette app")
+
+
+@pytest.fixture(scope="module")
+def h2c():
+    if not HAVE_HTTP2:
+        pytest.skip("gunicorn-http2 not installed")
+    _need_app()
+    with ServerProcess("-k", "asgi", "--http-protocols", "h2,h1",
+                       "--http2-cleartext", "prior-knowledge", "--access-logfile", "-",
+                       "apps.h2_app:app", cwd=TESTS) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def tls(cert):
+    if not HAVE_HTTP2:
+        pytest.skip("gunicorn-http2 not installed")
+    _need_app()
+    certfile, keyfile = cert
+    with ServerProcess("-k", "asgi", "--http-protocols", "h2,h1", "--certfile", str(certfile),
+                       "--keyfile", str(keyfile), "apps.h2_app:app", cwd=TESTS) as srv:
+        yield srv
+
+
+# -- negotiation and the scope ------------------------------------------------------
+
+@needs_http2
+def test_curl_negotiates_h2_over_tls_and_the_scope_is_http2(tls):
+    need("curl")
+    out = curl("-k", "--http2", "-w", "\n%{http_version} %{http_code}",
+               f"https://127.0.0.1:{tls.port}/info/a%20b?q=1")
+    body, _, tail = out.stdout.rpartition(b"\n")
+    assert tail == b"2 200", out
+    info = json.loads(body)
+    assert info["http_version"] == "2"
+    assert info["scheme"] == "https"
+    assert info["path"] == "/info/a b" and info["raw_path"] == "/info/a%20b"
+    assert info["query"] == "q=1"
+    assert info["headers"]["host"] == f"127.0.0.1:{tls.port}"
+    assert info["tls_version"] in (0x0303, 0x0304)
+    assert info["client"][0] == "127.0.0.1"
+    # HTTP/1.1 clients still get HTTP/1.1 on the same port.
+    out = curl("-k", "--http1.1", "-o", "/dev/null", "-w", "%{http_version}",
+               f"https://127.0.0.1:{tls.port}/")
+    assert out.stdout == b"1.1", out
+
+
+@needs_http2
+def test_curl_prior_knowledge_h2c_and_http11_on_the_same_port(h2c):
+    need("curl")
+    out = curl("--http2-prior-knowledge", "-D", "-", f"http://127.0.0.1:{h2c.port}/info/x")
+    text = out.stdout.decode()
+    head, _, body = text.partition("\r\n\r\n")
+    assert head.lower().startswith("http/2 200"), out
+    assert "server: gunicorn" in head.lower() and "date: " in head.lower()
+    info = json.loads(body)
+    assert info["http_version"] == "2" and info["scheme"] == "http"
+    out = curl("-o", "/dev/null", "-w", "%{http_version}", f"http://127.0.0.1:{h2c.port}/")
+    assert out.stdout == b"1.1", out
+    # The access log names the protocol.
+    wait_for(lambda: '"GET /info/x HTTP/2.0" 200' in h2c.log, message="an HTTP/2 access line")
+
+
+# -- load and concurrency ------------------------------------------------------------
+
+@needs_http2
+@pytest.mark.parametrize("mode", ["tls", "h2c"])
+def test_h2load_bounded(mode, request):
+    need("h2load")
+    srv = request.getfixturevalue(mode)
+    url = (f"https://127.0.0.1:{srv.port}/" if mode == "tls"
+           else f"http://127.0.0.1:{srv.port}/")
+    out = subprocess.run(["h2load", "-n", "300", "-c", "4", "-m", "10", url],
+                         capture_output=True, text=True, timeout=25)
+    assert "300 succeeded, 0 failed, 0 errored" in out.stdout, out.stdout + out.stderr
+    if mode == "h2c":
+        assert "h2c" in out.stdout or "Application protocol: h2c" in out.stdout, out.stdout
+
+
+@needs_http2
+def test_streams_of_one_connection_run_concurrently(h2c):
+    client = h2_support.H2Client(h2c.port, timeout=8)
+    try:
+        # Each answer waits for the other request to arrive: served one after
+        # the other, the first would answer "alone" after 5 s.
+        first = client.get("/rendezvous")
+        second = client.get("/rendezvous")
+        assert client.response(first, timeout=8)[2] == b"met"
+        assert client.response(second, timeout=8)[2] == b"met"
+        started = time.monotonic()
+        first = client.get("/slow?t=1")
+        second = client.get("/slow?t=1")
+        assert client.response(first)[0] == "200"
+        assert client.response(second)[0] == "200"
+        elapsed = time.monotonic() - started
+    finally:
+        client.close()
+    # One after the other would take 2 s (with a margin for a loaded machine).
+    assert elapsed < 1.9, elapsed
+
+
+# -- bodies and flow control ---------------------------------------------------------
+
+@needs_http2
+def test_httpx_http2_streaming_big_download_and_upload(tls, cert):
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("h2", reason="httpx needs h2 for http2=True")
+    ctx = ssl.create_default_context(cafile=str(cert[0]))
+    blob = bytes(range(256)) * 1024 * 3          # 768 KiB: many 64 KiB windows
+    with httpx.Client(http2=True, verify=ctx, timeout=10) as client:
+        base = f"https://127.0.0.1:{tls.port}"
+        with client.stream("GET", base + "/stream") as r:
+            assert r.http_version == "HTTP/2"
+            chunks = [c for c in r.iter_bytes() if c]
+        assert b"".join(chunks) == b"".join(f"chunk-{i}\n".encode() for i in range(5))
+        r = client.get(base + "/big?n=1000000")
+        assert r.http_version == "HTTP/2" and len(r.content) == 1000000
+        r = client.post(base + "/echo", content=blob)
+        assert r.status_code == 200
+        assert r.headers["x-received"] == str(len(blob)) and r.content == blob
+        r = client.post(base + "/upload", content=blob)
+        assert r.json() == {"size": len(blob)}
+
+
+@needs_http2
+def test_curl_upload_bigger_than_the_window_and_file_response(h2c, tmp_path):
+    need("curl")
+    blob = tmp_path / "up.bin"
+    blob.write_bytes(b"z" * (1024 * 1024))
+    out = curl("--http2-prior-knowledge", "--data-binary", f"@{blob}",
+               f"http://127.0.0.1:{h2c.port}/upload")
+    assert json.loads(out.stdout) == {"size": 1024 * 1024}, out
+    out = curl("--http2-prior-knowledge", "-w", "%{http_version}",
+               f"http://127.0.0.1:{h2c.port}/file")
+    source = (TESTS / "apps" / "starlette_app.py").read_bytes()
+    assert out.stdout == source + b"2", out.stderr
+
+
+# -- trailers, errors, resets ------------------------------------------------------
+
+@needs_http2
+def test_trailers_errors_and_resets_on_one_connection(h2c):
+    import h2.events
+
+    client = h2_support.H2Client(h2c.port)
+    try:
+        sid = client.get("/trailers/")
+        status, _headers, body, trailers = client.response(sid)
+        assert (status, body, trailers) == ("200", b"data", {"x-checksum": "abc"})
+        # The app fails before its response: a 500 page.
+        sid = client.get("/boom")
+        status, _headers, body, _ = client.response(sid)
+        assert status == "500" and body == b"Internal Server Error"
+        # The app fails after its head went out: only RST_STREAM can tell.
+        sid = client.get("/fail-mid")
+        client.wait(lambda: client.ended(sid))
+        resets = client.of(sid, h2.events.StreamReset)
+        assert resets and resets[0].error_code == 2, client.events  # INTERNAL_ERROR
+        # The client resets a stream: the app hears http.disconnect.
+        sid = client.get("/wait-disconnect", end=False)
+        time.sleep(0.2)
+        client.reset(sid)
+        for _ in range(20):
+            status, _h, body, _t = client.response(client.get("/heard"))
+            if body:
+                break
+            time.sleep(0.1)
+        assert body.startswith(b"disconnected"), body
+        # The connection is still good for more streams.
+        assert client.response(client.get("/"))[2] == b"hello"
+    finally:
+        client.close()
+    assert "failed after the response started" in h2c.log
+
+
+# -- lifecycle -------------------------------------------------------------------------
+
+@needs_http2
+def test_graceful_stop_sends_goaway_and_finishes_inflight_streams():
+    _need_app()
+    need("curl")
+    import h2.events
+
+    with ServerProcess("-k", "asgi", "--http-protocols", "h2,h1", "--http2-cleartext",
+                       "prior-knowledge", "--graceful-timeout", "5", "apps.h2_app:app",
+                       cwd=TESTS) as srv:
+        idle = h2_support.H2Client(srv.port)
+        try:
+            assert idle.response(idle.get("/"))[2] == b"hello"
+            # A stream in flight (1 s of slow chunks) when TERM arrives.
+            busy = subprocess.Popen(
+                ["curl", "-sS", "--max-time", "10", "--http2-prior-knowledge",
+                 f"http://127.0.0.1:{srv.port}/sleepy-stream"], stdout=subprocess.PIPE)
+            time.sleep(0.3)  # curl connects and the app starts its slow body
+            srv.signal(signal.SIGTERM)
+            out, _ = busy.communicate(timeout=10)
+            assert out == b"part0;part1;part2;part3;end"
+            # The idle connection is told GOAWAY(NO_ERROR) and closed.
+            idle.wait(lambda: idle.closed, timeout=5)
+            goaway = idle.of(0, h2.events.ConnectionTerminated)
+            assert goaway and goaway[0].error_code == 0, idle.events
+        finally:
+            idle.close()
+        assert srv.wait(10) == 0
+
+
+@needs_http2
+def test_idle_connection_gets_goaway_after_keepalive(h2c_keepalive):
+    import h2.events
+
+    client = h2_support.H2Client(h2c_keepalive.port)
+    try:
+        assert client.response(client.get("/"))[2] == b"hello"
+        started = time.monotonic()
+        client.wait(lambda: client.closed, timeout=5)
+        waited = time.monotonic() - started
+        assert client.of(0, h2.events.ConnectionTerminated), client.events
+    finally:
+        client.close()
+    assert 0.5 < waited < 3.5, waited
+
+
+@pytest.fixture
+def h2c_keepalive():
+    if not HAVE_HTTP2:
+        pytest.skip("gunicorn-http2 not installed")
+    _need_app()
+    with ServerProcess("-k", "asgi", "--http-protocols", "h2,h1", "--http2-cleartext",
+                       "prior-knowledge", "--keep-alive", "1", "apps.h2_app:app",
+                       cwd=TESTS) as srv:
+        yield srv
+
+
+# -- without gunicorn-http2 ---------------------------------------------------------
+
+@pytest.mark.skipif(HAVE_HTTP2, reason="gunicorn-http2 is installed: HTTP/2 is served")
+def test_without_gunicorn_http2_alpn_offers_http11_only(cert):
+    need("curl")
+    _need_app()
+    certfile, keyfile = cert
+    with ServerProcess("-k", "asgi", "--http-protocols", "h2,h1", "--certfile", str(certfile),
+                       "--keyfile", str(keyfile), "apps.starlette_app:app", cwd=TESTS) as srv:
+        out = curl("-k", "--http2", "-o", "/dev/null", "-w", "%{http_version}",
+                   f"https://127.0.0.1:{srv.port}/")
+        assert out.stdout == b"1.1", out
+        assert "h2 is not offered" in srv.log
+
+
+def test_http2_plugin_lookup_failure_falls_back_to_http11(monkeypatch):
+    """The worker's own choice, without a server: no entry point means no h2."""
+    from gunicorn import plugins
+    from gunicorn.workers.gasgi import ASGIWorker
+
+    def missing(group, name, dist=None):
+        raise LookupError(f"no entry point {name!r}")
+
+    monkeypatch.setattr(plugins, "load_entry_point", missing)
+    worker = ASGIWorker.__new__(ASGIWorker)
+    worker.cfg = type("Cfg", (), {"http_protocols": ["h2", "h1"], "protocol": "http",
+                                  "is_ssl": False, "http2_cleartext": "prior-knowledge"})()
+    worker.log = type("Log", (), {"debug": lambda *a: None})()
+    assert worker._http2_plugin() is None
+    assert worker._h2c_prior(None) is False
+    if importlib.util.find_spec("gunicorn.http2") is not None:
+        monkeypatch.undo()
+        plugin = worker._http2_plugin()
+        assert plugin is not None and worker._h2c_prior(plugin) is True
