@@ -49,6 +49,11 @@ class Echo(DirtyApp):
         time.sleep(seconds)
         return seconds
 
+    def timed_sleep(self, seconds):
+        start = time.time()
+        time.sleep(seconds)
+        return [start, time.time()]
+
     def crash(self):
         os._exit(13)
 

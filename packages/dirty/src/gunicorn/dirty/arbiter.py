@@ -84,6 +84,8 @@ class DirtyArbiter:
         self.stopping = False
         self.graceful = True
         self.orphaned = False      # the master died: nobody else will clean up
+        # upstream's names for what hooks may read: the master's pid, "still serving"
+        self.ppid = self.master_pid
         self.loop = None
         self._age = 0
         self._server = None
@@ -92,6 +94,10 @@ class DirtyArbiter:
         self._wake = None
         self._spawn_lock = None
         self._respawn_not_before = 0.0
+
+    @property
+    def alive(self):
+        return not self.stopping
 
     # -- process life ------------------------------------------------------------
 
@@ -261,11 +267,11 @@ class DirtyArbiter:
         link.stopping = True
         link.send_signal(signal.SIGTERM)
 
-    def kill_worker(self, link):
-        """Drop ``link`` at once (its call timed out): SIGKILL, close the link; reaping replaces it."""
+    def kill_worker(self, link, why="was killed after a call timed out"):
+        """Drop ``link`` at once: SIGKILL, close the link; reaping replaces it."""
         link.stopping = True
         link.send_signal(signal.SIGKILL)
-        self.relay.worker_lost(link, "was killed after a call timed out")
+        self.relay.worker_lost(link, why)
         link.close()
 
     async def _adjust_workers(self):
@@ -336,6 +342,9 @@ class DirtyArbiter:
                 self.relay.from_worker(link, msg)
         except (DirtyError, OSError):
             pass
+        except Exception:
+            self.log.exception("Dirty arbiter: lost track of worker %s", link.pid)
+            self.kill_worker(link, "was killed after an arbiter error")
         self.relay.worker_lost(link, "exited")
         link.close()
 
@@ -390,6 +399,8 @@ class DirtyArbiter:
         except asyncio.CancelledError:
             # the loop is closing; ending quietly keeps asyncio from logging the cancel
             pass
+        except Exception:
+            self.log.exception("Dirty arbiter: error serving a client; closing its connection")
         finally:
             client.closed = True
             self._client_socks.discard(sock)

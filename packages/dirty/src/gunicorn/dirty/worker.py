@@ -40,6 +40,7 @@ class DirtyWorker:
         self.log = log
         self.alive = True
         self.booted = False
+        self.aborted = False
         self.quick = False
         self._sock = None
         self._send_lock = threading.Lock()
@@ -93,6 +94,7 @@ class DirtyWorker:
 
     def _handle_abort(self, sig, frame):
         self.alive = False
+        self.aborted = True
         sys.exit(1)
 
     def _handle_usr1(self, sig, frame):
