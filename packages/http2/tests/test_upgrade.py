@@ -47,7 +47,7 @@ def test_a_request_with_a_body_stays_http11(both):
 
 
 def test_bad_http2_settings_is_served_as_http11(both):
-    raw = both.request(b"GET /sized HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+    raw = both.request(b"GET /sized HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings, close\r\n"
                        b"Upgrade: h2c\r\nHTTP2-Settings: !!!\r\n\r\n", timeout=3)
     assert raw.startswith(b"HTTP/1.1 200 ")
 

@@ -207,6 +207,6 @@ def test_worker_survives_all_of_it(h2c):
     for payload in (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\xff" * 100,
                     b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00",
                     b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n"):
-        h2c.request(payload, timeout=3)
+        h2c.request(payload, timeout=1)
     assert still_serves(h2c.port)
     assert h2c.worker_pids() == before
