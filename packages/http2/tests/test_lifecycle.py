@@ -6,7 +6,7 @@ import time
 
 import h2.events
 import pytest
-from conftest import curl, h2c_server
+from conftest import curl, h2c_server, tls_server
 from hyperframe.frame import GoAwayFrame
 from raw_client import RawH2Client
 
@@ -118,3 +118,22 @@ def test_keepalive_zero_closes_after_the_streams(keepalive):
         c.sock.settimeout(5)
         assert c.read_until(lambda: c.closed)
         assert isinstance(c.goaway(), h2.events.ConnectionTerminated)
+
+
+def test_a_silent_tls_h2_client_does_not_hold_the_only_thread(cert):
+    import socket
+    import ssl
+
+    with tls_server(cert, threads="1") as srv:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["h2"])
+        raw = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+        with ctx.wrap_socket(raw, server_hostname="localhost") as silent:
+            assert silent.selected_alpn_protocol() == "h2"
+            # It never sends its preface; another client is still served at once.
+            started = time.monotonic()
+            with RawH2Client(srv.port, tls=True) as other:
+                assert other.response(other.request("/sized"))[0] == 200
+            assert time.monotonic() - started < 3

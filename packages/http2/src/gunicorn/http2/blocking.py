@@ -58,6 +58,10 @@ class BlockingHTTP2Server:
                     self._feed(self._initial)
                     self._initial = b""
                 self.flush()
+                if self.tls and not self.sock.pending():
+                    # Right after the handshake the preface may not be here yet:
+                    # wait for it in the poller, not on this thread.
+                    return True
             # Called when bytes are waiting (the client's preface, at first).
             if not self.receive():
                 return self._finish()
