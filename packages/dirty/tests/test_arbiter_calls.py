@@ -35,6 +35,11 @@ def test_stream_relays_every_chunk_in_order(srv):
     assert len({item["pid"] for item in reply["items"]}) == 1
 
 
+def test_coroutine_and_async_generator_actions(srv):
+    assert call(srv, ECHO, "async_echo", {"a": [1]})["result"] == {"a": [1]}
+    assert call(srv, ECHO, "async_count", 3, path="/stream")["items"] == [0, 1, 2]
+
+
 def test_app_exception_is_a_dirty_app_error(srv):
     reply = call(srv, ECHO, "fail", "boom")
     assert reply["error_type"] == "DirtyAppError"

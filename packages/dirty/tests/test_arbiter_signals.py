@@ -34,6 +34,13 @@ def test_ttin_adds_and_ttou_removes_down_to_the_apps_minimum(tmp_path):
         assert worker_pids(booted_workers(srv, 2)) == two
         assert "is the minimum the apps need" in srv.log
         assert sorted(children(arbiter_pid)) == two
+        # USR1 to the master is forwarded: the dirty arbiter reopens its logs
+        srv.signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 5
+        while "Dirty arbiter handling signal: reopen_logs" not in srv.log:
+            assert time.monotonic() < deadline, srv.log
+            time.sleep(0.05)
+        assert call(srv, ECHO, "echo", 1)["result"] == 1
 
 
 def test_hup_to_the_master_replaces_every_dirty_worker(tmp_path):
@@ -58,19 +65,9 @@ def test_hup_to_the_master_replaces_every_dirty_worker(tmp_path):
         assert set(old) <= closed
 
 
-def test_usr1_reaches_the_dirty_arbiter(tmp_path):
-    with dirty_server(tmp_path, workers=1) as srv:
-        booted_workers(srv, 1)
-        srv.signal(signal.SIGUSR1)
-        deadline = time.monotonic() + 5
-        while "Dirty arbiter handling signal: reopen_logs" not in srv.log:
-            assert time.monotonic() < deadline, srv.log
-            time.sleep(0.05)
-        assert call(srv, ECHO, "echo", 1)["result"] == 1
-
-
 def test_graceful_stop_finishes_calls_and_leaves_no_process(tmp_path):
-    with dirty_server(tmp_path, workers=2) as srv:
+    # with hooks that note each call, checked once everything has stopped
+    with dirty_server(tmp_path, "-c", "dirty_test_hooks.py", workers=2) as srv:
         status = booted_workers(srv, 2)
         pids = [status["pid"], *worker_pids(status)]
         socket_dir = os.path.dirname(status["socket"])
@@ -87,6 +84,19 @@ def test_graceful_stop_finishes_calls_and_leaves_no_process(tmp_path):
         assert not os.path.exists(socket_dir)
         closed = {int(line.split()[2]) for line in events(srv) if line.startswith("close Echo")}
         assert set(pids[1:]) <= closed
+        _check_hooks(events(srv), pids[0], pids[1:])
+
+
+def _check_hooks(lines, arbiter_pid, worker_pids):
+    assert f"on_dirty_starting {arbiter_pid}" in lines
+    for pid in worker_pids:
+        # dirty_post_fork runs in the worker itself; dirty_worker_exit in the arbiter
+        assert f"dirty_post_fork {pid} {pid}" in lines
+        assert f"dirty_worker_init {pid} {ECHO}" in lines
+        assert f"dirty_worker_exit {pid} {arbiter_pid}" in lines
+        order = [line.split()[0] for line in lines
+                 if line.split()[0].startswith("dirty_") and line.split()[1] == str(pid)]
+        assert order == ["dirty_post_fork", "dirty_worker_init", "dirty_worker_exit"], lines
 
 
 def test_quick_stop_leaves_no_process(tmp_path):
@@ -131,21 +141,3 @@ def test_killed_dirty_arbiter_is_restarted_and_its_workers_leave(tmp_path):
             time.sleep(0.1)
         assert "Dirty arbiter (pid:%s) exited unexpectedly" % old_arbiter in srv.log
         assert call(srv, ECHO, "echo", "back")["result"] == "back"
-
-
-def test_hooks_run_where_and_when_documented(tmp_path):
-    with dirty_server(tmp_path, "-c", "dirty_test_hooks.py", workers=2) as srv:
-        status = booted_workers(srv, 2)
-        arbiter_pid, pids = status["pid"], worker_pids(status)
-        srv.signal(signal.SIGTERM)
-        assert srv.wait(20) == 0
-        lines = events(srv)
-        assert f"on_dirty_starting {arbiter_pid}" in lines
-        for pid in pids:
-            # dirty_post_fork runs in the worker itself; dirty_worker_exit in the arbiter
-            assert f"dirty_post_fork {pid} {pid}" in lines
-            assert f"dirty_worker_init {pid} {ECHO}" in lines
-            assert f"dirty_worker_exit {pid} {arbiter_pid}" in lines
-        order = [line.split()[0] for line in lines if line.split()[1] == str(pids[0])]
-        assert order.index("dirty_post_fork") < order.index("dirty_worker_init") \
-            < order.index("dirty_worker_exit")

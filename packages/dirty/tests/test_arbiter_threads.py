@@ -1,4 +1,4 @@
-"""A dirty worker's thread pool (dirty_threads), and actions written as coroutines."""
+"""A dirty worker's thread pool: dirty_threads calls run side by side in one worker."""
 
 import threading
 
@@ -34,10 +34,3 @@ def test_dirty_threads_run_calls_of_one_worker_side_by_side(tmp_path, threads, o
         (_, first_end), (second_start, _) = spans
         # in the worker itself: the second call started before the first ended
         assert (second_start < first_end) is overlap, spans
-
-
-def test_coroutine_and_async_generator_actions(tmp_path):
-    with dirty_server(tmp_path, workers=1) as srv:
-        booted_workers(srv, 1)
-        assert call(srv, ECHO, "async_echo", {"a": [1]})["result"] == {"a": [1]}
-        assert call(srv, ECHO, "async_count", 3, path="/stream")["items"] == [0, 1, 2]

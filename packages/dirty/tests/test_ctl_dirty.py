@@ -17,17 +17,26 @@ from dirty_server_support import (
 pytestmark = pytest.mark.timeout(60)
 
 
-def test_show_dirty_lists_the_arbiter_workers_and_apps(tmp_path):
-    with dirty_server(tmp_path, workers=2, apps=(ECHO, SINGLE)) as srv:
-        status = booted_workers(srv, 2)
-        assert status["enabled"] is True
-        assert status["pid"] in children(srv.pid)
-        assert worker_pids(status) == children(status["pid"])
-        for w in status["workers"]:
-            assert {"pid", "age", "apps", "booted"} <= set(w)
-        apps = {a["import_path"]: a for a in status["apps"]}
-        assert apps[ECHO]["current_workers"] == 2 and apps[ECHO]["worker_count"] is None
-        assert apps[SINGLE]["current_workers"] == 1 and apps[SINGLE]["worker_count"] == 1
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    server = dirty_server(tmp_path_factory.mktemp("ctl"), workers=2, apps=(ECHO, SINGLE))
+    with server:
+        booted_workers(server, 2)
+        yield server
+
+
+def test_show_dirty_lists_the_arbiter_workers_and_apps(srv):
+    status = booted_workers(srv, 2)
+    reply = gunicornc(srv, "show dirty")   # the CLI, as a user would run it
+    assert reply["status"] == "ok" and reply["data"]["pid"] == status["pid"]
+    assert status["enabled"] is True
+    assert status["pid"] in children(srv.pid)
+    assert worker_pids(status) == children(status["pid"])
+    for w in status["workers"]:
+        assert {"pid", "age", "apps", "booted"} <= set(w)
+    apps = {a["import_path"]: a for a in status["apps"]}
+    assert apps[ECHO]["current_workers"] == 2 and apps[ECHO]["worker_count"] is None
+    assert apps[SINGLE]["current_workers"] == 1 and apps[SINGLE]["worker_count"] == 1
 
 
 def test_dirty_add_and_remove_through_manage(tmp_path):
@@ -53,16 +62,15 @@ def test_dirty_add_and_remove_through_manage(tmp_path):
         booted_workers(srv, 1)
 
 
-def test_show_all_lists_dirty_processes(tmp_path):
-    with dirty_server(tmp_path, workers=2) as srv:
-        status = booted_workers(srv, 2)
-        data = gunicornc(srv, "show all")["data"]
-        by_type = {}
-        for p in data["processes"]:
-            by_type.setdefault(p["type"], []).append(p["pid"])
-        assert by_type["dirty_arbiter"] == [status["pid"]]
-        assert sorted(by_type["dirty"]) == worker_pids(status)
-        assert data["dirty_workers"] == 2
+def test_show_all_lists_dirty_processes(srv):
+    status = booted_workers(srv, 2)
+    data = gunicornc(srv, "show all")["data"]
+    by_type = {}
+    for p in data["processes"]:
+        by_type.setdefault(p["type"], []).append(p["pid"])
+    assert by_type["dirty_arbiter"] == [status["pid"]]
+    assert sorted(by_type["dirty"]) == worker_pids(status)
+    assert data["dirty_workers"] == 2
 
 
 BAD_COUNTS = [
@@ -72,14 +80,13 @@ BAD_COUNTS = [
 ]
 
 
-def test_bad_counts_are_error_replies(tmp_path):
-    with dirty_server(tmp_path, workers=1) as srv:
-        booted_workers(srv, 1)
-        for command, message in BAD_COUNTS:
-            reply = gunicornc(srv, command, check=False)
-            assert reply["status"] == "error" and message in reply["error"], (command, reply)
-        # nothing changed
-        assert len(booted_workers(srv, 1)["workers"]) == 1
+def test_bad_counts_are_error_replies(srv):
+    before = worker_pids(booted_workers(srv, 2))
+    for command, message in BAD_COUNTS:
+        reply = gunicornc(srv, command, check=False)
+        assert reply["status"] == "error" and message in reply["error"], (command, reply)
+    # nothing changed
+    assert worker_pids(booted_workers(srv, 2)) == before
 
 
 def test_without_dirty_arbiter_show_dirty_is_disabled_and_add_fails(tmp_path):
