@@ -210,3 +210,29 @@ def test_worker_survives_all_of_it(h2c):
         h2c.request(payload, timeout=1)
     assert still_serves(h2c.port)
     assert h2c.worker_pids() == before
+
+
+def test_file_wrapper_body_over_http2(h2c):
+    with RawH2Client(h2c.port) as c:
+        status, headers, body, _ = c.response(c.request("/file"))
+    assert status == 200 and headers["content-length"] == "300000"
+    assert body == b"f" * 300_000
+
+
+def test_expect_100_continue_gets_an_interim_100(h2c):
+    with RawH2Client(h2c.port) as c:
+        sid = c.request("/expect", method="POST", headers=[("expect", "100-continue")],
+                        end=False)
+        c.read_until(lambda: of(h2.events.InformationalResponseReceived, c.events, sid))
+        c.send_body(sid, b"k" * 5000)
+        status, _, body, _ = c.response(sid)
+        interim = of(h2.events.InformationalResponseReceived, c.events, sid)
+    assert dict(interim[0].headers)[b":status"] == b"100"
+    assert status == 200 and body == b"got 5000"
+
+
+def test_secure_scheme_header_from_a_trusted_peer(h2c):
+    with RawH2Client(h2c.port) as c:
+        env = json.loads(c.response(c.request("/env", headers=[("x-forwarded-proto",
+                                                                 "https")]))[2])
+    assert env["wsgi.url_scheme"] == "https"

@@ -66,6 +66,18 @@ def app(environ, start_response):
         environ["wsgi.early_hints"]([("Link", "</style.css>; rel=preload; as=style")])
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"hinted"]
+    if path == "/file":
+        import tempfile
+
+        handle = tempfile.TemporaryFile()
+        handle.write(b"f" * 300_000)
+        handle.seek(0)
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return environ["wsgi.file_wrapper"](handle, 8192)
+    if path == "/expect":
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"got %d" % len(body)]
     if path == "/no-content":
         start_response("204 No Content", [])
         return []

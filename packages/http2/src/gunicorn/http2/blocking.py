@@ -245,6 +245,13 @@ class BlockingHTTP2Server:
         if inbox is None or inbox.reset:
             return
         req = event.request
+        if req.scheme is None:
+            # As the HTTP/1 protocol does for hooks: the transport's scheme, or what
+            # trusted secure-scheme headers say (a conflict is refused in handle()).
+            try:
+                req.scheme = self.served.environ.url_scheme(req.headers)
+            except Exception:
+                pass
         wire = StreamWire(self, sid, inbox, req)
         req.extra_environ[SEND_TRAILERS] = wire.set_trailers
         stream = copy.copy(self.served)

@@ -198,10 +198,14 @@ class HTTP2Connection:
             # RFC 9113 section 8.1.1: a malformed request is a stream error.
             self._reset(sid, PROTOCOL_ERROR)
             return
+        ended = event.stream_ended is not None
+        # A body of unknown length follows (DATA frames until END_STREAM): what
+        # "chunked" tells core's wsgi.input (and 100-continue) for HTTP/1.1.
+        request.chunked = not ended and request.content_length is None
         self.requests += 1
         self.last_stream_id = max(self.last_stream_id, sid)
         self._active.add(sid)
-        out.append(ev.StreamRequest(sid, request, event.stream_ended is not None))
+        out.append(ev.StreamRequest(sid, request, ended))
 
     # -- sending ------------------------------------------------------------
     def data_to_send(self):
