@@ -31,6 +31,8 @@ def reset_inherited_signals():
         pass
     for sig in INHERITED:
         signal.signal(sig, signal.SIG_DFL)
-    # USR2 means re-exec to the master only; here it must not kill the process.
-    signal.signal(signal.SIGUSR2, signal.SIG_IGN)
-    signal.signal(signal.SIGWINCH, signal.SIG_IGN)
+    # Until the process installs its own handlers these must neither kill it
+    # (HUP, USR1, USR2) nor freeze it (TTIN/TTOU stop a process by default).
+    for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH,
+                signal.SIGTTIN, signal.SIGTTOU):
+        signal.signal(sig, signal.SIG_IGN)

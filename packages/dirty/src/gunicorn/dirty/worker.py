@@ -11,6 +11,7 @@ import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
+from gunicorn import process as proc
 from gunicorn.dirty import wire
 from gunicorn.dirty.app import load_dirty_app
 from gunicorn.dirty.errors import DirtyAppError, DirtyAppNotFoundError, DirtyError
@@ -56,6 +57,7 @@ class DirtyWorker:
         self.pid = os.getpid()
         self._sock = sock
         self._init_signals()
+        proc._setproctitle(f"dirty-worker [{self.cfg.proc_name}]")
         self.cfg.dirty_post_fork(arbiter, self)
         if not self._load_apps():
             return APP_LOAD_ERROR
