@@ -46,7 +46,9 @@ def request_environ(request, peer, sockname, scheme=None) -> dict:
         "RAW_URI": request.uri,
         "PATH_INFO": request.path,
         "QUERY_STRING": request.query or "",
-        "SERVER_PROTOCOL": f"HTTP/{version[0]}.{version[1]}",
+        # Upstream's asgi worker logs HTTP/2 requests as "HTTP/2" (no minor version).
+        "SERVER_PROTOCOL": (f"HTTP/{version[0]}.{version[1]}" if version[0] < 2
+                            else f"HTTP/{version[0]}"),
         "wsgi.url_scheme": scheme or request.scheme or "http",
     }
     if isinstance(peer, tuple):

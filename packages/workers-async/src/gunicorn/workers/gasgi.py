@@ -178,10 +178,16 @@ class ASGIWorker(base.Worker):
         if "h2" in self._http_protocols() and http2 is None:
             # Without gunicorn-http2 this worker speaks HTTP/1.1 only: never
             # let ALPN pick h2 for it.
-            self.log.warning("the asgi worker serves HTTP/1.1 only; h2 is not offered "
-                             "(install gunicorn-http2 for HTTP/2)")
             context.set_alpn_protocols(["http/1.1"])
         return context
+
+    def _warn_without_http2(self, http2):
+        if http2 is not None or "h2" not in self._http_protocols():
+            return
+        cleartext = getattr(self.cfg, "http2_cleartext", "off") or "off"
+        if self.cfg.is_ssl or cleartext != "off":
+            self.log.warning("the asgi worker serves HTTP/1.1 only; h2 is not offered "
+                             "(install gunicorn-http2 for HTTP/2)")
 
     async def _serve(self):
         from gunicorn.asgi.lifespan import Lifespan, LifespanFailure
@@ -201,6 +207,7 @@ class ASGIWorker(base.Worker):
         finally:
             notifier.cancel()
         http2 = self._http2_plugin()
+        self._warn_without_http2(http2)
         self.server = ASGIServer(
             self.asgi, self.cfg, self.log, self._protocol_class(), worker=self,
             state=self.lifespan.state if self.lifespan.supported else None,
