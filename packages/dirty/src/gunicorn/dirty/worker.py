@@ -223,7 +223,8 @@ def _app_error(exc, import_path, action):
     if isinstance(exc, DirtyError):
         return exc.to_dict()
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    err = DirtyAppError(f"{type(exc).__name__}: {exc}", app_path=import_path, action=action,
+    # the message is the exception's own text, as upstream sends it; the type is in the traceback
+    err = DirtyAppError(str(exc) or type(exc).__name__, app_path=import_path, action=action,
                         traceback=tb)
     return err.to_dict()
 
