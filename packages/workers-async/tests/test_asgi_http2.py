@@ -226,18 +226,29 @@ def test_trailers_errors_and_resets_on_one_connection(h2c):
 # -- lifecycle -------------------------------------------------------------------------
 
 @needs_http2
-def test_graceful_stop_sends_goaway_and_finishes_inflight_streams():
+def test_keepalive_expiry_and_graceful_stop_send_goaway():
     _need_app()
     need("curl")
     import h2.events
 
     with ServerProcess("-k", "asgi", "--http-protocols", "h2,h1", "--http2-cleartext",
-                       "prior-knowledge", "--graceful-timeout", "5", "apps.h2_app:app",
-                       cwd=TESTS) as srv:
+                       "prior-knowledge", "--keep-alive", "1", "--graceful-timeout", "5",
+                       "apps.h2_app:app", cwd=TESTS) as srv:
+        # Idle for `keepalive` seconds after a request: GOAWAY, then closed.
+        kept = h2_support.H2Client(srv.port)
+        try:
+            assert kept.response(kept.get("/"))[2] == b"hello"
+            started = time.monotonic()
+            kept.wait(lambda: kept.closed, timeout=5)
+            waited = time.monotonic() - started
+            assert kept.of(0, h2.events.ConnectionTerminated), kept.events
+        finally:
+            kept.close()
+        assert 0.5 < waited < 3.5, waited
+        # A fresh connection (no request yet) and a stream in flight when TERM comes.
         idle = h2_support.H2Client(srv.port)
         try:
-            assert idle.response(idle.get("/"))[2] == b"hello"
-            # A stream in flight (1 s of slow chunks) when TERM arrives.
+            idle.wait(lambda: idle.events)  # the server's SETTINGS
             busy = subprocess.Popen(
                 ["curl", "-sS", "--max-time", "10", "--http2-prior-knowledge",
                  f"http://127.0.0.1:{srv.port}/sleepy-stream"], stdout=subprocess.PIPE)
@@ -252,33 +263,6 @@ def test_graceful_stop_sends_goaway_and_finishes_inflight_streams():
         finally:
             idle.close()
         assert srv.wait(10) == 0
-
-
-@needs_http2
-def test_idle_connection_gets_goaway_after_keepalive(h2c_keepalive):
-    import h2.events
-
-    client = h2_support.H2Client(h2c_keepalive.port)
-    try:
-        assert client.response(client.get("/"))[2] == b"hello"
-        started = time.monotonic()
-        client.wait(lambda: client.closed, timeout=5)
-        waited = time.monotonic() - started
-        assert client.of(0, h2.events.ConnectionTerminated), client.events
-    finally:
-        client.close()
-    assert 0.5 < waited < 3.5, waited
-
-
-@pytest.fixture
-def h2c_keepalive():
-    if not HAVE_HTTP2:
-        pytest.skip("gunicorn-http2 not installed")
-    _need_app()
-    with ServerProcess("-k", "asgi", "--http-protocols", "h2,h1", "--http2-cleartext",
-                       "prior-knowledge", "--keep-alive", "1", "apps.h2_app:app",
-                       cwd=TESTS) as srv:
-        yield srv
 
 
 # -- without gunicorn-http2 ---------------------------------------------------------
@@ -325,3 +309,23 @@ def test_http2_plugin_lookup_failure_falls_back_to_http11(monkeypatch):
         monkeypatch.undo()
         plugin = worker._http2_plugin()
         assert plugin is not None and worker._h2c_prior(plugin) is True
+
+
+def test_h2c_is_accepted_only_from_trusted_peers():
+    """RFC 9113 section 3.3 prior knowledge, but only from forwarded_allow_ips (as core)."""
+    from gunicorn.asgi.server import ASGIServer
+    from gunicorn.config import Config
+
+    cfg = Config()
+    cfg.set("forwarded_allow_ips", "10.0.0.0/8,127.0.0.1")
+    server = ASGIServer(None, cfg, None, None, http2=object(), h2c_prior=True)
+    assert server.h2c_prior
+    assert server.h2c_allowed(("127.0.0.1", 5000))
+    assert server.h2c_allowed(("10.1.2.3", 5000))
+    assert not server.h2c_allowed(("192.0.2.7", 5000))
+    assert not server.h2c_allowed(("192.0.2.7", 5001))  # the cached verdict
+    assert server.h2c_allowed("/run/gunicorn.sock")      # unix peers are trusted
+    # No plugin, or a TLS listener: never h2c.
+    assert not ASGIServer(None, cfg, None, None, http2=None, h2c_prior=True).h2c_prior
+    assert not ASGIServer(None, cfg, None, None, http2=object(), h2c_prior=True,
+                          ssl_context=object()).h2c_prior

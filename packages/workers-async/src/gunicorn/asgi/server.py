@@ -41,6 +41,7 @@ class ASGIServer:
         self.http2 = http2
         self.h2c_prior = http2 is not None and h2c_prior and ssl_context is None
         self._h2c_networks = None
+        self._h2c_verdicts: dict = {}  # peer address -> may it speak h2c
         self.root_path = getattr(cfg, "root_path", "") or ""
         self.max_connections = getattr(cfg, "worker_connections", 1000) or 0
         # Read per request: taken from cfg once (a worker's settings never change).
@@ -201,15 +202,23 @@ class ASGIServer:
 
     def h2c_allowed(self, peer) -> bool:
         """Whether ``peer`` may speak h2c: only peers in forwarded_allow_ips, unix ones always."""
-        from gunicorn.wsgi.environ import is_trusted_peer
+        if not isinstance(peer, tuple):
+            return True
+        verdicts = self._h2c_verdicts
+        verdict = verdicts.get(peer[0])
+        if verdict is None:
+            from gunicorn.wsgi.environ import is_trusted_peer
 
-        allowed = getattr(self.cfg, "forwarded_allow_ips", None) or ()
-        if self._h2c_networks is None:
-            self._h2c_networks = []
-            networks = getattr(self.cfg, "forwarded_allow_networks", None)
-            if networks is not None:
-                self._h2c_networks = list(networks())
-        return is_trusted_peer(peer, allowed, self._h2c_networks)
+            if self._h2c_networks is None:
+                networks = getattr(self.cfg, "forwarded_allow_networks", None)
+                self._h2c_networks = list(networks()) if networks is not None else None
+            allowed = getattr(self.cfg, "forwarded_allow_ips", None) or ()
+            verdict = is_trusted_peer(peer, allowed, self._h2c_networks)
+            # Asked per connection: parsing the address costs more than a lookup.
+            if len(verdicts) >= 1024:
+                verdicts.clear()
+            verdicts[peer[0]] = verdict
+        return verdict
 
     def pre_request(self, request) -> None:
         if self.worker is None:
