@@ -78,3 +78,13 @@ class Single(DirtyApp):
 
 class Limited(Echo):
     """Loaded on as many workers as its spec's ``:N`` says."""
+
+
+class Broken(DirtyApp):
+    """Its init() always raises: a worker that loads it never boots."""
+
+    def init(self):
+        raise RuntimeError("cannot load the model")
+
+    def close(self):
+        pass

@@ -61,3 +61,12 @@ def test_killed_worker_is_replaced(tmp_path):
         after = worker_pids(booted_workers(srv, 2))
         assert before[0] not in after and before[1] in after
         assert call(srv, ECHO, "echo", "ok")["result"] == "ok"
+
+
+def test_app_whose_init_raises_is_retried_once_a_second_not_in_a_loop(tmp_path):
+    with dirty_server(tmp_path, workers=1, apps=(ECHO, "dirty_test_apps:Broken")) as srv:
+        time.sleep(3.0)
+        spawned = srv.log.count("Spawned dirty worker")
+        assert "cannot load the model" in srv.log
+        # one at start, then about one a second
+        assert 2 <= spawned <= 5, srv.log

@@ -43,10 +43,16 @@ class WorkerLink:
         self.started = time.monotonic()
         self.booted = False
         self.last_picked = 0
-        self.stopping = False   # told to stop (or killed): gets no new calls
+        self.retiring = False   # we told it to stop (or killed it)
+        self.lost = False       # its link closed: it is on its way out
         self.calls = {}
         self.reader = None
         self.writer = None
+
+    @property
+    def stopping(self):
+        """No new calls for this worker."""
+        return self.retiring or self.lost
 
     def send_signal(self, sig):
         try:
@@ -181,7 +187,7 @@ class DirtyArbiter:
         self._unlink_socket()
         graceful = self.graceful
         for link in self.workers.values():
-            link.stopping = True
+            link.retiring = True
         self._signal_workers(signal.SIGTERM if graceful else signal.SIGQUIT)
         timeout = self.cfg.dirty_graceful_timeout if graceful else QUICK_STOP_TIMEOUT
         limit = time.monotonic() + timeout
@@ -264,12 +270,12 @@ class DirtyArbiter:
         self._wake.set()
 
     def retire(self, link):
-        link.stopping = True
+        link.retiring = True
         link.send_signal(signal.SIGTERM)
 
     def kill_worker(self, link, why="was killed after a call timed out"):
         """Drop ``link`` at once: SIGKILL, close the link; reaping replaces it."""
-        link.stopping = True
+        link.retiring = True
         link.send_signal(signal.SIGKILL)
         self.relay.worker_lost(link, why)
         link.close()
@@ -345,8 +351,15 @@ class DirtyArbiter:
         except Exception:
             self.log.exception("Dirty arbiter: lost track of worker %s", link.pid)
             self.kill_worker(link, "was killed after an arbiter error")
+        # gone from routing at once; a replacement need not wait for the reaping,
+        # unless it never booted (its apps may not load: do not fork in a loop)
+        link.lost = True
+        if not link.booted and not link.retiring:
+            self._respawn_not_before = time.monotonic() + RESPAWN_DELAY
         self.relay.worker_lost(link, "exited")
         link.close()
+        if self._wake is not None:
+            self._wake.set()
 
     def _reap(self):
         while True:
@@ -364,7 +377,7 @@ class DirtyArbiter:
         self.relay.worker_lost(link, "exited")
         link.close()
         code = os.waitstatus_to_exitcode(status)
-        if link.stopping:
+        if link.retiring:
             self.log.info("Dirty worker exited (pid:%s)", link.pid)
         else:
             self.log.warning("Dirty worker (pid:%s) died unexpectedly (%s); replacing it",
