@@ -99,6 +99,24 @@ def _check_hooks(lines, arbiter_pid, worker_pids):
         assert order == ["dirty_post_fork", "dirty_worker_init", "dirty_worker_exit"], lines
 
 
+def test_graceful_stop_kills_calls_past_dirty_graceful_timeout(tmp_path):
+    with dirty_server(tmp_path, "--dirty-graceful-timeout", "1", workers=1) as srv:
+        status = booted_workers(srv, 1)
+        pids = [status["pid"], *worker_pids(status)]
+        result = {}
+        slow = threading.Thread(target=lambda: result.update(call(srv, ECHO, "sleep", 20)))
+        slow.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        assert srv.wait(20) == 0
+        # one second for the dirty worker, then SIGKILL: far from the call's 20 s
+        assert time.monotonic() - started < 6, srv.log
+        slow.join(10)
+        assert result.get("error_type") == "DirtyWorkerError", result
+        assert all_gone(pids) == []
+
+
 def test_quick_stop_leaves_no_process(tmp_path):
     with dirty_server(tmp_path, workers=2) as srv:
         status = booted_workers(srv, 2)
