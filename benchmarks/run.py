@@ -277,7 +277,8 @@ def _log_run(record):
     if record["ok"]:
         m = record["metrics"]
         rss = record.get("peak_rss_kib")
-        log(f"{where} {m['rps']:9.0f} req/s  p99 {m['p99_ms']:7.2f} ms  errors {m['errors']}"
+        p99 = "n/a" if m["p99_ms"] is None else f"{m['p99_ms']:.2f}"
+        log(f"{where} {m['rps']:9.0f} req/s  p99 {p99:>7} ms  errors {m['errors']}"
             f"  rss {rss / 1024 if rss else 0:.1f} MiB")
     else:
         log(f"{where} FAILED: {(record['error'] or '').splitlines()[0][:120]}")

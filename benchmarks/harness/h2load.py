@@ -93,13 +93,13 @@ def metrics(report, latencies):
     """The same record the wrk scenarios produce, from parse_report() and latencies_ms()."""
     non2xx = report["s4xx"] + report["s5xx"]  # as wrk counts: 3xx is not an error
     socket_errors = report.get("errored", 0)  # connection and stream failures, timeouts too
-    p50 = _percentile(latencies, 50)
+    # No log lines (nothing completed): percentiles are None, shown as n/a.
     return {
         "rps": report["rps"],
         "requests": report["done"],
-        "p50_ms": p50 if p50 is not None else report.get("mean_ms"),
+        "p50_ms": _percentile(latencies, 50),
         "p90_ms": _percentile(latencies, 90),
-        "p99_ms": _percentile(latencies, 99) if latencies else report.get("max_ms"),
+        "p99_ms": _percentile(latencies, 99),
         "max_ms": latencies[-1] if latencies else report.get("max_ms"),
         "mean_ms": report.get("mean_ms"),
         "socket_errors": socket_errors,

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 UPLOAD_BYTES = 1024 * 1024
+HELLO = b"Hello, World!"  # what the apps answer at /
 
 UPLOAD_LUA = f"""
 wrk.method = "POST"
@@ -31,7 +32,7 @@ class Scenario:
     @property
     def body_bytes(self):
         """Size of the answer the check request expects."""
-        return {"/64k": 65536, "/upload": len(str(UPLOAD_BYTES))}.get(self.path, 13)
+        return {"/64k": 65536, "/upload": len(str(UPLOAD_BYTES))}.get(self.path, len(HELLO))
 
 
 SCENARIOS = [

@@ -53,7 +53,7 @@ def check_response(port, scenario):
             expect = str(scenarios.UPLOAD_BYTES).encode()
         else:
             conn.request("GET", scenario.path)
-            expect = b"x" * 65536 if scenario.path == "/64k" else b"Hello, World!"
+            expect = b"x" * 65536 if scenario.path == "/64k" else scenarios.HELLO
         resp = conn.getresponse()
         body = resp.read()
     except (OSError, http.client.HTTPException) as exc:

@@ -239,3 +239,13 @@ def test_an_aborted_h2load_is_an_error_with_its_exit_status():
     # h2load 1.52 can abort (libev assertion) after its progress lines, with no report.
     with pytest.raises(h2load.H2LoadError, match="rc=134"):
         h2load._run(["sh", "-c", "echo 'Stopped all clients'; exit 134"], timeout=10)
+
+
+def test_progress_line_copes_with_a_run_without_percentiles(capsys):
+    import run  # benchmarks/run.py, on sys.path above
+
+    metrics = h2load.metrics(h2load.parse_report(ALL_ERRORED), [])
+    run._log_run({"round": 0, "scenario": "h2", "server": "ours-gthread", "ok": True,
+                  "metrics": metrics, "peak_rss_kib": None})
+    line = capsys.readouterr().err
+    assert "p99     n/a ms" in line and "errors 200" in line
