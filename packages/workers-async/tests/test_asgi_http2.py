@@ -4,7 +4,6 @@ Needs gunicorn-http2 (and so ``h2``); without them every test here skips and
 the HTTP/1.1-only fallback is checked instead.
 """
 
-import importlib.util
 import json
 import shutil
 import signal
@@ -305,7 +304,7 @@ def test_http2_plugin_lookup_failure_falls_back_to_http11(monkeypatch):
     worker.log = type("Log", (), {"debug": lambda *a: None})()
     assert worker._http2_plugin() is None
     assert worker._h2c_prior(None) is False
-    if importlib.util.find_spec("gunicorn.http2") is not None:
+    if HAVE_HTTP2:
         monkeypatch.undo()
         plugin = worker._http2_plugin()
         assert plugin is not None and worker._h2c_prior(plugin) is True
