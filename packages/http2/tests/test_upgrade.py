@@ -21,6 +21,7 @@ def test_curl_upgrades_and_gets_the_answer_over_http2(both):
     assert "< HTTP/2 200" in log
     env = json.loads(out.stdout)
     assert env["SERVER_PROTOCOL"] == "HTTP/2.0" and env["QUERY_STRING"] == "u=1"
+    assert env["HTTP_VERSION"] == "2"
     # The upgrade's own fields are not the application's business.
     assert "HTTP_UPGRADE" not in env and "HTTP_HTTP2_SETTINGS" not in env
 

@@ -74,7 +74,7 @@ def test_environ_of_an_http2_request(h2c):
                                                ("x-thing", "v")],
                         priority_weight=32, priority_depends_on=0)
         env = json.loads(c.response(sid)[2])
-    assert env["SERVER_PROTOCOL"] == "HTTP/2.0"
+    assert env["SERVER_PROTOCOL"] == "HTTP/2.0" and env["HTTP_VERSION"] == "2"
     assert env["REQUEST_METHOD"] == "GET" and env["PATH_INFO"] == "/p q"
     assert env["RAW_URI"] == "/p%20q?a=1" and env["QUERY_STRING"] == "a=1"
     assert env["HTTP_HOST"] == "localhost"

@@ -14,6 +14,8 @@ DEFAULT_WEIGHT = 16
 # Environ keys for the stream's priority (RFC 7540 section 5.3, as upstream names them).
 PRIORITY_WEIGHT = "gunicorn.http2.priority_weight"
 PRIORITY_DEPENDS_ON = "gunicorn.http2.priority_depends_on"
+# Upstream 27.0.1 tells apps the protocol this way too (alongside SERVER_PROTOCOL).
+HTTP_VERSION = "HTTP_VERSION"
 
 
 class MalformedRequest(ValueError):
@@ -74,7 +76,8 @@ def build_request(headers, peer_addr, is_ssl, req_number=1, weight=DEFAULT_WEIGH
         fields.append(("COOKIE", "; ".join(cookies)))
     target, _, fragment = path.partition("#")
     raw_path, _, query = target.partition("?")
-    extra = {PRIORITY_WEIGHT: weight, PRIORITY_DEPENDS_ON: depends_on}
+    extra = {PRIORITY_WEIGHT: weight, PRIORITY_DEPENDS_ON: depends_on,
+             HTTP_VERSION: "2"}
     return Request(method, path, raw_path, query, fragment, VERSION, fields,
                    scheme="https" if is_ssl else None, content_length=content_length,
                    chunked=False, expect_continue=expect_continue, peer_addr=peer_addr,

@@ -5,6 +5,7 @@ import binascii
 
 from gunicorn.http2.request_head import (
     DEFAULT_WEIGHT,
+    HTTP_VERSION,
     PRIORITY_DEPENDS_ON,
     PRIORITY_WEIGHT,
     VERSION,
@@ -56,4 +57,5 @@ def as_stream_one(req):
     req.headers = [(n, v) for n, v in req.headers if n not in _UPGRADE_FIELDS]
     req.extra_environ.setdefault(PRIORITY_WEIGHT, DEFAULT_WEIGHT)
     req.extra_environ.setdefault(PRIORITY_DEPENDS_ON, 0)
+    req.extra_environ[HTTP_VERSION] = "2"
     return req
