@@ -55,7 +55,7 @@ def h2c():
         pytest.skip("gunicorn-http2 not installed")
     _need_app()
     with ServerProcess("-k", "asgi", "--http-protocols", "h2,h1",
-                       "--http2-cleartext", "prior-knowledge", "--access-logfile", "-",
+                       "--http2-cleartext", "both", "--access-logfile", "-",
                        "apps.h2_app:app", cwd=TESTS) as srv:
         yield srv
 
@@ -108,6 +108,26 @@ def test_curl_prior_knowledge_h2c_and_http11_on_the_same_port(h2c):
     assert out.stdout == b"1.1", out
     # The access log names the protocol as upstream's asgi worker does.
     wait_for(lambda: '"GET /info/x HTTP/2" 200' in h2c.log, message="an HTTP/2 access line")
+
+
+@needs_http2
+def test_curl_h2c_upgrade_and_bodies_stay_http11(h2c, tmp_path):
+    need("curl")
+    # RFC 7540 section 3.2: 101, then the request is answered as stream 1,
+    # and the connection carries more HTTP/2 requests.
+    out = curl("--http2", "-w", " %{http_version};", f"http://127.0.0.1:{h2c.port}/info/up?x=1",
+               f"http://127.0.0.1:{h2c.port}/")
+    first, _, rest = out.stdout.decode().partition(";")
+    body, _, version = first.rpartition(" ")
+    info = json.loads(body)
+    assert version == "2" and info["http_version"] == "2", out
+    assert info["query"] == "x=1" and info["headers"]["host"] == f"127.0.0.1:{h2c.port}"
+    assert "upgrade" not in info["headers"] and "http2-settings" not in info["headers"]
+    assert rest == "hello 2;", out
+    # A request with a body is served as HTTP/1.1 (the RFC lets the server ignore Upgrade).
+    out = curl("--http2", "--data-binary", "abc", "-w", " %{http_version}",
+               f"http://127.0.0.1:{h2c.port}/echo")
+    assert out.stdout == b"abc 1.1", out
 
 
 # -- load and concurrency ------------------------------------------------------------

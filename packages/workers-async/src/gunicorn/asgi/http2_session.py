@@ -28,13 +28,14 @@ _INTERNAL_ERROR = 0x2
 class HTTP2Session(asyncio.Protocol):
     """One HTTP/2 connection of the asgi worker (TLS with ALPN h2, or h2c prior knowledge)."""
 
-    def __init__(self, server, connection_class, sockname=None, initial=b""):
+    def __init__(self, server, connection_class, sockname=None, initial=b"", upgrade=None):
         self.server = server
         self.cfg = server.cfg
         self.log = server.log
         self.connection_class = connection_class
         self.sockname = sockname
         self.initial = initial          # bytes the HTTP/1 side read before telling h2c apart
+        self.upgrade = upgrade          # (HTTP/1.1 request, HTTP2-Settings) of an h2c upgrade
         self.transport = None
         self.conn = None
         self.peer = None
@@ -68,9 +69,13 @@ class HTTP2Session(asyncio.Protocol):
         self.conn = self.connection_class(self.cfg, self.peer, self.sockname, is_ssl)
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self.server.connection_opened(self)
-        # RFC 9113 section 3.4: our SETTINGS open the server's side of the connection.
-        self.conn.initiate()
-        self._arm_idle_timer()
+        upgrade, self.upgrade = self.upgrade, None
+        if upgrade is None:
+            # RFC 9113 section 3.4: our SETTINGS open the server's side of the connection.
+            self.conn.initiate()
+            self._arm_idle_timer()
+        else:
+            self._start_upgraded(*upgrade)
         initial, self.initial = self.initial, b""
         if initial:
             self.data_received(initial)
@@ -121,6 +126,15 @@ class HTTP2Session(asyncio.Protocol):
     def resume_writing(self) -> None:
         self.writing_paused = False
         self._window_moved()
+
+    def _start_upgraded(self, request, settings) -> None:
+        # RFC 7540 section 3.2: 101, then our SETTINGS; the HTTP/1.1 request,
+        # complete and bodyless, becomes stream 1 and is answered over HTTP/2.
+        from gunicorn.http2.upgrade import SWITCHING, as_stream_one
+
+        self.transport.write(SWITCHING)
+        self.conn.initiate_upgrade(settings)
+        self._on_request(ev.StreamRequest(1, as_stream_one(request), True))
 
     # -- incoming events ---------------------------------------------------------
 

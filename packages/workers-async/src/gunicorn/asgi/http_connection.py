@@ -175,12 +175,31 @@ class HTTPConnection(asyncio.Protocol):
             return None
         return seen
 
-    def _become_http2(self, transport, initial) -> None:
-        """Hand the transport to an ``HTTP2Session`` (ALPN h2, or an h2c preface in ``initial``)."""
+    def _upgrade_to_h2c(self, request) -> bool:
+        """``Upgrade: h2c`` (RFC 7540 section 3.2) from a trusted peer: 101, then HTTP/2.
+
+        Requests with a body, or whose HTTP2-Settings is unusable, stay HTTP/1.1.
+        """
+        server = self.server
+        settings = server.http2.upgrade_settings(request)
+        if settings is None or not server.h2c_allowed(self.peer):
+            return False
+        self._stop_idle_timer()
+        server.connections.discard(self)
+        leftover, _closed = self.proto.trailing_data
+        self._become_http2(self.transport, leftover, upgrade=(request, settings))
+        # This HTTP/1 side is done: nothing may read or write through it any more.
+        self.transport = None
+        self.closed = True
+        return True
+
+    def _become_http2(self, transport, initial, upgrade=None) -> None:
+        """Hand the transport to an ``HTTP2Session`` (ALPN h2, an h2c preface or upgrade)."""
         from gunicorn.asgi.http2_session import HTTP2Session
 
         server = self.server
-        session = HTTP2Session(server, server.http2.connection_class, self.sockname, initial)
+        session = HTTP2Session(server, server.http2.connection_class, self.sockname, initial,
+                               upgrade=upgrade)
         transport.set_protocol(session)
         session.connection_made(transport)
 
@@ -307,6 +326,8 @@ class HTTPConnection(asyncio.Protocol):
 
                 self.websocket = WebSocketSession(self, request)
                 self.websocket.start()
+                return
+            if server.h2c_upgrade and self._upgrade_to_h2c(request):
                 return
             scope = build_http_scope(request, self._client, self._server, server.root_path,
                                      server.state, upgrade=True)

@@ -29,7 +29,7 @@ class ASGIServer:
     """
 
     def __init__(self, app, cfg, log, protocol_class, worker=None, state=None,
-                 ssl_context=None, http2=None, h2c_prior=False):
+                 ssl_context=None, http2=None, h2c_prior=False, h2c_upgrade=False):
         self.app = app
         self.cfg = cfg
         self.log = log
@@ -40,6 +40,8 @@ class ASGIServer:
         # gunicorn-http2's plugin class when h2 is served (ALPN h2, h2c prior knowledge).
         self.http2 = http2
         self.h2c_prior = http2 is not None and h2c_prior and ssl_context is None
+        self.h2c_upgrade = (http2 is not None and h2c_upgrade and ssl_context is None
+                            and hasattr(http2, "upgrade_settings"))
         self._h2c_networks = None
         self._h2c_verdicts: dict = {}  # peer address -> may it speak h2c
         self.root_path = getattr(cfg, "root_path", "") or ""

@@ -16,6 +16,8 @@ require_plugin_api("gunicorn-workers-async", 1)
 APP_LOAD_ERROR = 4
 # --http2-cleartext values under which a connection may open with the h2c preface.
 H2C_PRIOR_MODES = ("prior-knowledge", "both")
+# --http2-cleartext values under which an HTTP/1.1 request may ask for Upgrade: h2c.
+H2C_UPGRADE_MODES = ("upgrade", "both")
 
 
 class ASGIWorker(base.Worker):
@@ -169,6 +171,10 @@ class ASGIWorker(base.Worker):
         return (http2 is not None and not self.cfg.is_ssl
                 and getattr(self.cfg, "http2_cleartext", "off") in H2C_PRIOR_MODES)
 
+    def _h2c_upgrade(self, http2):
+        return (http2 is not None and not self.cfg.is_ssl
+                and getattr(self.cfg, "http2_cleartext", "off") in H2C_UPGRADE_MODES)
+
     def _ssl_context(self, http2):
         if not self.cfg.is_ssl:
             return None
@@ -212,7 +218,7 @@ class ASGIWorker(base.Worker):
             self.asgi, self.cfg, self.log, self._protocol_class(), worker=self,
             state=self.lifespan.state if self.lifespan.supported else None,
             ssl_context=self._ssl_context(http2), http2=http2,
-            h2c_prior=self._h2c_prior(http2))
+            h2c_prior=self._h2c_prior(http2), h2c_upgrade=self._h2c_upgrade(http2))
         self.server.start(self.sockets)
         try:
             await self._heartbeat()
