@@ -1,0 +1,104 @@
+"""Header blocks to core Requests, response blocks, the preface test and h2c upgrade rules."""
+
+import base64
+
+import pytest
+
+from gunicorn.http.events import Request
+from gunicorn.http2.preface import PREFACE, starts_with_preface
+from gunicorn.http2.request_head import MalformedRequest, build_request
+from gunicorn.http2.response_head import response_block, trailer_block
+from gunicorn.http2.upgrade import as_stream_one, upgrade_settings
+
+
+def block(*extra, method="GET", path="/x?y=1", authority="example.com"):
+    head = [(b":method", method.encode()), (b":scheme", b"https"), (b":path", path.encode())]
+    if authority is not None:
+        head.append((b":authority", authority.encode()))
+    return head + [(n.encode(), v.encode()) for n, v in extra]
+
+
+def test_authority_wins_over_host():
+    req = build_request(block(("host", "other")), ("1.2.3.4", 5), True)
+    assert [v for n, v in req.headers if n == "HOST"] == ["example.com"]
+    assert req.scheme == "https" and req.peer_addr == ("1.2.3.4", 5)
+
+
+def test_host_stands_in_for_a_missing_authority():
+    req = build_request(block(("host", "h.example"), authority=None), None, False)
+    assert ("HOST", "h.example") in req.headers and req.scheme is None
+
+
+def test_content_length_and_expect():
+    req = build_request(block(("content-length", "12"), ("expect", "100-continue"),
+                              method="POST"), None, False)
+    assert req.content_length == 12 and req.expect_continue
+    with pytest.raises(MalformedRequest):
+        build_request(block(("content-length", "x1"), method="POST"), None, False)
+
+
+def test_fragment_and_asterisk():
+    req = build_request(block(path="/a#frag"), None, False)
+    assert (req.path, req.fragment) == ("/a", "frag")
+    req = build_request(block(method="OPTIONS", path="*"), None, False)
+    assert req.uri == "*" and req.path == "*"
+
+
+def test_missing_method_or_path_and_connect_are_malformed():
+    for bad in ([(b":path", b"/")], [(b":method", b"GET")],
+                [(b":method", b"CONNECT"), (b":authority", b"h:1")]):
+        with pytest.raises(MalformedRequest):
+            build_request(bad, None, False)
+
+
+def test_response_block_lowercases_and_drops_connection_fields():
+    got = response_block(200, [("Content-Type", "text/plain"), ("Keep-Alive", "5"),
+                               ("TE", "trailers"), ("X-A", " v ")])
+    names = [n for n, _ in got]
+    assert got[0] == (b":status", b"200")
+    assert b"keep-alive" not in names and b"te" not in names
+    assert (b"x-a", b"v") in got and b"server" in names and b"date" in names
+    # An app's own Server/Date are kept, not doubled.
+    own = response_block(200, [("Server", "mine"), ("Date", "then")])
+    assert [n for n, _ in own].count(b"server") == 1 and (b"server", b"mine") in own
+    # 1xx heads carry neither.
+    assert response_block(103, [("Link", "<a>")]) == [(b":status", b"103"), (b"link", b"<a>")]
+
+
+def test_trailer_block():
+    assert trailer_block([("X-Sum", "1"), ("Connection", "x"), (":status", "1")]) == \
+        [(b"x-sum", b"1")]
+
+
+def test_preface_is_decided_on_three_bytes():
+    assert starts_with_preface(PREFACE) and starts_with_preface(PREFACE + b"\x00")
+    assert starts_with_preface(b"PRI") and not starts_with_preface(b"PR")
+    assert not starts_with_preface(b"POST / HTTP/1.1\r\n")
+    assert not starts_with_preface(b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")
+
+
+def _req(*headers, content_length=None, chunked=False):
+    return Request("GET", "/", "/", "", "", (1, 1), list(headers),
+                   content_length=content_length, chunked=chunked)
+
+
+SETTINGS = base64.urlsafe_b64encode(b"\x00\x03\x00\x00\x00\x64").rstrip(b"=").decode()
+
+
+def test_upgrade_settings_rules():
+    ok = _req(("UPGRADE", "h2c"), ("HTTP2-SETTINGS", SETTINGS), ("CONNECTION", "Upgrade"))
+    assert upgrade_settings(ok) is not None
+    assert upgrade_settings(_req(("UPGRADE", "websocket"), ("HTTP2-SETTINGS", SETTINGS))) is None
+    assert upgrade_settings(_req(("UPGRADE", "h2c"))) is None
+    assert upgrade_settings(_req(("UPGRADE", "h2c"), ("HTTP2-SETTINGS", "!!"))) is None
+    assert upgrade_settings(_req(("UPGRADE", "h2c"), ("HTTP2-SETTINGS", "AAAA"))) is None
+    with_body = _req(("UPGRADE", "h2c"), ("HTTP2-SETTINGS", SETTINGS), content_length=5)
+    assert upgrade_settings(with_body) is None
+
+
+def test_stream_one_keeps_only_the_request_fields():
+    req = as_stream_one(_req(("HOST", "h"), ("UPGRADE", "h2c"), ("HTTP2-SETTINGS", SETTINGS),
+                             ("CONNECTION", "Upgrade, HTTP2-Settings"), ("ACCEPT", "*/*")))
+    assert req.version == (2, 0)
+    assert req.headers == [("HOST", "h"), ("ACCEPT", "*/*")]
+    assert req.extra_environ["HTTP_VERSION"] == "2"
