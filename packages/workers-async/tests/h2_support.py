@@ -22,7 +22,7 @@ def http2_installed():
 class H2Client:
     """One HTTP/2 connection (h2c prior knowledge, or TLS with ALPN h2); events kept per stream."""
 
-    def __init__(self, port, tls=False, timeout=5.0):
+    def __init__(self, port, tls=False, timeout=5.0, window=None):
         import h2.config
         import h2.connection
 
@@ -37,8 +37,14 @@ class H2Client:
         self.h2 = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True, header_encoding="latin-1"))
         self.h2.initiate_connection()
+        if window is not None:
+            # Our streams' receive window (SETTINGS_INITIAL_WINDOW_SIZE), before any request.
+            from h2.settings import SettingCodes
+
+            self.h2.update_settings({SettingCodes.INITIAL_WINDOW_SIZE: window})
         self.events = []
         self.closed = False
+        self.auto_ack = True    # False: never send WINDOW_UPDATE (a client that stops reading)
         self.flush()
 
     def flush(self):
@@ -60,7 +66,9 @@ class H2Client:
     def read_once(self):
         try:
             data = self.sock.recv(65536)
-        except (ConnectionResetError, TimeoutError):
+        except TimeoutError:
+            return      # nothing within the socket timeout (wait() keeps its own deadline)
+        except ConnectionResetError:
             data = b""
         if not data:
             self.closed = True
@@ -69,7 +77,7 @@ class H2Client:
 
         for event in self.h2.receive_data(data):
             self.events.append(event)
-            if isinstance(event, h2.events.DataReceived):
+            if isinstance(event, h2.events.DataReceived) and self.auto_ack:
                 self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
         self.flush()
 
@@ -100,6 +108,19 @@ class H2Client:
         for e in self.of(sid, h2.events.TrailersReceived):
             trailers.update(dict(e.headers))
         return headers.get(":status"), headers, body, trailers
+
+    def received(self, sid):
+        import h2.events
+
+        return sum(len(e.data) for e in self.of(sid, h2.events.DataReceived))
+
+    def acknowledge_all(self, sid):
+        """Return every byte received on ``sid`` to its window (and the connection's)."""
+        import h2.events
+
+        for e in self.of(sid, h2.events.DataReceived):
+            self.h2.acknowledge_received_data(e.flow_controlled_length, sid)
+        self.flush()
 
     def close(self):
         try:

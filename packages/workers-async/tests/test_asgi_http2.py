@@ -205,6 +205,27 @@ def test_curl_upload_bigger_than_the_window_and_file_response(h2c, tmp_path):
     assert out.stdout == source + b"2", out.stderr
 
 
+@needs_http2
+def test_response_waits_for_the_clients_window(h2c):
+    client = h2_support.H2Client(h2c.port, window=1000)
+    try:
+        client.auto_ack = False
+        sid = client.get("/big?n=200000")
+        client.wait(lambda: client.received(sid) >= 1000)
+        time.sleep(0.3)
+        client.sock.settimeout(0.3)
+        client.read_once()      # nothing more may come while the window is shut
+        assert client.received(sid) == 1000 and not client.ended(sid)
+        client.sock.settimeout(5)
+        # WINDOW_UPDATEs let the rest through, 1000 bytes at a time.
+        client.auto_ack = True
+        client.acknowledge_all(sid)
+        status, _headers, body, _ = client.response(sid, timeout=10)
+        assert status == "200" and body == b"x" * 200000
+    finally:
+        client.close()
+
+
 # -- trailers, errors, resets ------------------------------------------------------
 
 @needs_http2
