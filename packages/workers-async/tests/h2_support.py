@@ -59,6 +59,17 @@ class H2Client:
         self.flush()
         return sid
 
+    def post_start(self, path, body):
+        """Open a POST and send as much of ``body`` as the stream's window allows now."""
+        sid = self.h2.get_next_available_stream_id()
+        self.h2.send_headers(sid, [(":method", "POST"), (":path", path), (":scheme", "http"),
+                                   (":authority", "127.0.0.1")])
+        room = min(self.h2.local_flow_control_window(sid), len(body))
+        for start in range(0, room, 16384):
+            self.h2.send_data(sid, body[start:min(start + 16384, room)])
+        self.flush()
+        return sid, room
+
     def reset(self, sid):
         self.h2.reset_stream(sid)
         self.flush()

@@ -226,6 +226,25 @@ def test_response_waits_for_the_clients_window(h2c):
         client.close()
 
 
+@needs_http2
+def test_an_unread_upload_gets_no_more_window_and_ends_with_no_error(h2c):
+    import h2.events
+
+    client = h2_support.H2Client(h2c.port)
+    try:
+        # The app never reads the body: the stream's window is not reopened.
+        sid, sent = client.post_start("/ignore-body", b"u" * 200000)
+        assert sent == 65535
+        status, _headers, body, _ = client.response(sid)
+        assert (status, body) == ("200", b"ignored")
+        assert client.h2.local_flow_control_window(sid) == 0
+        # RFC 9113 section 8.1: the complete response ends the upload with NO_ERROR.
+        client.wait(lambda: client.of(sid, h2.events.StreamReset))
+        assert client.of(sid, h2.events.StreamReset)[0].error_code == 0
+    finally:
+        client.close()
+
+
 # -- trailers, errors, resets ------------------------------------------------------
 
 @needs_http2

@@ -48,10 +48,17 @@ async def rendezvous(scope, receive, send):
     await send({"type": "http.response.body", "body": b"met" if met else b"alone"})
 
 
+async def ignore_body(scope, receive, send):
+    # Answers without reading the request body.
+    await asyncio.sleep(0.3)
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ignored"})
+
+
 ARRIVALS = []
 WAITERS = []
 RAW = {"/fail-mid": fail_mid_body, "/wait-disconnect": wait_disconnect, "/heard": heard,
-       "/sleepy-stream": sleepy_stream, "/rendezvous": rendezvous}
+       "/sleepy-stream": sleepy_stream, "/rendezvous": rendezvous, "/ignore-body": ignore_body}
 
 
 async def app(scope, receive, send):
