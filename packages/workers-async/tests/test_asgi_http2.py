@@ -304,6 +304,21 @@ def test_keepalive_expiry_and_graceful_stop_send_goaway():
         finally:
             kept.close()
         assert 0.5 < waited < 3.5, waited
+        # A response still waiting for the client's window is not an idle connection.
+        slow = h2_support.H2Client(srv.port, window=1000)
+        try:
+            slow.auto_ack = False
+            sid = slow.get("/whole")
+            slow.wait(lambda: slow.received(sid) >= 1000)
+            slow.sock.settimeout(2.0)
+            slow.read_once()    # more than `keepalive` with the window shut
+            assert not slow.closed and not slow.of(0, h2.events.ConnectionTerminated)
+            slow.sock.settimeout(5)
+            slow.auto_ack = True
+            slow.acknowledge_all(sid)
+            assert slow.response(sid)[2] == b"w" * 200000
+        finally:
+            slow.close()
         # A fresh connection (no request yet) and a stream in flight when TERM comes.
         idle = h2_support.H2Client(srv.port)
         try:

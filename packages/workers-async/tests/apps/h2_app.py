@@ -55,10 +55,17 @@ async def ignore_body(scope, receive, send):
     await send({"type": "http.response.body", "body": b"ignored"})
 
 
+async def whole(scope, receive, send):
+    # A big body in one message: the app is done long before a slow client has it.
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"w" * 200000})
+
+
 ARRIVALS = []
 WAITERS = []
 RAW = {"/fail-mid": fail_mid_body, "/wait-disconnect": wait_disconnect, "/heard": heard,
-       "/sleepy-stream": sleepy_stream, "/rendezvous": rendezvous, "/ignore-body": ignore_body}
+       "/sleepy-stream": sleepy_stream, "/rendezvous": rendezvous, "/ignore-body": ignore_body,
+       "/whole": whole}
 
 
 async def app(scope, receive, send):

@@ -273,11 +273,9 @@ class HTTP2Session(asyncio.Protocol):
         self._idle_timer = None
         if self.streams or self.closed:
             return
-        if self.draining:
-            # A whole keep-alive period without the window to finish: give up.
-            self._close_soon()
-            return
-        self.shutdown()
+        if not self.conn.active_streams:
+            self.shutdown()
+        # A response still waiting for the peer's window is not idleness: look again later.
         if not self.closed:
             self._arm_idle_timer()
 
