@@ -44,6 +44,7 @@ class HTTP2Session(asyncio.Protocol):
         self.waiting: set = set()       # StreamPorts in drain(), woken as windows move
         self.writing_paused = False
         self.closed = False
+        self.closing = False            # transport.close() called: nothing more is written
         self.draining = False           # GOAWAY sent: finish the streams we have, then close
         self.served = 0
         self._client = None
@@ -83,7 +84,7 @@ class HTTP2Session(asyncio.Protocol):
             self.flush()
 
     def data_received(self, data: bytes) -> None:
-        if self.closed:
+        if self.closed or self.closing:
             return
         for event in self.conn.receive_data(data):
             kind = type(event)
@@ -206,7 +207,7 @@ class HTTP2Session(asyncio.Protocol):
 
     def flush(self) -> None:
         self._flush_handle = None
-        if self.closed:
+        if self.closed or self.closing:
             return
         data = self.conn.data_to_send()
         if data:
@@ -261,7 +262,7 @@ class HTTP2Session(asyncio.Protocol):
             delay = server.first_request_wait
         else:
             delay = keepalive if self.served else server.first_request_wait
-        if not self.closed and delay and delay > 0:
+        if not (self.closed or self.closing) and delay and delay > 0:
             self._idle_timer = self._loop.call_later(delay, self._idle_timeout)
 
     def _stop_idle_timer(self) -> None:
@@ -276,19 +277,20 @@ class HTTP2Session(asyncio.Protocol):
         if not self.conn.active_streams:
             self.shutdown()
         # A response still waiting for the peer's window is not idleness: look again later.
-        if not self.closed:
+        if not (self.closed or self.closing):
             self._arm_idle_timer()
 
     def _close_soon(self) -> None:
         """Close once what is written (GOAWAY, last frames) has been flushed."""
-        if self.closed:
+        if self.closed or self.closing:
             return
         self.flush()
+        self.closing = True
         self.transport.close()
 
     def shutdown(self) -> None:
         """Graceful stop: GOAWAY now, close once the streams already received are answered."""
-        if self.closed:
+        if self.closed or self.closing:
             return
         self.draining = True
         self.conn.start_shutdown()
