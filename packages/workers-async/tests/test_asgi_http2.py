@@ -403,3 +403,39 @@ def test_h2c_is_accepted_only_from_trusted_peers():
     assert not ASGIServer(None, cfg, None, None, http2=None, h2c_prior=True).h2c_prior
     assert not ASGIServer(None, cfg, None, None, http2=object(), h2c_prior=True,
                           ssl_context=object()).h2c_prior
+
+
+@needs_http2
+def test_hooks_see_each_stream_and_a_protocol_error_is_goaway(tmp_path):
+    _need_app()
+    need("curl")
+    import socket
+
+    events = tmp_path / "events"
+    events.touch()
+    with ServerProcess("-k", "asgi", "--http-protocols", "h2,h1", "--http2-cleartext",
+                       "prior-knowledge", "-c", str(TESTS / "apps" / "hooks_conf.py"),
+                       "apps.h2_app:app", cwd=TESTS, env={"ASGI_TEST_EVENTS": str(events)}) as srv:
+        # (curl 7.88 drops a second URL on a reused prior-knowledge connection: two runs.)
+        out = curl("--http2-prior-knowledge", f"http://127.0.0.1:{srv.port}/")
+        assert out.stdout == b"hello", out
+        out = curl("--http2-prior-knowledge", f"http://127.0.0.1:{srv.port}/info/two")
+        assert json.loads(out.stdout)["http_version"] == "2", out
+        wait_for(lambda: "post_request /info/two 200 OK GET" in events.read_text(),
+                 message="post_request for the second stream")
+        lines = events.read_text().splitlines()
+        assert "pre_request GET /" in lines and "post_request / 200 OK GET" in lines
+        assert "pre_request GET /info/two" in lines
+        # RFC 9113 section 6.1: DATA on stream 0 is a connection error: GOAWAY(PROTOCOL_ERROR).
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=3) as sock:
+            sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+                         + b"\x00\x00\x02\x00\x00\x00\x00\x00\x00ab")
+            received = b""
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                received += data
+        goaway = received[-17:]
+        assert goaway[3] == 0x07 and goaway[-4:] == b"\x00\x00\x00\x01", received.hex()
+        assert "Traceback" not in srv.log
