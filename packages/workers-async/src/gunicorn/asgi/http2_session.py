@@ -42,6 +42,7 @@ class HTTP2Session(asyncio.Protocol):
         self.tls = None
         self.streams: dict = {}         # stream id -> StreamPort whose app task has not ended
         self.waiting: set = set()       # StreamPorts in drain(), woken as windows move
+        self.unread_uploads: set = set()  # stream ids answered before their body ended
         self.writing_paused = False
         self.closed = False
         self.closing = False            # transport.close() called: nothing more is written
@@ -186,11 +187,11 @@ class HTTP2Session(asyncio.Protocol):
         if self.waiting:
             for port in list(self.waiting):
                 port.window.set()
-        conn = self.conn
-        for port in list(self.streams.values()):
-            if port.reset_when_answered and conn.is_answered(port.stream_id):
-                port.reset_when_answered = False
-                self.reset_stream(port.stream_id, NO_ERROR)
+        if self.unread_uploads:
+            conn = self.conn
+            for sid in [sid for sid in self.unread_uploads if conn.is_answered(sid)]:
+                self.unread_uploads.discard(sid)
+                self.reset_stream(sid, NO_ERROR)
         if self.draining and self._all_sent():
             self._close_soon()
 
@@ -233,7 +234,7 @@ class HTTP2Session(asyncio.Protocol):
             if self.conn.is_answered(port.stream_id):
                 self.reset_stream(port.stream_id, NO_ERROR)
             else:
-                port.reset_when_answered = True
+                self.unread_uploads.add(port.stream_id)
 
     def stream_finished(self, port) -> None:
         """The app's task for ``port`` ended."""

@@ -67,7 +67,6 @@ class StreamPort:
         self.cycle = None
         self.closed = False         # reset by the peer, or the connection is gone
         self.must_close = False     # HTTPCycle's error page sets it: a stream is never reused
-        self.reset_when_answered = False
         self.window = asyncio.Event()  # set by the session whenever flow control may have moved
         self.grace_timer = None
         self._head = None           # the Response held until the body or the end
