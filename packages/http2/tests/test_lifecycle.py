@@ -22,12 +22,15 @@ def test_idle_connection_gets_goaway_and_closes_after_keepalive():
         assert waited < 3.5, waited
 
 
-def test_term_finishes_the_stream_in_flight_after_goaway():
+def test_term_finishes_the_stream_in_flight_after_goaway(tmp_path):
     srv = h2c_server()
+    mark = tmp_path / "started"
     with srv, RawH2Client(srv.port) as c:
-        sid = c.request("/slow?1")
-        time.sleep(0.3)               # the app is sleeping now
-        srv.signal(signal.SIGTERM)
+        sid = c.request("/marked-slow?%s" % mark)
+        deadline = time.monotonic() + 10
+        while not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        srv.signal(signal.SIGTERM)    # the app is sleeping now
         status, _, body, _ = c.response(sid)
         assert status == 200 and body == b"slept"
         assert c.read_until(lambda: c.goaway() is not None)
@@ -137,3 +140,22 @@ def test_a_silent_tls_h2_client_does_not_hold_the_only_thread(cert):
             with RawH2Client(srv.port, tls=True) as other:
                 assert other.response(other.request("/sized"))[0] == 200
             assert time.monotonic() - started < 3
+
+
+def test_streams_of_one_connection_run_concurrently_up_to_threads():
+    with h2c_server(threads="4") as srv, RawH2Client(srv.port) as c:
+        assert c.response(c.request("/sized"))[0] == 200
+        started = time.monotonic()
+        sids = [c.request("/slow?0.6") for _ in range(4)]
+        assert all(c.response(sid)[0] == 200 for sid in sids)
+        # One after another this would take 2.4 s.
+        assert time.monotonic() - started < 1.8
+
+
+def test_one_thread_runs_one_stream_at_a_time():
+    with h2c_server(threads="1") as srv, RawH2Client(srv.port) as c:
+        assert c.response(c.request("/sized"))[0] == 200
+        started = time.monotonic()
+        sids = [c.request("/slow?0.3") for _ in range(3)]
+        assert all(c.response(sid)[0] == 200 for sid in sids)
+        assert time.monotonic() - started >= 0.85

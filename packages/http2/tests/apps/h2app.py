@@ -56,6 +56,13 @@ def app(environ, start_response):
         time.sleep(float(query or 1))
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"slept"]
+    if path == "/marked-slow":
+        # Leaves a mark once the app is running, so a test can signal the server then.
+        with open(query, "w") as mark:
+            mark.write("started")
+        time.sleep(1.0)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"slept"]
     if path == "/trailers":
         def body():
             yield b"with trailers"

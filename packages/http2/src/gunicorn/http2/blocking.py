@@ -1,48 +1,73 @@
 """The blocking driver: one HTTP/2 connection on a socket, its streams run through core's WSGI adapter.
 
-Used by the gthread worker (and usable by greenlet workers): ``serve()``
-runs on a pool thread until the connection is idle (True: hand the socket
-back to the poller, call ``serve()`` again once it is readable) or over
-(False: close it).  Streams are served one at a time, in the order their
-requests arrived; while one runs, frames for the others are read and kept
-(their bodies bounded by the flow-control windows we advertise).  Each
-stream goes through ``gunicorn.wsgi.serve.ServedConnection.handle`` with a
-``StreamWire`` in place of the HTTP/1 connection, so environ, hooks, access
-log and error pages are core's.
+Used by the gthread worker (and usable by greenlet workers): ``serve()`` runs
+on a pool thread, which does all of the connection's socket I/O, until the
+connection is idle (True: hand the socket back to the poller, call ``serve()``
+again once it is readable) or over (False: close it).  Each stream's request
+runs on the worker's ``StreamRunner`` threads (``--threads`` of them), through ``gunicorn.wsgi.serve.ServedConnection.handle``
+with a ``StreamWire`` in place of the HTTP/1 connection, so environ, hooks,
+access log and error pages are core's.
+
+Threads: the I/O thread reads frames, feeds them to the ``HTTP2Connection``
+and writes what it produces; stream threads only touch the connection under
+``self.cond`` and wake the I/O thread (a socket pair) when they queued frames
+or finished.  They wait on ``self.cond`` for body bytes and for window.
 """
 
 import copy
+import select
 import socket
+import threading
+import time
 from collections import deque
 
+from gunicorn.http.events import ConnectionClosed, Data, EndOfMessage
 from gunicorn.http2 import events as ev
 from gunicorn.http2.connection import HTTP2Connection
 from gunicorn.http2.errors import INTERNAL_ERROR, NO_ERROR, StreamClosed
+from gunicorn.http2.stream_runner import stream_runner
 from gunicorn.http2.stream_wire import StreamInbox, StreamWire
 from gunicorn.http2.upgrade import SWITCHING, as_stream_one
 
 RECV_SIZE = 65536
 SEND_TRAILERS = "gunicorn.http2.send_trailers"
+# A stream waiting for body bytes or for window gives up after this long when
+# the worker timeout is disabled (as gthread's socket waits do).
+IO_SECONDS = 30.0
+# How often the I/O thread looks at the worker (TERM, max_requests) while busy.
+CHECK_SECONDS = 1.0
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+_READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 
 
 class BlockingHTTP2Server:
-    """Serve one HTTP/2 connection with blocking socket calls (one thread at a time)."""
+    """Serve one HTTP/2 connection with blocking socket calls; streams on their own threads."""
 
     def __init__(self, served, sock, tls=False, initial=b"", upgrade=None):
         self.served = served            # core's ServedConnection for this socket
         self.worker = served.worker
         self.log = served.log
+        cfg = served.cfg
         self.sock = sock
         self.tls = tls
-        self.conn = HTTP2Connection(served.cfg, served.addr, served.listener_name, tls)
+        self.conn = HTTP2Connection(cfg, served.addr, served.listener_name, tls)
+        timeout = getattr(cfg, "timeout", 0) or 0
+        self.io_seconds = float(timeout) if timeout > 0 else IO_SECONDS
+        self.runner = stream_runner(getattr(cfg, "threads", 1))
         self._initial = initial
         self._upgrade = upgrade          # (HTTP/1.1 request, HTTP2-Settings) of an h2c upgrade
         self.started = False
-        self.pending = deque()          # StreamRequest events not yet served
+        self.cond = threading.Condition()
+        # Guarded by cond:
+        self.pending = deque()          # StreamRequest events not yet started
         self.inboxes = {}               # stream_id -> StreamInbox
+        self.running = 0                # streams handed to the runner and not done
         self.readable = True            # False once the peer closed or the connection failed
         self.no_more_requests = False   # GOAWAY (either way): finish what we have
+        self.finished = False           # serve() returned False
+        # I/O thread only:
+        self._wake_r = self._wake_w = None
+        self._poll = None
 
     # -- the pool thread's entry point ------------------------------------------
     def serve(self, keepalive=True):
@@ -53,42 +78,54 @@ class BlockingHTTP2Server:
                 if self._upgrade is not None:
                     self._start_upgraded()
                     return self._run(keepalive)
-                self.conn.initiate()
-                if self._initial:
-                    self._feed(self._initial)
-                    self._initial = b""
-                self.flush()
+                with self.cond:
+                    self.conn.initiate()
+                    if self._initial:
+                        self._feed(self._initial)
+                        self._initial = b""
+                self._flush()
                 if self.tls and not self.sock.pending():
                     # Right after the handshake the preface may not be here yet:
                     # wait for it in the poller, not on this thread.
                     return True
             # Called when bytes are waiting (the client's preface, at first).
-            if not self.receive():
-                return self._finish()
+            self._receive()
             return self._run(keepalive)
         except OSError as exc:
             self.log.debug("HTTP/2 connection ended: %s", exc)
-            self.readable = False
-            return False
+            with self.cond:
+                self.readable = False
+                self._drop_all()
+            return self._finish(say_goodbye=False)
 
     def _run(self, keepalive):
+        cond = self.cond
         while True:
-            while self.pending:
-                self._serve_stream(self.pending.popleft())
+            self._start_streams()
+            with cond:
+                busy = self.running or self.pending
                 if not self.worker.alive and not self.conn.goaway_sent:
                     # TERM or max_requests: no new streams; those received still run.
                     self.conn.start_shutdown()
-                    self.flush()
+                    self.no_more_requests = True
+                    busy = True
+                # Taken together with the check above: a stream that ends right
+                # after it cannot leave its last frames behind.
+                data = self.conn.data_to_send()
+            if data:
+                self.sock.sendall(data)
+            if busy:
+                self._wait_io(CHECK_SECONDS)
+                continue
             if not self.readable or self.no_more_requests:
                 return self._finish()
             if self.tls and self.sock.pending():
-                if not self.receive():
-                    return self._finish()
+                self._receive()
                 continue
-            if not self.worker.alive or not keepalive:
-                self.conn.start_shutdown()
-                self.flush()
-                self.no_more_requests = True
+            if not keepalive:
+                with cond:
+                    self.conn.start_shutdown()
+                    self.no_more_requests = True
                 continue
             return True
 
@@ -98,28 +135,37 @@ class BlockingHTTP2Server:
         req, settings = self._upgrade
         self._upgrade = None
         self.sock.sendall(SWITCHING)
-        self.conn.initiate_upgrade(settings)
-        self.flush()
-        inbox = self.inboxes[1] = StreamInbox()
-        inbox.ended = True
-        self.pending.append(ev.StreamRequest(1, as_stream_one(req), True))
+        with self.cond:
+            self.conn.initiate_upgrade(settings)
+            inbox = self.inboxes[1] = StreamInbox()
+            inbox.ended = True
+            self.pending.append(ev.StreamRequest(1, as_stream_one(req), True))
+        self._flush()
 
-    def _finish(self):
+    def _finish(self, say_goodbye=True):
         """Say GOAWAY (unless the peer is gone) and report the connection over."""
-        if self.readable and not self.conn.goaway_sent:
-            self.conn.start_shutdown()
-        try:
-            self.flush()
-        except OSError:
-            pass
+        with self.cond:
+            if say_goodbye and self.readable and not self.conn.goaway_sent:
+                self.conn.start_shutdown()
+            self.finished = True
+            data = self.conn.data_to_send() if self.readable else b""
+            self._close_wake_when_done()
+        if data:
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                pass
         return False
 
     def goodbye(self):
         """GOAWAY without blocking, for a connection closed while idle (keep-alive expiry, stop)."""
-        if not self.started or self.conn.goaway_sent:
-            return
-        self.conn.start_shutdown()
-        data = self.conn.data_to_send()
+        with self.cond:
+            if not self.started or self.conn.goaway_sent:
+                return
+            self.conn.start_shutdown()
+            data = self.conn.data_to_send()
+            self.finished = True
+            self._close_wake_when_done()
         try:
             if self.tls:
                 self.sock.send(data)
@@ -128,11 +174,9 @@ class BlockingHTTP2Server:
         except (OSError, ValueError):
             pass
 
-    # -- reading -------------------------------------------------------------
-    def receive(self):
-        """Read once (all of a TLS record) and act on the events; False when nothing more will come."""
-        if not self.readable:
-            return False
+    # -- the I/O thread --------------------------------------------------------
+    def _receive(self):
+        """Read once (all of a TLS record) and act on the events."""
         data = self.sock.recv(RECV_SIZE)
         if data and self.tls:
             while self.sock.pending():
@@ -140,10 +184,75 @@ class BlockingHTTP2Server:
                 if not more:
                     break
                 data += more
-        self._feed(data)
-        self.flush()
-        return self.readable
+        with self.cond:
+            self._feed(data)
+            self.cond.notify_all()
+        self._flush()
 
+    def _flush(self):
+        with self.cond:
+            data = self.conn.data_to_send()
+        if data:
+            self.sock.sendall(data)
+
+    def _wait_io(self, timeout):
+        """Wait for frames (read them) or for a stream thread's wake-up, up to ``timeout``."""
+        if self.readable and self.tls and self.sock.pending():
+            self._receive()
+            return
+        poll = self._poller()
+        for fd, _ in poll.poll(timeout * 1000.0):
+            if fd == self._wake_r.fileno():
+                try:
+                    while self._wake_r.recv(4096):
+                        pass
+                except (BlockingIOError, InterruptedError):
+                    pass
+            elif self.readable:
+                self._receive()
+                if not self.readable:
+                    poll.unregister(self.sock)
+
+    def _poller(self):
+        if self._poll is None:
+            self._wake_r, self._wake_w = socket.socketpair()
+            self._wake_r.setblocking(False)
+            self._wake_w.setblocking(False)
+            self._poll = select.poll()
+            self._poll.register(self._wake_r, select.POLLIN)
+            if self.readable:
+                self._poll.register(self.sock, _READABLE)
+        return self._poll
+
+    def _wake_io(self):
+        wake = self._wake_w
+        if wake is None:
+            return
+        try:
+            wake.send(b"\0")
+        except OSError:
+            # Full (a wake-up is already pending) or closed (the connection is over).
+            pass
+
+    def _close_wake_when_done(self):
+        # Called under cond: the wake-up pair lives until the last stream thread ends.
+        if self.finished and self.running == 0 and self._wake_r is not None:
+            self._wake_r.close()
+            self._wake_w.close()
+
+    def _start_streams(self):
+        """Hand every pending stream to the runner threads."""
+        with self.cond:
+            if not self.pending:
+                return
+            started = list(self.pending)
+            self.pending.clear()
+            self.running += len(started)
+        self._poller()
+        for event in started:
+            self.runner.submit(self._stream_thread, event)
+
+    # -- events (under cond) -----------------------------------------------------
     def _feed(self, data):
         for event in self.conn.receive_data(data):
             kind = type(event)
@@ -170,7 +279,8 @@ class BlockingHTTP2Server:
         inbox = self.inboxes.pop(stream_id, None)
         if inbox is not None:
             inbox.reset = True
-        self.pending = deque(e for e in self.pending if e.stream_id != stream_id)
+        if self.pending:
+            self.pending = deque(e for e in self.pending if e.stream_id != stream_id)
 
     def _ended(self, event):
         # Even after a graceful GOAWAY from the client nothing more can be sent:
@@ -179,69 +289,108 @@ class BlockingHTTP2Server:
         if not event.by_peer:
             self.log.debug("HTTP/2 protocol error from %s: %s", self.served.addr, event.reason)
         self.readable = False
+        self._drop_all()
+
+    def _drop_all(self):
         self.pending.clear()
         for inbox in self.inboxes.values():
             inbox.reset = True
-
-    # -- writing -------------------------------------------------------------
-    def flush(self):
-        data = self.conn.data_to_send()
-        if data:
-            self.sock.sendall(data)
-
-    def send_head(self, stream_id, status_code, headers, end_stream):
-        """The response head; written now only if it ends the stream (else with the body)."""
-        self._check_open(stream_id)
-        self.conn.send_response(stream_id, status_code, headers, end_stream=end_stream)
-        if end_stream:
-            self.flush()
-
-    def send_informational(self, stream_id, status_code, headers):
-        self._check_open(stream_id)
-        self.conn.send_informational(stream_id, status_code, headers)
-        self.flush()
-
-    def send_body(self, stream_id, data):
-        """Send ``data``; returns once all of it is on the wire (flow control permitting)."""
-        self._check_open(stream_id)
-        self.conn.send_data(stream_id, data)
-        self.flush()
-        self._wait_for_window(stream_id)
-
-    def end_body(self, stream_id, trailers=None, data=b""):
-        """End the response: the last ``data``, then trailers or END_STREAM."""
-        self._check_open(stream_id)
-        if data:
-            self.conn.send_data(stream_id, data, end_stream=not trailers)
-        if trailers or not data:
-            self.conn.end_stream(stream_id, trailers)
-        self.flush()
-        self._wait_for_window(stream_id)
-
-    def _wait_for_window(self, stream_id):
-        # RFC 9113 section 6.9: what the window cannot take waits for WINDOW_UPDATE.
-        while self.conn.queued_bytes(stream_id):
-            self._check_open(stream_id)
-            if not self.receive():
-                raise StreamClosed(stream_id, "connection closed while waiting for window")
 
     def _check_open(self, stream_id):
         inbox = self.inboxes.get(stream_id)
         if inbox is None or inbox.reset or not self.readable:
             raise StreamClosed(stream_id)
 
-    def acknowledge(self, stream_id, flow_length):
-        self.conn.acknowledge(stream_id, flow_length)
-        self.flush()
+    # -- what a stream thread calls (through its StreamWire) --------------------
+    def next_body_event(self, stream_id, inbox):
+        """The next piece of a request body: ``Data``, ``EndOfMessage`` or ``ConnectionClosed``."""
+        deadline = time.monotonic() + self.io_seconds
+        with self.cond:
+            while not inbox.pieces:
+                if inbox.ended:
+                    return EndOfMessage(inbox.trailers)
+                if inbox.reset or not self.readable:
+                    return ConnectionClosed()
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("no request body for %.0fs" % self.io_seconds)
+                self.cond.wait(left)
+            piece = inbox.pieces.pop(0)
+            # Consumed: the peer may send that much more (RFC 9113 section 6.9).
+            update = self.conn.acknowledge(stream_id, piece.flow_length)
+        if update:
+            self._wake_io()
+        return Data(piece.data)
+
+    def send_head(self, stream_id, status_code, headers, end_stream):
+        with self.cond:
+            self._check_open(stream_id)
+            self.conn.send_response(stream_id, status_code, headers, end_stream=end_stream)
+        if end_stream:
+            self._wake_io()
+
+    def send_informational(self, stream_id, status_code, headers):
+        with self.cond:
+            self._check_open(stream_id)
+            self.conn.send_informational(stream_id, status_code, headers)
+        self._wake_io()
+
+    def send_body(self, stream_id, data):
+        """Queue ``data``; returns once the flow-control window took all of it."""
+        with self.cond:
+            self._check_open(stream_id)
+            self.conn.send_data(stream_id, data)
+        self._wake_io()
+        self._wait_for_window(stream_id)
+
+    def end_body(self, stream_id, trailers=None, data=b""):
+        """End the response: the last ``data``, then trailers or END_STREAM."""
+        with self.cond:
+            self._check_open(stream_id)
+            if data:
+                self.conn.send_data(stream_id, data, end_stream=not trailers)
+            if trailers or not data:
+                self.conn.end_stream(stream_id, trailers)
+        self._wake_io()
+        self._wait_for_window(stream_id)
+
+    def _wait_for_window(self, stream_id):
+        # RFC 9113 section 6.9: what the window cannot take waits for WINDOW_UPDATE.
+        deadline = time.monotonic() + self.io_seconds
+        with self.cond:
+            while self.conn.queued_bytes(stream_id):
+                self._check_open(stream_id)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("flow-control window closed for %.0fs" % self.io_seconds)
+                self.cond.wait(left)
 
     def reset(self, stream_id, error_code):
-        self.conn.reset_stream(stream_id, error_code)
-        self.flush()
+        with self.cond:
+            self.conn.reset_stream(stream_id, error_code)
+        self._wake_io()
 
-    # -- one stream ----------------------------------------------------------
+    # -- one stream (on its own thread) ------------------------------------------
+    def _stream_thread(self, event):
+        try:
+            self._serve_stream(event)
+        except BaseException:
+            # handle() answers app errors itself; this is the worker going away.
+            try:
+                self.log.exception("Error serving HTTP/2 stream %d", event.stream_id)
+            except Exception:
+                pass
+        finally:
+            with self.cond:
+                self.running -= 1
+                self.cond.notify_all()
+                self._close_wake_when_done()
+            self._wake_io()
+
     def _serve_stream(self, event):
         sid = event.stream_id
-        inbox = self.inboxes.get(sid)
+        with self.cond:
+            inbox = self.inboxes.get(sid)
         if inbox is None or inbox.reset:
             return
         req = event.request
@@ -267,10 +416,10 @@ class BlockingHTTP2Server:
             self._after_stream(sid, wire, inbox)
 
     def _after_stream(self, sid, wire, inbox):
-        self.inboxes.pop(sid, None)
-        if not self.readable or inbox.reset:
-            return
-        try:
+        with self.cond:
+            self.inboxes.pop(sid, None)
+            if not self.readable or inbox.reset:
+                return
             if not wire.ended or not self.conn.is_answered(sid):
                 # The app failed mid-body or sent less than its Content-Length.
                 self.conn.reset_stream(sid, INTERNAL_ERROR)
@@ -279,7 +428,3 @@ class BlockingHTTP2Server:
                 self.conn.reset_stream(sid, NO_ERROR)
             for piece in inbox.pieces:
                 self.conn.acknowledge(sid, piece.flow_length)
-            self.flush()
-        except OSError as exc:
-            self.log.debug("HTTP/2 connection ended: %s", exc)
-            self.readable = False

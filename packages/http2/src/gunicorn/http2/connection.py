@@ -307,20 +307,22 @@ class HTTP2Connection:
     def acknowledge(self, stream_id, flow_length):
         """The app consumed ``flow_length`` bytes of ``stream_id``'s body: reopen its window.
 
-        WINDOW_UPDATE goes out once half a window is owed (fewer, larger updates).
+        WINDOW_UPDATE goes out once half a window is owed (fewer, larger updates);
+        returns whether one was queued (``data_to_send()`` has bytes for the peer).
         """
         if flow_length <= 0 or self.ended:
-            return
+            return False
         credit = self._stream_credit.get(stream_id, 0) + flow_length
         if credit < self._stream_threshold:
             self._stream_credit[stream_id] = credit
-            return
+            return False
         self._stream_credit.pop(stream_id, None)
         try:
             self._h2.increment_flow_control_window(credit, stream_id=stream_id)
         except (ProtocolError, KeyError):
             # The stream closed meanwhile: nothing to reopen.
-            pass
+            return False
+        return True
 
     def _credit_connection(self, flow_length):
         credit = self._conn_credit + flow_length

@@ -3,8 +3,8 @@
 ``gunicorn.wsgi.serve.ServedConnection.handle(req)`` reads the body through
 ``next_event()`` and writes the response through ``send(event)``; this class
 turns those into HTTP/2 frames for one stream of a ``BlockingHTTP2Server``.
-Writes return once the bytes are on the wire, waiting (and reading
-WINDOW_UPDATEs) while the peer's flow-control window is closed.
+Writes return once the flow-control window took the bytes, waiting for the
+peer's WINDOW_UPDATEs while it is closed.
 """
 
 from gunicorn.http.events import (
@@ -21,7 +21,7 @@ HOLD_LIMIT = 65536
 
 
 class StreamInbox:
-    """What arrived for one stream's request: body pieces, end, trailers, reset."""
+    """What arrived for one stream's request: body pieces, end, trailers, reset (guarded by the server's lock)."""
 
     __slots__ = ("pieces", "ended", "trailers", "reset")
 
@@ -61,22 +61,14 @@ class StreamWire:
     # -- the request body ----------------------------------------------------
     def next_event(self):
         """The next piece of the request body: ``Data``, ``EndOfMessage`` or ``ConnectionClosed``."""
-        inbox = self.inbox
-        server = self.server
-        while True:
-            if inbox.pieces:
-                piece = inbox.pieces.pop(0)
-                # Consumed: the peer may send that much more (RFC 9113 section 6.9).
-                server.acknowledge(self.stream_id, piece.flow_length)
-                return Data(piece.data)
-            if inbox.ended:
-                return EndOfMessage(inbox.trailers)
-            if inbox.reset or not server.receive():
-                self.peer_closed = True
-                return ConnectionClosed()
+        event = self.server.next_body_event(self.stream_id, self.inbox)
+        if type(event) is ConnectionClosed:
+            self.peer_closed = True
+        return event
 
     def receive_more(self):
-        return self.server.receive()
+        """Bytes arrive through the connection's I/O thread, never through a stream."""
+        return False
 
     # -- the response --------------------------------------------------------
     def send(self, event, flush=True):
