@@ -96,7 +96,8 @@ class BlockingHTTP2Server:
             with self.cond:
                 self.readable = False
                 self._drop_all()
-            return self._finish(say_goodbye=False)
+                self.cond.notify_all()
+            return self._finish(say_goodbye=False, send=False)
 
     def _run(self, keepalive):
         cond = self.cond
@@ -114,6 +115,9 @@ class BlockingHTTP2Server:
                 data = self.conn.data_to_send()
             if data:
                 self.sock.sendall(data)
+            if not self.readable:
+                # The peer is gone (or we sent GOAWAY for its error): nothing to wait for.
+                return self._finish(say_goodbye=False)
             if busy:
                 self._wait_io(CHECK_SECONDS)
                 continue
@@ -142,13 +146,17 @@ class BlockingHTTP2Server:
             self.pending.append(ev.StreamRequest(1, as_stream_one(req), True))
         self._flush()
 
-    def _finish(self, say_goodbye=True):
-        """Say GOAWAY (unless the peer is gone) and report the connection over."""
+    def _finish(self, say_goodbye=True, send=True):
+        """Say GOAWAY (unless the peer is gone) and report the connection over.
+
+        Stream threads still inside the app find their stream closed and end
+        on their own; the pool thread is not held for them.
+        """
         with self.cond:
             if say_goodbye and self.readable and not self.conn.goaway_sent:
                 self.conn.start_shutdown()
             self.finished = True
-            data = self.conn.data_to_send() if self.readable else b""
+            data = self.conn.data_to_send() if send else b""
             self._close_wake_when_done()
         if data:
             try:
