@@ -160,7 +160,8 @@ def test_frame_over_max_frame_size_is_frame_size_error(h2c):
 @pytest.fixture(scope="module")
 def small_limits():
     with h2c_server("--http2-max-concurrent-streams", "2",
-                    "--http2-initial-window-size", "1000") as srv:
+                    "--http2-initial-window-size", "1000",
+                    "--http2-max-header-list-size", "4096") as srv:
         yield srv
 
 
@@ -236,3 +237,18 @@ def test_secure_scheme_header_from_a_trusted_peer(h2c):
         env = json.loads(c.response(c.request("/env", headers=[("x-forwarded-proto",
                                                                  "https")]))[2])
     assert env["wsgi.url_scheme"] == "https"
+
+
+def test_header_list_over_the_advertised_size_is_enhance_your_calm(small_limits, h2c):
+    with RawH2Client(small_limits.port) as c:
+        c.read_until(lambda: of(h2.events.RemoteSettingsChanged, c.events))
+        assert c.conn.remote_settings.max_header_list_size == 4096
+        c.request("/", headers=[("x-big", "b" * 8000)])
+        c.read_until(lambda: c.goaway() is not None or c.closed)
+        assert c.goaway() is not None
+        assert c.goaway().error_code == ErrorCodes.ENHANCE_YOUR_CALM
+    assert still_serves(small_limits.port)
+    # The default limit (65536) takes the same header.
+    with RawH2Client(h2c.port) as c:
+        sid = c.request("/env", headers=[("x-big", "b" * 8000)])
+        assert json.loads(c.response(sid)[2])["HTTP_X_BIG"] == "b" * 8000
