@@ -3,11 +3,16 @@
 Subclasses provide the event loop (``run``), ``timeout_ctx()`` and, if their
 library needs it, ``patch()``; each accepted connection runs ``handle()`` in its
 own greenlet, which serves it with the shared blocking driver, keep-alive included.
+With ``h2`` in ``http_protocols`` the gunicorn-http2 plugin's blocking driver
+serves HTTP/2 connections in that greenlet too (``spawn_stream`` runs each stream).
 """
 
 import os
+import select
 import signal
+import socket
 import ssl
+import time
 
 from gunicorn.http.error_response import log_tls_failure
 from gunicorn.workers.base import Worker
@@ -15,13 +20,33 @@ from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_
 
 #: Returned by an app that took the socket over; nothing more is written.
 ALREADY_HANDLED = object()
+# Cleartext HTTP/2 modes: opening with the preface, or an HTTP/1.1 Upgrade: h2c.
+_H2C_PRIOR = ("prior-knowledge", "both")
+_H2C_UPGRADE = ("upgrade", "both")
+# How often an idle HTTP/2 connection looks at the worker (TERM) while it waits.
+H2_IDLE_CHECK_SECONDS = 1.0
+
+
+def wants_http2(cfg):
+    """Whether ``http_protocols`` asks for HTTP/2."""
+    protocols = getattr(cfg, "http_protocols", None) or ()
+    if isinstance(protocols, str):
+        protocols = protocols.split(",")
+    return any(p.strip() == "h2" for p in protocols)
 
 
 class AsyncWorker(Worker):
 
+    #: Whether ``handle()`` serves connections (so HTTP/2 can be hooked in);
+    #: a subclass whose own server parses HTTP sets False.
+    serves_http2 = True
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.worker_connections = self.cfg.worker_connections
+        # The gunicorn-http2 plugin, loaded (after patching) only when h2 is enabled.
+        self._h2 = None
+        self._h2c_prior = False
 
     def patch(self):
         """Monkey-patch the standard library for the worker's event loop (gevent, eventlet)."""
@@ -37,7 +62,26 @@ class AsyncWorker(Worker):
         self.patch()
         # A protocol that is not installed fails the boot, not every connection.
         protocol_class(self.cfg)
+        if wants_http2(self.cfg):
+            if self.serves_http2:
+                self._enable_h2(self.cfg)
+            else:
+                self.log.warning("HTTP/2 is not supported by the %s worker; serving "
+                                 "HTTP/1.1 only (use gthread, gevent, eventlet or asgi for h2)",
+                                 self.cfg.worker_class_str)
         super().init_process()
+
+    def _enable_h2(self, cfg):
+        from gunicorn import plugins
+
+        self._h2 = plugins.load_entry_point(plugins.PROTOCOLS_GROUP, "h2")
+        # h2c needs a plain listener and the HTTP/1 protocol to fall back to.
+        cleartext = not cfg.is_ssl and getattr(cfg, "protocol", "http") == "http"
+        mode = getattr(cfg, "http2_cleartext", "off")
+        self._h2c_prior = cleartext and mode in _H2C_PRIOR
+        if cleartext and mode in _H2C_UPGRADE:
+            # Each HTTP/1.1 request is looked at for Upgrade: h2c only in this mode.
+            self.handle_request = self._handle_request_or_upgrade
 
     def notify(self):
         super().notify()
@@ -48,6 +92,10 @@ class AsyncWorker(Worker):
 
     def timeout_ctx(self):
         """A context manager that silently ends its block after ``cfg.keepalive`` seconds."""
+        raise NotImplementedError()
+
+    def spawn_stream(self, fn, *args):
+        """Run ``fn(*args)`` (an HTTP/2 stream's application call) in a new greenlet."""
         raise NotImplementedError()
 
     def is_already_handled(self, respiter):
@@ -68,6 +116,11 @@ class AsyncWorker(Worker):
 
                 client = ssl_wrap_socket(client, self.cfg)
             session = self.connection(listener, client, addr)
+            if self._h2 is not None:
+                h2 = self._h2_server(session, client)
+                if h2 is not None:
+                    self._serve_h2(h2, client)
+                    return
             keepalive = bool(self.cfg.keepalive)
             while True:
                 req = None
@@ -103,6 +156,59 @@ class AsyncWorker(Worker):
                     client.close()
                 except OSError:
                     pass
+
+    # -- HTTP/2 (only when h2 is in http_protocols) ----------------------------
+    def _h2_server(self, session, client):
+        """The plugin's driver when the connection opens HTTP/2, else None.
+
+        TLS: the client chose ``h2`` by ALPN (RFC 9113 section 3.2). Plain: the
+        first bytes, peeked, are the prior-knowledge preface (section 3.3) of a
+        peer trusted by ``forwarded_allow_ips``.
+        """
+        if self.cfg.is_ssl:
+            with self.timeout_ctx():
+                client.do_handshake()
+            if client.selected_alpn_protocol() != "h2":
+                return None
+            return self._h2.blocking_server(session, client, tls=True, spawn=self.spawn_stream)
+        if not self._h2c_prior:
+            return None
+        first = b""
+        with self.timeout_ctx():
+            first = client.recv(len(self._h2.preface), socket.MSG_PEEK)
+        if not (self._h2.starts_with_preface(first) and session.environ.trusted):
+            return None
+        return self._h2.blocking_server(session, client, spawn=self.spawn_stream)
+
+    def _serve_h2(self, h2, sock):
+        """Run an HTTP/2 connection; between bursts it idles up to ``keepalive`` seconds."""
+        keepalive = self.cfg.keepalive or 0
+        while h2.serve(keepalive=keepalive > 0 and self.alive):
+            if not self._wait_readable(sock, keepalive):
+                h2.goodbye()
+                return
+
+    def _wait_readable(self, sock, seconds):
+        # Green select: waits in the hub. Wakes each second to notice a TERM.
+        deadline = time.monotonic() + seconds
+        while self.alive:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if select.select([sock], [], [], min(left, H2_IDLE_CHECK_SECONDS))[0]:
+                return True
+        return False
+
+    def _handle_request_or_upgrade(self, listener_name, req, sock, addr, session=None):
+        # h2c upgrade (RFC 7540 section 3.2), from trusted peers only: a 101,
+        # then the request is answered as stream 1 and the connection is HTTP/2.
+        if session is not None and session.environ.trusted:
+            settings = self._h2.upgrade_settings(req)
+            if settings is not None:
+                self._serve_h2(self._h2.upgraded_server(session, sock, req, settings,
+                                                        spawn=self.spawn_stream), sock)
+                return False
+        return AsyncWorker.handle_request(self, listener_name, req, sock, addr, session=session)
 
     def handle_request(self, listener_name, req, sock, addr, session=None):
         """Serve one parsed request; True when the connection may carry another."""

@@ -1,7 +1,7 @@
 """The blocking driver: one HTTP/2 connection on a socket, its streams run through core's WSGI adapter.
 
-Used by the gthread worker (and usable by greenlet workers): ``serve()`` runs
-on a pool thread, which does all of the connection's socket I/O, until the
+Used by the gthread worker and the greenlet workers: ``serve()`` runs
+on a pool thread (or the connection's greenlet), which does all of the connection's socket I/O, until the
 connection is idle (True: hand the socket back to the poller, call ``serve()``
 again once it is readable) or over (False: close it).  Each stream's request
 runs on the worker's ``StreamRunner`` threads (``--threads`` of them), through ``gunicorn.wsgi.serve.ServedConnection.handle``
@@ -12,6 +12,9 @@ Threads: the I/O thread reads frames, feeds them to the ``HTTP2Connection``
 and writes what it produces; stream threads only touch the connection under
 ``self.cond`` and wake the I/O thread (a socket pair) when they queued frames
 or finished.  They wait on ``self.cond`` for body bytes and for window.
+A greenlet worker passes ``spawn`` (each stream its own greenlet) instead of
+the ``--threads`` runner; its monkey patching makes the locks and socket waits
+here cooperative.
 """
 
 import copy
@@ -43,7 +46,7 @@ _READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 class BlockingHTTP2Server:
     """Serve one HTTP/2 connection with blocking socket calls; streams on their own threads."""
 
-    def __init__(self, served, sock, tls=False, initial=b"", upgrade=None):
+    def __init__(self, served, sock, tls=False, initial=b"", upgrade=None, spawn=None):
         self.served = served            # core's ServedConnection for this socket
         self.worker = served.worker
         self.log = served.log
@@ -53,7 +56,8 @@ class BlockingHTTP2Server:
         self.conn = HTTP2Connection(cfg, served.addr, served.listener_name, tls)
         timeout = getattr(cfg, "timeout", 0) or 0
         self.io_seconds = float(timeout) if timeout > 0 else IO_SECONDS
-        self.runner = stream_runner(getattr(cfg, "threads", 1))
+        # spawn(fn, *args) runs a stream's application call concurrently.
+        self.spawn = spawn or stream_runner(getattr(cfg, "threads", 1)).submit
         self._initial = initial
         self._upgrade = upgrade          # (HTTP/1.1 request, HTTP2-Settings) of an h2c upgrade
         self.started = False
@@ -209,7 +213,11 @@ class BlockingHTTP2Server:
             self._receive()
             return
         poll = self._poller()
-        for fd, _ in poll.poll(timeout * 1000.0):
+        if poll is None:
+            ready = self._select(timeout)
+        else:
+            ready = [fd for fd, _ in poll.poll(timeout * 1000.0)]
+        for fd in ready:
             if fd == self._wake_r.fileno():
                 try:
                     while self._wake_r.recv(4096):
@@ -218,19 +226,29 @@ class BlockingHTTP2Server:
                     pass
             elif self.readable:
                 self._receive()
-                if not self.readable:
+                if not self.readable and poll is not None:
                     poll.unregister(self.sock)
 
     def _poller(self):
-        if self._poll is None:
+        """The poll object (None where eventlet's monkey patching removed ``select.poll``)."""
+        if self._wake_r is None:
             self._wake_r, self._wake_w = socket.socketpair()
             self._wake_r.setblocking(False)
             self._wake_w.setblocking(False)
+            if not hasattr(select, "poll"):
+                return None
             self._poll = select.poll()
             self._poll.register(self._wake_r, select.POLLIN)
             if self.readable:
                 self._poll.register(self.sock, _READABLE)
         return self._poll
+
+    def _select(self, timeout):
+        # Green select (eventlet): no descriptor limit, it waits in the hub.
+        fds = [self._wake_r.fileno()]
+        if self.readable:
+            fds.append(self.sock.fileno())
+        return select.select(fds, [], [], timeout)[0]
 
     def _wake_io(self):
         wake = self._wake_w
@@ -258,7 +276,7 @@ class BlockingHTTP2Server:
             self.running += len(started)
         self._poller()
         for event in started:
-            self.runner.submit(self._stream_thread, event)
+            self.spawn(self._stream_thread, event)
 
     # -- events (under cond) -----------------------------------------------------
     def _feed(self, data):

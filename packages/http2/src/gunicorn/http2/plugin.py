@@ -24,14 +24,16 @@ class HTTP2Plugin:
         return starts_with_preface(data)
 
     @staticmethod
-    def blocking_server(served, sock, tls=False, initial=b""):
+    def blocking_server(served, sock, tls=False, initial=b"", spawn=None):
         """A ``BlockingHTTP2Server`` for a socket core already wrapped in ``served``.
 
         ``served`` is the worker's ``gunicorn.wsgi.serve.ServedConnection``;
         ``initial`` holds bytes already read from the socket (none when they
         were only peeked).  Call ``serve()`` on a thread that may block.
+        ``spawn(fn, *args)`` runs each stream's application call (a greenlet
+        worker's spawn); by default the worker's ``--threads`` stream threads.
         """
-        return BlockingHTTP2Server(served, sock, tls=tls, initial=initial)
+        return BlockingHTTP2Server(served, sock, tls=tls, initial=initial, spawn=spawn)
 
     @staticmethod
     def upgrade_settings(req):
@@ -39,6 +41,6 @@ class HTTP2Plugin:
         return upgrade_settings(req)
 
     @staticmethod
-    def upgraded_server(served, sock, req, settings):
+    def upgraded_server(served, sock, req, settings, spawn=None):
         """A ``BlockingHTTP2Server`` that answers ``req`` with 101 and serves it as stream 1."""
-        return BlockingHTTP2Server(served, sock, upgrade=(req, settings))
+        return BlockingHTTP2Server(served, sock, upgrade=(req, settings), spawn=spawn)

@@ -80,6 +80,9 @@ class EventletWorker(AsyncWorker):
     def timeout_ctx(self):
         return eventlet.Timeout(self.cfg.keepalive or None, False)
 
+    def spawn_stream(self, fn, *args):
+        eventlet.spawn_n(fn, *args)
+
     # Signal handlers run in the hub's greenlet; do their blocking parts elsewhere.
     def handle_quit(self, sig, frame):
         eventlet.spawn(super().handle_quit, sig, frame)

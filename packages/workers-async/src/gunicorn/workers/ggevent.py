@@ -16,7 +16,7 @@ from gevent.pool import Pool
 from gevent.server import StreamServer
 
 from gunicorn.plugins import require_plugin_api
-from gunicorn.workers.base_async import AsyncWorker
+from gunicorn.workers.base_async import AsyncWorker, wants_http2
 
 require_plugin_api("gunicorn-workers-async", 1)
 
@@ -56,6 +56,9 @@ class GeventWorker(AsyncWorker):
     def timeout_ctx(self):
         return gevent.Timeout(self.cfg.keepalive or None, False)
 
+    def spawn_stream(self, fn, *args):
+        gevent.spawn(fn, *args)
+
     # Signal handlers run in the hub; do their blocking parts in a greenlet.
     def handle_quit(self, sig, frame):
         gevent.spawn(super().handle_quit, sig, frame)
@@ -74,7 +77,10 @@ class GeventWorker(AsyncWorker):
             if self.cfg.is_ssl:
                 from gunicorn.sock import ssl_context
 
-                extra["ssl_context"] = ssl_context(self.cfg)
+                extra["ssl_context"] = context = ssl_context(self.cfg)
+                if wants_http2(self.cfg):
+                    # pywsgi speaks HTTP/1 only: ALPN must never pick h2.
+                    context.set_alpn_protocols(["http/1.1"])
             server = self.server_class(
                 sock, application=self.wsgi, spawn=pool, log=self.log,
                 handler_class=self.wsgi_handler, environ=self._base_environ(listener), **extra)
@@ -166,6 +172,9 @@ class PyWSGIServer(pywsgi.WSGIServer):
 
 class GeventPyWSGIWorker(GeventWorker):
     """The ``gevent_wsgi``/``gevent_pywsgi`` worker: gevent parses HTTP, not core."""
+
+    # pywsgi has no HTTP/2: h2 in http_protocols gets a warning, HTTP/1.1 only.
+    serves_http2 = False
 
     server_class = PyWSGIServer
     wsgi_handler = PyWSGIHandler
