@@ -16,6 +16,7 @@ except ImportError:
 
 from gunicorn.plugins import require_plugin_api
 from gunicorn.workers.base import Worker
+from gunicorn.workers.base_async import wants_http2
 
 require_plugin_api("gunicorn-workers-async", 1)
 
@@ -146,10 +147,18 @@ class TornadoWorker(Worker):
 
     async def _serve(self):
         ssl_options = None
+        h2 = wants_http2(self.cfg)
+        if h2:
+            # As upstream's tornado worker: HTTP/1.1 only, said once.
+            self.log.warning("HTTP/2 is not supported by the tornado worker; serving "
+                             "HTTP/1.1 only (use gthread, gevent, eventlet or asgi for h2)")
         if self.cfg.is_ssl:
             from gunicorn.sock import ssl_context
 
             ssl_options = ssl_context(self.cfg)
+            if h2:
+                # Never let ALPN pick a protocol tornado cannot speak.
+                ssl_options.set_alpn_protocols(["http/1.1"])
         server = CountingHTTPServer(self._application(), worker=self, ssl_options=ssl_options,
                                     idle_connection_timeout=self.cfg.keepalive or None,
                                     no_keep_alive=not self.cfg.keepalive)
