@@ -16,7 +16,9 @@ Stream life as the driver sees it:
 ``ConnectionEnded`` is always the last event.  Protocol errors are answered
 with GOAWAY carrying the RFC 9113 section 7 code (FLOW_CONTROL_ERROR,
 FRAME_SIZE_ERROR, REFUSED_STREAM when over MAX_CONCURRENT_STREAMS, else
-PROTOCOL_ERROR) and reported as ``ConnectionEnded(code, by_peer=False)``.
+PROTOCOL_ERROR) and reported as ``ConnectionEnded(code, by_peer=False)``; so is
+a peer cancelling more in-progress streams than ``ResetBudget`` allows
+(ENHANCE_YOUR_CALM, the rapid reset attack).
 """
 
 import h2.events
@@ -28,6 +30,7 @@ from hyperframe.frame import GoAwayFrame
 from gunicorn.http2 import events as ev
 from gunicorn.http2.errors import (
     CANCEL,
+    ENHANCE_YOUR_CALM,
     NO_ERROR,
     PROTOCOL_ERROR,
     REFUSED_STREAM,
@@ -41,6 +44,7 @@ from gunicorn.http2.local_settings import (
     settings_frame,
 )
 from gunicorn.http2.outbound import OutboundStream
+from gunicorn.http2.rapid_reset import ResetBudget
 from gunicorn.http2.request_head import DEFAULT_WEIGHT, MalformedRequest, build_request
 from gunicorn.http2.response_head import response_block, trailer_block
 
@@ -69,6 +73,7 @@ class HTTP2Connection:
         self.goaway_sent = False    # no new streams accepted (graceful or error)
         self.ended = False          # ConnectionEnded was reported: nothing more will come
         self.error_code = None      # code of the GOAWAY we sent for an error, if any
+        self._resets = ResetBudget()  # peer cancels of streams the app works on
         # Flow-control credit not yet returned in a WINDOW_UPDATE (RFC 9113 section 6.9):
         # the connection's as bytes arrive, each stream's as the app consumes them.
         window = self.settings[SettingCodes.INITIAL_WINDOW_SIZE]
@@ -144,6 +149,14 @@ class HTTP2Connection:
         return ev.ConnectionEnded(code, by_peer=False, last_stream_id=self.last_stream_id,
                                   reason=str(exc))
 
+    def _calm_down(self, reason):
+        # RFC 9113 section 10.5: a peer costing us work for nothing is told
+        # ENHANCE_YOUR_CALM, as for a header list over its limit.
+        self.close(ENHANCE_YOUR_CALM)
+        self.error_code = ENHANCE_YOUR_CALM
+        return ev.ConnectionEnded(ENHANCE_YOUR_CALM, by_peer=False,
+                                  last_stream_id=self.last_stream_id, reason=reason)
+
     def _translate(self, event, out):
         kind = type(event)
         if kind is h2.events.RequestReceived:
@@ -171,6 +184,8 @@ class HTTP2Connection:
             if sid in self._active:
                 self._active.discard(sid)
                 out.append(ev.StreamReset(sid, event.error_code))
+                if not self._resets.spend():
+                    out.append(self._calm_down("too many streams reset (rapid reset)"))
         elif kind is h2.events.WindowUpdated or kind is h2.events.RemoteSettingsChanged:
             self._pump()
         elif kind is h2.events.PriorityUpdated:

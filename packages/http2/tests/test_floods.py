@@ -1,0 +1,79 @@
+"""Flood protections of the sans-I/O connection (RFC 9113 section 10.5)."""
+
+from conftest import Pair
+from hyperframe.frame import GoAwayFrame, RstStreamFrame
+
+from gunicorn.http2 import events as ev
+from gunicorn.http2.errors import ENHANCE_YOUR_CALM
+from gunicorn.http2.rapid_reset import BURST, RATE, ResetBudget
+
+GET = [(":method", "GET"), (":path", "/"), (":scheme", "http"), (":authority", "h")]
+
+
+def _goaway_codes(data):
+    codes, view = [], memoryview(data)
+    while len(view) >= 9:
+        length = int.from_bytes(view[:3], "big")
+        if view[3] == 0x07:
+            frame = GoAwayFrame(0)
+            frame.parse_body(view[9:9 + length])
+            codes.append(frame.error_code)
+        view = view[9 + length:]
+    return codes
+
+
+def _open_and_reset(pair, count, first=1):
+    events = []
+    for sid in range(first, first + 2 * count, 2):
+        pair.client.send_headers(sid, GET, end_stream=True)
+        pair.client.reset_stream(sid)
+        events += pair.to_server()
+        if pair.server.ended:
+            break
+    return events
+
+
+def test_rapid_reset_ends_with_enhance_your_calm():
+    # CVE-2023-44487: open a stream, cancel it, repeat; each one started an app call.
+    p = Pair()
+    p.exchange()
+    events = _open_and_reset(p, 5 * BURST)
+    requests = [e for e in events if isinstance(e, ev.StreamRequest)]
+    assert BURST <= len(requests) < 2 * BURST
+    assert isinstance(events[-1], ev.ConnectionEnded)
+    assert events[-1].error_code == ENHANCE_YOUR_CALM and not events[-1].by_peer
+    assert _goaway_codes(p.server.data_to_send())[-1] == ENHANCE_YOUR_CALM
+    assert p.server.receive_data(b"\0" * 100) == []
+
+
+def test_cancelling_a_page_worth_of_streams_is_fine():
+    p = Pair()
+    p.exchange()
+    events = _open_and_reset(p, 100)
+    assert len([e for e in events if isinstance(e, ev.StreamReset)]) == 100
+    assert not [e for e in events if isinstance(e, ev.ConnectionEnded)]
+
+
+def test_resets_after_the_answer_cost_nothing():
+    # Only cancelled work counts: a reset of an answered stream is harmless.
+    p = Pair()
+    p.exchange()
+    events = []
+    for sid in range(1, 2 * (BURST + 50), 2):
+        p.client.send_headers(sid, GET, end_stream=True)
+        events += p.to_server()
+        p.server.send_response(sid, 204, [], end_stream=True)
+        p.to_client()
+        rst = RstStreamFrame(sid)
+        rst.error_code = 8
+        events += p.server.receive_data(rst.serialize())
+    assert not [e for e in events if isinstance(e, ev.ConnectionEnded)]
+
+
+def test_reset_budget_refills_with_time():
+    now = [0.0]
+    budget = ResetBudget(burst=3, rate=RATE, clock=lambda: now[0])
+    assert all(budget.spend() for _ in range(3))
+    assert not budget.spend()
+    now[0] += 2.0 / RATE
+    assert budget.spend()
