@@ -2,6 +2,7 @@
 
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -11,13 +12,23 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def test_timeout_answers_the_client_and_replaces_the_worker(tmp_path):
-    with dirty_server(tmp_path, "--dirty-timeout", "1", workers=1) as srv:
+    # gthread: the two calls reach the dirty arbiter at once
+    with dirty_server(tmp_path, "--dirty-timeout", "1", "-k", "gthread", "--threads", "4",
+                      workers=1) as srv:
         before = worker_pids(booted_workers(srv, 1))
+        # a second call queued behind the one that times out is not lost with
+        # the killed worker: the replacement answers it
+        behind = {}
+        second = threading.Thread(target=lambda: (time.sleep(0.3), behind.update(
+            call(srv, ECHO, "echo", "behind"))))
+        second.start()
         started = time.monotonic()
         reply = call(srv, ECHO, "sleep", 5)
         elapsed = time.monotonic() - started
         assert reply["error_type"] == "DirtyTimeoutError", reply
         assert 0.9 <= elapsed < 3.5, elapsed
+        second.join(20)
+        assert behind.get("result") == "behind", behind
         # the worker that was still busy is gone; a fresh one answers, and no
         # late "5" from the old one ever reaches a client
         assert all_gone(before) == []

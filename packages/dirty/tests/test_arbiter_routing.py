@@ -36,14 +36,17 @@ def test_minimum_workers_is_the_largest_limit():
     assert minimum_workers([AppPlan(A, 3), AppPlan(B, 2)]) == 3
 
 
-def test_free_worker_first_then_least_loaded():
+def test_only_a_booted_worker_with_a_free_thread_is_picked():
     busy, free = worker(1, [A], calls=1), worker(2, [A])
     assert pick_worker([busy, free], A, threads=1) is free
-    both_busy = [worker(1, [A], calls=3), worker(2, [A], calls=1)]
-    assert pick_worker(both_busy, A, threads=1) is both_busy[1]
-    # with two threads a worker with one call is still free
+    # every worker busy: nobody (the call waits in the arbiter)
+    assert pick_worker([worker(1, [A], calls=3), worker(2, [A], calls=1)], A, threads=1) is None
+    # with two threads a worker with one call is still free; a booting one never is
     assert pick_worker([worker(1, [A], calls=1), worker(2, [A], calls=0, booted=False)],
                        A, threads=2).age == 1
+    assert pick_worker([worker(1, [A], booted=False)], A, threads=2) is None
+    # the least loaded of the free ones
+    assert pick_worker([worker(1, [A], calls=2), worker(2, [A], calls=1)], A, threads=4).age == 2
 
 
 def test_sequential_calls_take_turns():
@@ -82,3 +85,42 @@ def test_relay_errors_before_any_worker_is_asked(app, workers, expected):
                                          "kwargs": {}})
     CallRelay(arbiter).start(client, msg)
     assert client.sent == [(7, expected)]
+
+
+class _Writer:
+    def __init__(self):
+        self.sent = []
+
+    def write(self, data):
+        self.sent.append(data)
+
+
+class _ReplyClient(_Client):
+    def send(self, msg_type, request_id, payload=None):
+        self.sent.append((request_id, wire.TYPE_NAMES[msg_type]))
+
+
+def test_a_call_behind_a_lost_call_waits_for_the_next_worker():
+    # one worker, one thread: the second call waits in the arbiter, not in the
+    # worker, so the worker's death (a timeout kill) fails only the first
+    first = worker(1, [A])
+    first.writer = _Writer()
+    arbiter = SimpleNamespace(app_paths={A}, workers={first.pid: first},
+                              cfg=SimpleNamespace(dirty_threads=1, dirty_timeout=0), log=None)
+    relay = CallRelay(arbiter)
+    client = _ReplyClient()
+    for request_id in (1, 2):
+        relay.start(client, wire.Message(wire.REQUEST, request_id,
+                                         {"app_path": A, "action": "x", "args": [], "kwargs": {}}))
+    assert len(first.writer.sent) == 1 and len(relay.waiting) == 1
+    first.stopping = True
+    relay.worker_lost(first, "was killed after a call timed out")
+    assert client.sent == [(1, "DirtyWorkerError")]
+    second = worker(2, [A])
+    second.writer = _Writer()
+    arbiter.workers[second.pid] = second
+    relay.dispatch()
+    assert len(second.writer.sent) == 1 and relay.waiting == []
+    call_id = next(iter(second.calls))
+    relay.from_worker(second, wire.Message(wire.RESPONSE, call_id, {"result": 1}))
+    assert client.sent == [(1, "DirtyWorkerError"), (2, "response")]

@@ -344,6 +344,7 @@ class DirtyArbiter:
                 msg = await wire.read_message_async(link.reader)
                 if msg.type == wire.STATUS and msg.request_id == BOOT_NOTICE_ID:
                     link.booted = True
+                    self.relay.dispatch()
                     continue
                 self.relay.from_worker(link, msg)
         except (DirtyError, OSError):
@@ -416,6 +417,7 @@ class DirtyArbiter:
             self.log.exception("Dirty arbiter: error serving a client; closing its connection")
         finally:
             client.closed = True
+            self.relay.client_gone(client)
             self._client_socks.discard(sock)
             self._clients.discard(client)
             writer.close()

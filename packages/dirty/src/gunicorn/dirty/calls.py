@@ -10,7 +10,7 @@ from gunicorn.dirty.errors import (
     DirtyTimeoutError,
     DirtyWorkerError,
 )
-from gunicorn.dirty.routing import pick_worker
+from gunicorn.dirty.routing import has_worker_for, pick_worker
 
 
 class ClientLink:
@@ -38,15 +38,16 @@ class ClientLink:
 
 
 class Call:
-    """One REQUEST on its way: who asked (and under which id), which worker has it."""
+    """One REQUEST on its way: who asked (and under which id), which worker has it, if any."""
 
-    __slots__ = ("id", "client", "client_id", "link", "timer", "app_path", "action")
+    __slots__ = ("id", "client", "client_id", "payload", "link", "timer", "app_path", "action")
 
-    def __init__(self, call_id, client, client_id, link, app_path, action):
+    def __init__(self, call_id, client, client_id, payload, app_path, action):
         self.id = call_id
         self.client = client
         self.client_id = client_id
-        self.link = link
+        self.payload = payload      # the REQUEST to send; None once a worker has it
+        self.link = None            # the worker running it; None while it waits
         self.timer = None
         self.app_path = app_path
         self.action = action
@@ -55,13 +56,18 @@ class Call:
 class CallRelay:
     """Routes requests to workers and replies to clients; enforces ``dirty_timeout``.
 
-    Calls carry the arbiter's own ids on the worker links (clients' ids may
-    collide across connections); replies go back under the client's id.
+    A call goes to a booted worker with a free thread; while every worker
+    that has its app is busy (or still booting) it waits here, in arrival
+    order, so a timed-out call (whose worker is killed) never takes the
+    calls queued behind it down too: they go to the replacement. Calls carry
+    the arbiter's own ids on the worker links (clients' ids may collide
+    across connections); replies go back under the client's id.
     """
 
     def __init__(self, arbiter):
         self.arbiter = arbiter
         self.calls = {}
+        self.waiting = []      # calls not yet sent to a worker, oldest first
         self._ids = itertools.count(1)
 
     @property
@@ -74,26 +80,49 @@ class CallRelay:
         if app_path not in self.arbiter.app_paths:
             client.send_error(msg.request_id, DirtyAppNotFoundError(app_path))
             return
-        link = pick_worker(self.arbiter.workers.values(), app_path,
-                           max(1, self.arbiter.cfg.dirty_threads))
-        if link is None:
+        if not has_worker_for(self.arbiter.workers.values(), app_path):
             client.send_error(msg.request_id, DirtyNoWorkersAvailableError(app_path))
             return
-        call = Call(next(self._ids), client, msg.request_id, link, app_path,
+        call = Call(next(self._ids), client, msg.request_id, payload, app_path,
                     payload.get("action"))
+        self.calls[call.id] = call
+        self.waiting.append(call)
+        self.dispatch()
+
+    def dispatch(self):
+        """Send waiting calls to free workers, oldest first (a worker booted or a call ended)."""
+        if not self.waiting:
+            return
+        threads = max(1, self.arbiter.cfg.dirty_threads)
+        still_waiting = []
+        for call in self.waiting:
+            link = pick_worker(self.arbiter.workers.values(), call.app_path, threads)
+            if link is None:
+                still_waiting.append(call)
+            else:
+                self._send_to(link, call)
+        self.waiting = still_waiting
+
+    def _send_to(self, link, call):
+        payload, call.payload = call.payload, None
         try:
             link.writer.write(wire.encode_message(wire.REQUEST, call.id, payload))
         except (DirtyError, OSError, RuntimeError) as exc:
-            client.send_error(msg.request_id, DirtyWorkerError(
+            self._finish(call)
+            call.client.send_error(call.client_id, DirtyWorkerError(
                 f"could not send the request to dirty worker {link.pid}: {exc}",
                 worker_id=link.pid))
             return
+        call.link = link
         link.calls[call.id] = call
-        self.calls[call.id] = call
         self._arm(call)
 
     def _arm(self, call):
-        """(Re)start the call's deadline: ``dirty_timeout`` seconds without an answer."""
+        """(Re)start the call's deadline: ``dirty_timeout`` seconds without an answer.
+
+        It runs from when a worker takes the call (the time spent waiting for a
+        free worker is bounded by the client's own timeout, as upstream).
+        """
         if call.timer is not None:
             call.timer.cancel()
         timeout = self.arbiter.cfg.dirty_timeout
@@ -102,7 +131,8 @@ class CallRelay:
 
     def _finish(self, call):
         self.calls.pop(call.id, None)
-        call.link.calls.pop(call.id, None)
+        if call.link is not None:
+            call.link.calls.pop(call.id, None)
         if call.timer is not None:
             call.timer.cancel()
             call.timer = None
@@ -118,6 +148,7 @@ class CallRelay:
         elif msg.type in (wire.RESPONSE, wire.ERROR, wire.END):
             self._finish(call)
             call.client.send(msg.type, call.client_id, msg.payload)
+            self.dispatch()
 
     def _timed_out(self, call):
         if self.calls.get(call.id) is not call:
@@ -141,7 +172,15 @@ class CallRelay:
                 f"Dirty worker {link.pid} {why} while handling {call.app_path}.{call.action}",
                 worker_id=link.pid))
 
+    def client_gone(self, client):
+        """``client`` disconnected: its waiting calls are dropped (running ones end unseen)."""
+        for call in [c for c in self.waiting if c.client is client]:
+            self.waiting.remove(call)
+            self._finish(call)
+
     def fail_all(self, why):
+        self.waiting = []
         for call in list(self.calls.values()):
             self._finish(call)
-            call.client.send_error(call.client_id, DirtyWorkerError(why, worker_id=call.link.pid))
+            worker_id = call.link.pid if call.link is not None else None
+            call.client.send_error(call.client_id, DirtyWorkerError(why, worker_id=worker_id))

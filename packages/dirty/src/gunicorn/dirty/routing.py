@@ -57,24 +57,32 @@ def apps_for_new_worker(plans, workers):
 
 
 def pick_worker(workers, import_path, threads):
-    """The worker to send a request for ``import_path`` to, or None.
+    """The booted worker with a free thread to send a request for ``import_path`` to, or None.
 
-    A free one first (fewer calls in flight than it has threads), booted
-    before booting; among busy ones the least loaded, so calls queue evenly;
-    on a tie the one used least recently, so sequential calls take turns.
+    A worker never gets more calls than it has threads: the rest wait in the
+    arbiter, so a call stuck behind a timed-out one is never lost with it.
+    Among free workers the least loaded, then the one used least recently,
+    so sequential calls take turns.
     """
     best = None
     best_key = None
     for worker in workers:
-        if worker.stopping or import_path not in worker.apps:
+        if worker.stopping or not worker.booted or import_path not in worker.apps:
             continue
         busy = len(worker.calls)
-        key = (busy >= threads, not worker.booted, busy, worker.last_picked, worker.age)
+        if busy >= threads:
+            continue
+        key = (busy, worker.last_picked, worker.age)
         if best_key is None or key < best_key:
             best, best_key = worker, key
     if best is not None:
         best.last_picked = next(_PICKS)
     return best
+
+
+def has_worker_for(workers, import_path):
+    """True while some worker that takes calls (booted or still booting) loads ``import_path``."""
+    return any(not w.stopping and import_path in w.apps for w in workers)
 
 
 def pick_workers_to_remove(workers, count, plans):
