@@ -1,11 +1,21 @@
-"""Flood protections of the sans-I/O connection (RFC 9113 section 10.5)."""
+"""Flood protections of the sans-I/O connection (RFC 9113 section 10.5, ``flood_limits``)."""
 
+import pytest
 from conftest import Pair
-from hyperframe.frame import GoAwayFrame, RstStreamFrame
+from hyperframe.frame import (
+    DataFrame,
+    GoAwayFrame,
+    PingFrame,
+    PriorityFrame,
+    RstStreamFrame,
+    SettingsFrame,
+)
 
 from gunicorn.http2 import events as ev
 from gunicorn.http2.errors import ENHANCE_YOUR_CALM
-from gunicorn.http2.rapid_reset import BURST, RATE, ResetBudget
+from gunicorn.http2.flood_limits import CONTROL_BURST, FrameBudget
+from gunicorn.http2.flood_limits import RESET_BURST as BURST
+from gunicorn.http2.flood_limits import RESET_RATE as RATE
 
 GET = [(":method", "GET"), (":path", "/"), (":scheme", "http"), (":authority", "h")]
 
@@ -72,8 +82,80 @@ def test_resets_after_the_answer_cost_nothing():
 
 def test_reset_budget_refills_with_time():
     now = [0.0]
-    budget = ResetBudget(burst=3, rate=RATE, clock=lambda: now[0])
+    budget = FrameBudget(3, RATE, clock=lambda: now[0])
     assert all(budget.spend() for _ in range(3))
     assert not budget.spend()
     now[0] += 2.0 / RATE
     assert budget.spend()
+
+
+
+def _frames(frame, count):
+    return frame.serialize() * count
+
+
+def _flood(frame, count, stream=False):
+    p = Pair()
+    p.exchange()
+    if stream:
+        p.client.send_headers(1, [(":method", "POST")] + GET[1:])
+        p.to_server()
+    events = []
+    raw = _frames(frame, count)
+    for start in range(0, len(raw), 65536):
+        events += p.server.receive_data(raw[start:start + 65536])
+        if p.server.ended:
+            break
+    return p, events
+
+
+def _ping():
+    frame = PingFrame(0)
+    frame.opaque_data = b"12345678"
+    return frame
+
+
+def _empty_data():
+    frame = DataFrame(1)
+    frame.data = b""
+    return frame
+
+
+def _priority():
+    frame = PriorityFrame(3)
+    frame.depends_on = 0
+    frame.stream_weight = 15
+    return frame
+
+
+@pytest.mark.parametrize("make,stream", [(_ping, False), (lambda: SettingsFrame(0), False),
+                                         (_empty_data, True), (_priority, False)],
+                         ids=["ping", "settings", "empty-data", "priority"])
+def test_a_flood_of_frames_without_requests_is_enhance_your_calm(make, stream):
+    # CVE-2019-9512 (PING), -9515 (SETTINGS), -9518 (empty frames): each frame is
+    # cheap to send and costs us parsing (and an answer); a client needs a handful.
+    p, events = _flood(make(), 4 * CONTROL_BURST, stream)
+    assert events and isinstance(events[-1], ev.ConnectionEnded)
+    assert events[-1].error_code == ENHANCE_YOUR_CALM
+    assert _goaway_codes(p.server.data_to_send())[-1] == ENHANCE_YOUR_CALM
+
+
+def test_some_pings_are_answered():
+    p, events = _flood(_ping(), 100)
+    assert not events
+    assert not _goaway_codes(p.server.data_to_send())
+    assert len(p.server._priorities) == 0
+
+
+def test_priority_frames_for_unopened_streams_are_kept_bounded():
+    p = Pair()
+    p.exchange()
+    raw = b""
+    for sid in range(1, 2001, 2):
+        frame = PriorityFrame(sid)
+        frame.stream_weight = 7
+        raw += frame.serialize()
+    p.server.receive_data(raw)
+    assert len(p.server._priorities) <= 100
+    events = p.request(stream_id=1)
+    assert events[0].request.extra_environ["gunicorn.http2.priority_weight"] == 8

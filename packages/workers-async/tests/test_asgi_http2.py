@@ -439,3 +439,40 @@ def test_hooks_see_each_stream_and_a_protocol_error_is_goaway(tmp_path):
         goaway = received[-17:]
         assert goaway[3] == 0x07 and goaway[-4:] == b"\x00\x00\x00\x01", received.hex()
         assert "Traceback" not in srv.log
+
+
+# -- floods --------------------------------------------------------------------------
+
+def _unread_ping_flood(port, seconds):
+    """PINGs sent for ``seconds`` by a client that never reads the ACKs; returns the socket."""
+    from hyperframe.frame import PingFrame
+
+    client = h2_support.H2Client(port)
+    ping = PingFrame(0)
+    ping.opaque_data = b"12345678"
+    burst = ping.serialize() * 2000
+    client.sock.settimeout(0.2)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            client.sock.sendall(burst)
+    except OSError:
+        pass    # the server stopped reading us
+    return client
+
+
+@needs_http2
+def test_a_ping_flood_is_cut_off_and_other_clients_stay_served(h2c):
+    # RFC 9113 section 10.5 (CVE-2019-9512): a flood of PINGs, each answered,
+    # would keep the event loop parsing and buffering ACKs; past its budget the
+    # client gets GOAWAY(ENHANCE_YOUR_CALM) and the worker serves others at once.
+    flooder = _unread_ping_flood(h2c.port, 1.5)
+    try:
+        other = h2_support.H2Client(h2c.port, timeout=8)
+        started = time.monotonic()
+        sid = other.get("/")
+        assert other.response(sid, timeout=8)[0] == "200"
+        assert time.monotonic() - started < 1.0
+        other.close()
+    finally:
+        flooder.close()

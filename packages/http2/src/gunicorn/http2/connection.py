@@ -17,8 +17,8 @@ Stream life as the driver sees it:
 with GOAWAY carrying the RFC 9113 section 7 code (FLOW_CONTROL_ERROR,
 FRAME_SIZE_ERROR, REFUSED_STREAM when over MAX_CONCURRENT_STREAMS, else
 PROTOCOL_ERROR) and reported as ``ConnectionEnded(code, by_peer=False)``; so is
-a peer cancelling more in-progress streams than ``ResetBudget`` allows
-(ENHANCE_YOUR_CALM, the rapid reset attack).
+a peer over a ``flood_limits`` budget (in-progress streams cancelled, or
+frames that only cost work: ENHANCE_YOUR_CALM).
 """
 
 import h2.events
@@ -37,6 +37,7 @@ from gunicorn.http2.errors import (
     StreamClosed,
     goaway_code,
 )
+from gunicorn.http2.flood_limits import control_budget, reset_budget
 from gunicorn.http2.local_settings import (
     DEFAULT_WINDOW,
     apply_settings,
@@ -44,13 +45,14 @@ from gunicorn.http2.local_settings import (
     settings_frame,
 )
 from gunicorn.http2.outbound import OutboundStream
-from gunicorn.http2.rapid_reset import ResetBudget
 from gunicorn.http2.request_head import DEFAULT_WEIGHT, MalformedRequest, build_request
 from gunicorn.http2.response_head import response_block, trailer_block
 
 # A GOAWAY frame without debug data: 9-byte frame header + 8-byte payload.
 _GOAWAY_LENGTH = 17
 _GOAWAY_TYPE = 0x07
+# PRIORITY frames remembered for streams not opened yet.
+_PRIORITIES_KEPT = 100
 
 
 class HTTP2Connection:
@@ -73,7 +75,8 @@ class HTTP2Connection:
         self.goaway_sent = False    # no new streams accepted (graceful or error)
         self.ended = False          # ConnectionEnded was reported: nothing more will come
         self.error_code = None      # code of the GOAWAY we sent for an error, if any
-        self._resets = ResetBudget()  # peer cancels of streams the app works on
+        self._resets = reset_budget()     # peer cancels of streams the app works on
+        self._control = control_budget()  # PING, SETTINGS, PRIORITY, empty DATA
         # Flow-control credit not yet returned in a WINDOW_UPDATE (RFC 9113 section 6.9):
         # the connection's as bytes arrive, each stream's as the app consumes them.
         window = self.settings[SettingCodes.INITIAL_WINDOW_SIZE]
@@ -163,6 +166,9 @@ class HTTP2Connection:
             self._on_request(event, out)
         elif kind is h2.events.DataReceived:
             sid = event.stream_id
+            if not event.data and event.stream_ended is None and not self._control.spend():
+                out.append(self._calm_down("too many empty DATA frames"))
+                return
             # The connection window is returned on receipt, so that one stream's
             # unread body never stalls the others; each stream's own window
             # (returned by acknowledge()) bounds what we hold for it.
@@ -186,10 +192,22 @@ class HTTP2Connection:
                 out.append(ev.StreamReset(sid, event.error_code))
                 if not self._resets.spend():
                     out.append(self._calm_down("too many streams reset (rapid reset)"))
-        elif kind is h2.events.WindowUpdated or kind is h2.events.RemoteSettingsChanged:
+        elif kind is h2.events.WindowUpdated:
             self._pump()
+        elif kind is h2.events.RemoteSettingsChanged:
+            if not self._control.spend():
+                out.append(self._calm_down("too many SETTINGS frames"))
+                return
+            self._pump()
+        elif kind is h2.events.PingReceived or kind is h2.events.PingAckReceived:
+            if not self._control.spend():
+                out.append(self._calm_down("too many PING frames"))
         elif kind is h2.events.PriorityUpdated:
-            self._priorities[event.stream_id] = (event.weight, event.depends_on)
+            if not self._control.spend():
+                out.append(self._calm_down("too many PRIORITY frames"))
+            elif event.stream_id > self.last_stream_id and len(self._priorities) < _PRIORITIES_KEPT:
+                # Kept for a stream still to open; bounded, as ids are the peer's choice.
+                self._priorities[event.stream_id] = (event.weight, event.depends_on)
         elif kind is h2.events.ConnectionTerminated:
             self.ended = True
             out.append(ev.ConnectionEnded(event.error_code, by_peer=True,
