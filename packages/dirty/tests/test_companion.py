@@ -1,13 +1,24 @@
 """When the master runs the dirty arbiter, and what web workers inherit from it."""
 
+import logging
 import os
 
 import httpx
 import pytest
-from dirty_server_support import ECHO, all_gone, booted_workers, call, children, dirty_server
+from dirty_server_support import (
+    ECHO,
+    HERE,
+    all_gone,
+    booted_workers,
+    call,
+    children,
+    dirty_server,
+)
+from gunicorn_testsupport import free_port, run_gunicorn
 
 from gunicorn.config import Config
 from gunicorn.dirty.companion import DirtyCompanion
+from gunicorn.errors import HaltServer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,18 +67,38 @@ def test_workers_without_apps_start_no_arbiter_and_warn(tmp_path):
         assert len(children(srv.pid)) == 1   # the one web worker
 
 
-def test_app_that_cannot_import_stops_the_arbiter_not_the_server(tmp_path):
-    with dirty_server(tmp_path, workers=1, apps=("no_such_module_here:App",)) as srv:
-        deadline_log = "could not load its apps; not restarting"
-        from gunicorn_testsupport import wait_for
+@pytest.mark.parametrize("spec, reason", [
+    ("dirty_test_apps", "Invalid dirty app spec 'dirty_test_apps'"),
+    ("dirty_test_apps:Echo:0", "must be >= 1, got 0"),
+    ("no_such_module_here:App", "no module named 'no_such_module_here'"),
+    # the module exists, the class does not: the dirty arbiter finds out, the master stops
+    ("dirty_test_apps:Missing", "the dirty arbiter could not load its apps"),
+])
+def test_bad_dirty_app_stops_the_server_at_start(tmp_path, spec, reason):
+    proc = run_gunicorn(str(HERE), "-b", f"127.0.0.1:{free_port()}", "--dirty-workers", "1",
+                        "--dirty-app", spec, "dirty_test_wsgi:app",
+                        env={"XDG_RUNTIME_DIR": str(tmp_path), "TMPDIR": str(tmp_path)})
+    assert proc.returncode == 4, proc.stderr
+    assert "Traceback" not in proc.stderr
+    reason_line = next(line for line in proc.stderr.splitlines() if "Reason:" in line)
+    assert reason in reason_line and "dirty_apps" in reason_line, proc.stderr
+    if "could not load" not in reason:
+        # checked in the master before any process was forked
+        assert "Booting worker" not in proc.stderr and "dirty arbiter" not in proc.stderr
+    # the socket directory went with it
+    assert not [p for p in os.listdir(tmp_path) if p.startswith("gunicorn-dirty-")]
 
-        wait_for(lambda: deadline_log in srv.log, 10, message=srv.log)
-        assert "Dirty arbiter cannot load its apps" in srv.log
-        socket_dir = os.path.dirname(httpx.get(srv.url("/env")).json()["socket"])
-        assert not os.path.exists(socket_dir)
-        reply = call(srv, ECHO, "echo", 1)
-        assert reply["error_type"] == "DirtyConnectionError", reply
-        assert len(children(srv.pid)) == 1
+
+def test_arbiter_restart_that_cannot_load_its_apps_keeps_the_web_serving(caplog):
+    companion = DirtyCompanion()
+    companion.log = logging.getLogger("gunicorn.error")
+    companion.starts = 2          # it loaded them once: the code changed since
+    with caplog.at_level("ERROR", logger="gunicorn.error"):
+        assert companion.on_exit(123, 4 << 8) is False
+    assert "could not load its apps; not restarting it" in caplog.text
+    companion.starts = 1
+    with pytest.raises(HaltServer):
+        companion.on_exit(123, 4 << 8)
 
 
 def test_web_worker_calls_during_hup_of_the_master(tmp_path):

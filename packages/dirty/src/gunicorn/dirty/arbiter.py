@@ -116,7 +116,8 @@ class DirtyArbiter:
         try:
             self.plans = plan_apps(self.cfg.dirty_apps)
         except DirtyError as exc:
-            self.log.error("Dirty arbiter cannot load its apps: %s", exc)
+            self.log.error("Dirty arbiter cannot load its apps (setting dirty_apps): %s",
+                           exc.message)
             return APP_LOAD_ERROR
         self.app_paths = {plan.import_path for plan in self.plans}
         self.min_workers = minimum_workers(self.plans)

@@ -1,5 +1,6 @@
 """The dirty arbiter as a core arbiter companion (``gunicorn.companions`` entry point)."""
 
+import importlib.util
 import logging
 import os
 import shutil
@@ -7,6 +8,9 @@ import signal
 import tempfile
 
 from gunicorn.companions import Companion
+from gunicorn.dirty.app import parse_dirty_app_spec
+from gunicorn.dirty.errors import DirtyAppError
+from gunicorn.errors import HaltServer
 from gunicorn.process import set_owner_process
 
 SOCKET_ENV = "GUNICORN_DIRTY_SOCKET"
@@ -31,6 +35,7 @@ class DirtyCompanion(Companion):
         self.socket_dir = None
         self.socket_path = None
         self.stopping = False
+        self.starts = 0
         self.log = None
 
     @classmethod
@@ -48,8 +53,9 @@ class DirtyCompanion(Companion):
         return False
 
     def prepare(self, arbiter):
-        """Pick the socket path (a private directory) and export it to the web workers."""
+        """Check the app specs, pick the socket path (a private directory) and export it."""
         self.log = arbiter.log
+        check_app_specs(arbiter.cfg.dirty_apps)
         self.socket_dir = tempfile.mkdtemp(prefix="gunicorn-dirty-")
         self.socket_path = os.path.join(self.socket_dir, SOCKET_NAME)
         os.environ[SOCKET_ENV] = self.socket_path
@@ -71,6 +77,7 @@ class DirtyCompanion(Companion):
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         self.pid = pid
+        self.starts += 1
         arbiter.dirty_arbiter_pid = pid
         arbiter.log.info("Spawned dirty arbiter (pid: %s) at %s", pid, self.socket_path)
         return pid
@@ -83,9 +90,14 @@ class DirtyCompanion(Companion):
             self._remove_socket_dir()
             return False
         if code == APPS_UNLOADABLE:
+            self._remove_socket_dir()
+            if self.starts == 1:
+                # a wrong dirty_apps at start: stop, as a web app that cannot load does
+                raise HaltServer("the dirty arbiter could not load its apps (setting dirty_apps)",
+                                 APPS_UNLOADABLE)
+            # a restart that cannot import them (code changed on disk): keep serving the web
             self.log.error("Dirty arbiter (pid:%s) could not load its apps; not restarting it",
                            pid)
-            self._remove_socket_dir()
             return False
         self.log.warning("Dirty arbiter (pid:%s) exited unexpectedly (status %s)", pid, code)
         return True
@@ -99,6 +111,28 @@ class DirtyCompanion(Companion):
     def _remove_socket_dir(self):
         if self.socket_dir:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+
+def check_app_specs(specs):
+    """Stop the master at start on a spec that cannot work: bad syntax, or no such module.
+
+    The module is only found, not imported: importing it here would load the
+    app's heavy imports into every web worker. The dirty arbiter imports it.
+    """
+    for spec in specs:
+        try:
+            import_path, _ = parse_dirty_app_spec(spec)
+        except DirtyAppError as exc:
+            raise HaltServer(exc.message, APPS_UNLOADABLE)
+        module = import_path.partition(":")[0]
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except Exception as exc:  # a parent package that is missing or fails to import
+            raise HaltServer(f"dirty app {spec!r}: cannot import {module}: {exc} "
+                             "(setting dirty_apps)", APPS_UNLOADABLE)
+        if not found:
+            raise HaltServer(f"dirty app {spec!r}: no module named {module!r} "
+                             "(setting dirty_apps)", APPS_UNLOADABLE)
 
 
 def _warn(msg, *args):
