@@ -108,9 +108,11 @@ def siblings(session: nox.Session, name: str) -> None:
 ASYNC_EXTRAS = {
     "asgi": (["starlette", "fastapi", "websockets"], []),
     "gevent": (["gevent", "packaging", "websockets"],
-               ["test_greenlet_workers.py", "test_tls.py", "test_async_dropin.py"]),
+               ["test_greenlet_workers.py", "test_tls.py", "test_async_dropin.py",
+                "test_greenlet_http2.py"]),
     "eventlet": (["eventlet", "websockets"],
-                 ["test_greenlet_workers.py", "test_tls.py", "test_async_dropin.py"]),
+                 ["test_greenlet_workers.py", "test_tls.py", "test_async_dropin.py",
+                  "test_greenlet_http2.py"]),
     "tornado": (["tornado"], ["test_tornado_worker.py", "test_async_dropin.py"]),
 }
 
