@@ -4,7 +4,7 @@ import json
 import os
 
 from gunicorn.dirty.client import get_dirty_client
-from gunicorn.dirty.errors import DirtyAppError, DirtyError
+from gunicorn.dirty.errors import DirtyAppError, DirtyError, DirtyNoWorkersAvailableError
 
 
 def app(environ, start_response):
@@ -28,7 +28,8 @@ def app(environ, start_response):
                                              *call.get("args", []))}
     except DirtyError as exc:
         body = {"error_type": type(exc).__name__, "message": exc.message,
-                "app_error": isinstance(exc, DirtyAppError)}
+                "app_error": isinstance(exc, DirtyAppError),
+                "no_workers": isinstance(exc, DirtyNoWorkersAvailableError)}
     body["web_pid"] = os.getpid()
     return _reply(start_response, body)
 

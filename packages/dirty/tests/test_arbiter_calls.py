@@ -52,9 +52,11 @@ def test_unknown_action_is_an_app_error(srv):
     assert "Unknown action" in reply["message"]
 
 
-def test_unknown_app_is_app_not_found(srv):
+def test_unknown_app_is_app_not_found_and_no_workers_available(srv):
     reply = call(srv, "dirty_test_apps:Missing", "echo", 1)
-    assert reply["error_type"] == "DirtyAppNotFoundError"
+    # caught as DirtyAppNotFoundError, and as upstream's DirtyNoWorkersAvailableError
+    assert reply["error_type"] == "DirtyAppNotConfiguredError", reply
+    assert reply["app_error"] and reply["no_workers"], reply
 
 
 def test_calls_reach_both_workers(srv):

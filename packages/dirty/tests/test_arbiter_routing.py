@@ -73,7 +73,7 @@ class _Client:
 
 
 @pytest.mark.parametrize("app, workers, expected", [
-    ("m:Unknown", [], "DirtyAppNotFoundError"),
+    ("m:Unknown", [], "DirtyAppNotConfiguredError"),
     (A, [], "DirtyNoWorkersAvailableError"),
     (A, [worker(1, [A], stopping=True)], "DirtyNoWorkersAvailableError"),
 ])

@@ -115,3 +115,11 @@ def test_subclass_defined_later_is_found_by_name():
         pass
 
     assert type(DirtyError.from_dict(PluginError("x").to_dict())) is PluginError
+
+
+def test_unknown_app_error_is_caught_as_upstream_code_catches_it():
+    # upstream sends DirtyNoWorkersAvailableError for an app not in dirty_apps
+    err = DirtyError.from_dict(errors.DirtyAppNotConfiguredError("m:Nope").to_dict())
+    assert isinstance(err, errors.DirtyNoWorkersAvailableError)
+    assert isinstance(err, DirtyAppNotFoundError)
+    assert err.app_path == "m:Nope" and "not in dirty_apps" in err.message

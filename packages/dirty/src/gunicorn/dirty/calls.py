@@ -4,7 +4,7 @@ import itertools
 
 from gunicorn.dirty import wire
 from gunicorn.dirty.errors import (
-    DirtyAppNotFoundError,
+    DirtyAppNotConfiguredError,
     DirtyError,
     DirtyNoWorkersAvailableError,
     DirtyTimeoutError,
@@ -78,7 +78,7 @@ class CallRelay:
         payload = msg.payload
         app_path = payload.get("app_path")
         if app_path not in self.arbiter.app_paths:
-            client.send_error(msg.request_id, DirtyAppNotFoundError(app_path))
+            client.send_error(msg.request_id, DirtyAppNotConfiguredError(app_path))
             return
         if not has_worker_for(self.arbiter.workers.values(), app_path):
             client.send_error(msg.request_id, DirtyNoWorkersAvailableError(app_path))

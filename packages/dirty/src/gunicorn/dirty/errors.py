@@ -139,6 +139,23 @@ class DirtyNoWorkersAvailableError(DirtyError):
         super().__init__(message, _present(app_path=app_path))
 
 
+class DirtyAppNotConfiguredError(DirtyAppNotFoundError, DirtyNoWorkersAvailableError):
+    """The requested app is not in ``dirty_apps``.
+
+    Also a DirtyNoWorkersAvailableError: that is what upstream sends here, so
+    code written against upstream that catches it still does.
+    """
+
+    fields = ("app_path", "action", "traceback")
+
+    def __init__(self, app_path):
+        self.app_path = app_path
+        self.action = None
+        self.traceback = None
+        DirtyError.__init__(self, f"Dirty app not found: {app_path} (not in dirty_apps)",
+                            _present(app_path=app_path))
+
+
 class DirtyProtocolError(DirtyError):
     """Bytes on the dirty socket do not follow the wire format."""
 
