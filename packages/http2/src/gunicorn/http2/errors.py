@@ -4,6 +4,7 @@ import errno
 
 from h2.errors import ErrorCodes
 from h2.exceptions import TooManyStreamsError
+from hpack.exceptions import HPACKError, OversizedHeaderListError
 
 NO_ERROR = ErrorCodes.NO_ERROR
 PROTOCOL_ERROR = ErrorCodes.PROTOCOL_ERROR
@@ -13,6 +14,7 @@ FRAME_SIZE_ERROR = ErrorCodes.FRAME_SIZE_ERROR
 REFUSED_STREAM = ErrorCodes.REFUSED_STREAM
 CANCEL = ErrorCodes.CANCEL
 ENHANCE_YOUR_CALM = ErrorCodes.ENHANCE_YOUR_CALM
+COMPRESSION_ERROR = ErrorCodes.COMPRESSION_ERROR
 
 
 class StreamClosed(ConnectionResetError):
@@ -35,5 +37,9 @@ def goaway_code(exc):
     """
     if isinstance(exc, TooManyStreamsError):
         return REFUSED_STREAM
+    cause = exc.__cause__
+    if isinstance(cause, HPACKError) and not isinstance(cause, OversizedHeaderListError):
+        # RFC 9113 section 4.3: a field block that cannot be decoded (h2 says PROTOCOL_ERROR).
+        return COMPRESSION_ERROR
     code = getattr(exc, "error_code", None)
     return PROTOCOL_ERROR if code is None else code

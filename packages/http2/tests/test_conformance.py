@@ -1,0 +1,148 @@
+"""RFC 9113 rules that h2spec checks, as raw frames into the sans-I/O connection.
+
+Each case sends frames after the handshake and names what must come back:
+GOAWAY with a code (a connection error) or RST_STREAM with a code (a stream
+error).  h2 does most of the checking; the table keeps it honest when h2 or
+our handling of its errors changes.
+"""
+
+import pytest
+from conftest import Pair
+from hpack import Encoder
+from hyperframe.frame import ContinuationFrame, DataFrame, HeadersFrame, WindowUpdateFrame
+
+PROTOCOL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, FRAME_SIZE_ERROR = 0x1, 0x3, 0x5, 0x6
+COMPRESSION_ERROR = 0x9
+BASE = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "x")]
+
+
+def headers(sid, fields, end_stream=True, end_headers=True):
+    frame = HeadersFrame(sid)
+    frame.data = Encoder().encode(fields)
+    if end_headers:
+        frame.flags.add("END_HEADERS")
+    if end_stream:
+        frame.flags.add("END_STREAM")
+    return frame.serialize()
+
+
+def data(sid, payload, end_stream=False):
+    frame = DataFrame(sid)
+    frame.data = payload
+    if end_stream:
+        frame.flags.add("END_STREAM")
+    return frame.serialize()
+
+
+def window_update(sid, increment):
+    frame = WindowUpdateFrame(sid)
+    frame.window_increment = increment
+    return frame.serialize()
+
+
+def raw(kind, flags, sid, payload):
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + sid.to_bytes(4, "big") + payload
+
+
+def answers(data_out):
+    """GOAWAY and RST_STREAM frames in what the server wrote: ('GOAWAY', code) / ('RST', sid, code)."""
+    found, view = [], memoryview(data_out)
+    while len(view) >= 9:
+        length, kind = int.from_bytes(view[:3], "big"), view[3]
+        sid = int.from_bytes(view[5:9], "big") & 0x7FFFFFFF
+        body = view[9:9 + length]
+        if kind == 0x7:
+            found.append(("GOAWAY", int.from_bytes(body[4:8], "big")))
+        elif kind == 0x3:
+            found.append(("RST", sid, int.from_bytes(body[:4], "big")))
+        view = view[9 + length:]
+    return found
+
+
+def continuation(sid):
+    frame = ContinuationFrame(sid)
+    frame.flags.add("END_HEADERS")
+    return frame.serialize()
+
+
+CASES = {
+    # Section 4.2, 4.3: frame size, undecodable field block.
+    "DATA over MAX_FRAME_SIZE": (headers(1, BASE, end_stream=False)
+                                 + data(1, b"x" * 16385), ("GOAWAY", FRAME_SIZE_ERROR)),
+    "invalid HPACK": (raw(0x1, 0x5, 1, b"\xff"), ("GOAWAY", COMPRESSION_ERROR)),
+    # Section 5.1: stream states and identifiers.
+    "DATA on an idle stream": (data(1, b"x"), ("GOAWAY", PROTOCOL_ERROR)),
+    "DATA on a half-closed (remote) stream": (headers(1, BASE) + data(1, b"x"),
+                                              ("RST", 1, STREAM_CLOSED)),
+    "HEADERS on a half-closed (remote) stream": (headers(1, BASE) + headers(1, BASE),
+                                                 ("RST", 1, STREAM_CLOSED)),
+    "even stream id": (headers(2, BASE), ("GOAWAY", PROTOCOL_ERROR)),
+    "decreasing stream id": (headers(5, BASE) + headers(3, BASE), ("GOAWAY", PROTOCOL_ERROR)),
+    "RST_STREAM on an idle stream": (raw(0x3, 0, 1, b"\0\0\0\x08"), ("GOAWAY", PROTOCOL_ERROR)),
+    # Section 6: frame definitions.
+    "DATA on stream 0": (raw(0x0, 0, 0, b"x"), ("GOAWAY", PROTOCOL_ERROR)),
+    "PING of 7 bytes": (raw(0x6, 0, 0, b"1234567"), ("GOAWAY", FRAME_SIZE_ERROR)),
+    "PING on a stream": (raw(0x6, 0, 1, b"12345678"), ("GOAWAY", PROTOCOL_ERROR)),
+    # The RFC names FRAME_SIZE_ERROR; h2 says PROTOCOL_ERROR (and closes, which h2spec accepts).
+    "SETTINGS ACK with payload": (raw(0x4, 0x1, 0, b"\0\x02\0\0\0\0"),
+                                  ("GOAWAY", PROTOCOL_ERROR)),
+    "SETTINGS_ENABLE_PUSH=2": (raw(0x4, 0, 0, b"\0\x02\0\0\0\x02"), ("GOAWAY", PROTOCOL_ERROR)),
+    "SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1": (raw(0x4, 0, 0, b"\0\x04\x80\0\0\0"),
+                                                 ("GOAWAY", FLOW_CONTROL_ERROR)),
+    "PRIORITY depending on itself": (raw(0x2, 0, 1, b"\0\0\0\x01\x10"),
+                                     ("GOAWAY", PROTOCOL_ERROR)),
+    "PUSH_PROMISE from a client": (raw(0x5, 0x4, 1, b"\0\0\0\x02"), ("GOAWAY", PROTOCOL_ERROR)),
+    "WINDOW_UPDATE of 0": (window_update(0, 0), ("GOAWAY", PROTOCOL_ERROR)),
+    "connection window over 2^31-1": (window_update(0, 2 ** 31 - 1),
+                                      ("GOAWAY", FLOW_CONTROL_ERROR)),
+    "stream window over 2^31-1": (headers(1, BASE, end_stream=False)
+                                  + window_update(1, 2 ** 31 - 1), ("RST", 1, FLOW_CONTROL_ERROR)),
+    "CONTINUATION without HEADERS": (continuation(1), ("GOAWAY", PROTOCOL_ERROR)),
+    "PING inside a field block": (headers(1, BASE, end_headers=False)
+                                  + raw(0x6, 0, 0, b"12345678"), ("GOAWAY", PROTOCOL_ERROR)),
+    "CONTINUATION of another stream": (headers(1, BASE, end_headers=False) + continuation(3),
+                                       ("GOAWAY", PROTOCOL_ERROR)),
+    # Section 8: malformed requests (h2 makes them connection errors, which h2spec accepts).
+    "uppercase field name": (headers(1, BASE + [("X-Foo", "a")]), ("GOAWAY", PROTOCOL_ERROR)),
+    "connection-specific field": (headers(1, BASE + [("connection", "keep-alive")]),
+                                  ("GOAWAY", PROTOCOL_ERROR)),
+    "TE other than trailers": (headers(1, BASE + [("te", "gzip")]), ("GOAWAY", PROTOCOL_ERROR)),
+    "no :method": (headers(1, BASE[1:]), ("GOAWAY", PROTOCOL_ERROR)),
+    "empty :path": (headers(1, BASE[:2] + [(":path", "")] + BASE[3:]),
+                    ("GOAWAY", PROTOCOL_ERROR)),
+    "duplicate :method": (headers(1, BASE + [(":method", "GET")]), ("GOAWAY", PROTOCOL_ERROR)),
+    "unknown pseudo-header": (headers(1, BASE + [(":foo", "x")]), ("GOAWAY", PROTOCOL_ERROR)),
+    "pseudo-header after a field": (headers(1, BASE[:3] + [("x-a", "b")] + BASE[3:]),
+                                    ("GOAWAY", PROTOCOL_ERROR)),
+    ":status in a request": (headers(1, BASE + [(":status", "200")]), ("GOAWAY", PROTOCOL_ERROR)),
+    "DATA beyond content-length": (headers(1, BASE + [("content-length", "1")], end_stream=False)
+                                   + data(1, b"abc", end_stream=True),
+                                   ("GOAWAY", PROTOCOL_ERROR)),
+    "DATA short of content-length": (headers(1, BASE + [("content-length", "9")],
+                                             end_stream=False) + data(1, b"", end_stream=True),
+                                     ("GOAWAY", PROTOCOL_ERROR)),
+    "trailers with a pseudo-header": (headers(1, BASE, end_stream=False)
+                                      + headers(1, [(":path", "/")]), ("GOAWAY", PROTOCOL_ERROR)),
+    "trailers without END_STREAM": (headers(1, BASE, end_stream=False)
+                                    + headers(1, [("x-t", "1")], end_stream=False),
+                                    ("GOAWAY", PROTOCOL_ERROR)),
+    "CONNECT": (headers(1, [(":method", "CONNECT"), (":authority", "x:443")]),
+                ("RST", 1, PROTOCOL_ERROR)),
+}
+
+
+@pytest.mark.parametrize("frames,expected", list(CASES.values()), ids=list(CASES))
+def test_rfc9113_error_handling(frames, expected):
+    p = Pair()
+    p.exchange()
+    p.server.data_to_send()
+    p.server.receive_data(frames)
+    assert expected in answers(p.server.data_to_send())
+
+
+def test_unknown_frame_types_are_ignored():
+    # Section 5.5: an unknown type is discarded; the request after it is served.
+    p = Pair()
+    p.exchange()
+    events = p.server.receive_data(raw(0xFA, 0, 0, b"ab") + headers(1, BASE))
+    assert [type(e).__name__ for e in events] == ["StreamRequest", "StreamEnded"]
