@@ -33,12 +33,16 @@ def _installed(name):
     return importlib.util.find_spec(name) is not None
 
 
-def needs(worker, h2=True):
-    """Skip unless the worker's library (and, with ``h2``, gunicorn-http2 and h2) is there."""
+def needs(worker):
+    """Skip unless the worker's library, gunicorn-http2 and h2 are there.
+
+    Even an HTTP/1.1-only worker needs gunicorn-http2: without it, h2 in
+    http_protocols stops the boot.
+    """
     library = {"gevent_pywsgi": "gevent"}.get(worker, worker)
     if not _installed(library):
         pytest.skip(f"{library} is not installed")
-    if h2 and not http2_installed():
+    if not http2_installed():
         pytest.skip("gunicorn-http2 (or h2) is not installed")
     if not shutil.which("curl"):
         pytest.skip("curl is not installed")
@@ -222,7 +226,7 @@ def _alpn_choice(port):
 
 @pytest.mark.parametrize("worker", ["gevent_pywsgi", "tornado"])
 def test_http1_only_workers_warn_and_never_offer_h2(worker, cert):
-    needs(worker, h2=False)
+    needs(worker)
     with server(worker, "--certfile", cert[0], "--keyfile", cert[1]) as srv:
         assert _alpn_choice(srv.port) == "http/1.1"
         url = f"https://127.0.0.1:{srv.port}/"
