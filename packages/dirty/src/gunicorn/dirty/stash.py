@@ -42,7 +42,17 @@ __all__ = [
 set_stash_socket_path = set_dirty_socket_path
 get_stash_socket_path = get_dirty_socket_path
 
-_MISSING = object()
+class _NoDefault:
+    """``get()`` was given no default: a missing key raises, as upstream's get does."""
+
+    def __repr__(self):
+        return "<no default>"
+
+
+_NO_DEFAULT = _NoDefault()
+
+# items(): a key deleted between keys() and get()
+_GONE = object()
 
 
 class StashClient:
@@ -78,15 +88,15 @@ class StashClient:
         """Store ``value`` under ``key`` (the table is created if needed)."""
         self._call(STASH_PUT, table, key=key, value=value)
 
-    def get(self, table, key, default=None):
-        """The value under ``key``, or ``default`` when the key or table is missing."""
+    def get(self, table, key, default=_NO_DEFAULT):
+        """The value under ``key``; when the key or table is missing, ``default`` if one
+        is given, else StashKeyNotFoundError (a StashError and a KeyError), as upstream."""
         try:
             return self._call(STASH_GET, table, key=key)
         except (StashKeyNotFoundError, StashTableNotFoundError):
+            if default is _NO_DEFAULT:
+                raise
             return default
-
-    def _get_or_raise(self, table, key):
-        return self._call(STASH_GET, table, key=key)
 
     def delete(self, table, key):
         """Remove ``key``; True if it was there."""
@@ -153,7 +163,7 @@ class StashTable:
         return f"<StashTable {self._name!r}>"
 
     def __getitem__(self, key):
-        return self._client._get_or_raise(self._name, key)
+        return self._client.get(self._name, key)
 
     def __setitem__(self, key, value):
         self._client.put(self._name, key, value)
@@ -174,7 +184,8 @@ class StashTable:
         except StashTableNotFoundError:
             return 0
 
-    def get(self, key, default=None):
+    def get(self, key, default=_NO_DEFAULT):
+        """As ``stash.get``: a missing key raises unless a default is given."""
         return self._client.get(self._name, key, default)
 
     def keys(self, pattern=None):
@@ -187,8 +198,8 @@ class StashTable:
         """``(key, value)`` pairs; keys deleted meanwhile are left out."""
         pairs = []
         for key in self._client.keys(self._name):
-            value = self._client.get(self._name, key, _MISSING)
-            if value is not _MISSING:
+            value = self._client.get(self._name, key, _GONE)
+            if value is not _GONE:
                 pairs.append((key, value))
         return pairs
 
@@ -205,8 +216,9 @@ def put(table, key, value):
     _thread_stash().put(table, key, value)
 
 
-def get(table, key, default=None):
-    """The value under ``key`` in ``table``, else ``default``."""
+def get(table, key, default=_NO_DEFAULT):
+    """The value under ``key`` in ``table``; missing: ``default`` if given, else
+    StashKeyNotFoundError (as upstream, which raises even with a default)."""
     return _thread_stash().get(table, key, default)
 
 
