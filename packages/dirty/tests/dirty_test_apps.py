@@ -35,6 +35,17 @@ class Echo(DirtyApp):
             time.sleep(delay)
             yield i
 
+    def endless(self, delay):
+        """Chunks until the stream is stopped; notes when the generator is closed."""
+        try:
+            i = 0
+            while True:
+                time.sleep(delay)
+                yield i
+                i += 1
+        finally:
+            _note(f"endless closed {os.getpid()}")
+
     async def async_echo(self, value):
         return value
 

@@ -6,7 +6,18 @@ import threading
 import time
 
 import pytest
-from dirty_server_support import ECHO, all_gone, booted_workers, call, dirty_server, worker_pids
+from dirty_server_support import (
+    ECHO,
+    all_gone,
+    booted_workers,
+    call,
+    dirty_server,
+    events,
+    worker_pids,
+)
+from gunicorn_testsupport import wait_for
+
+from gunicorn.dirty.client import DirtyClient
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -81,3 +92,17 @@ def test_app_whose_init_raises_is_retried_once_a_second_not_in_a_loop(tmp_path):
         assert "cannot load the model" in srv.log
         # one at start, then about one a second
         assert 2 <= spawned <= 5, srv.log
+
+
+def test_client_leaving_mid_stream_stops_the_generator_and_frees_the_worker(tmp_path):
+    with dirty_server(tmp_path, workers=1) as srv:
+        status = booted_workers(srv, 1)
+        client = DirtyClient(status["socket"], timeout=10)
+        stream = client.stream(ECHO, "endless", 0.05)
+        assert [next(stream), next(stream)] == [0, 1]
+        stream.close()          # leaves early: the connection is dropped
+        # the one worker thread is free again (an endless stream would hold it forever)
+        reply = call(srv, ECHO, "echo", "free", timeout=5)
+        assert reply.get("result") == "free", reply
+        wait_for(lambda: f"endless closed {status['workers'][0]['pid']}" in events(srv), 5,
+                 message="the generator's finally block")

@@ -40,7 +40,8 @@ class ClientLink:
 class Call:
     """One REQUEST on its way: who asked (and under which id), which worker has it, if any."""
 
-    __slots__ = ("id", "client", "client_id", "payload", "link", "timer", "app_path", "action")
+    __slots__ = ("id", "client", "client_id", "payload", "link", "timer", "app_path", "action",
+                 "cancelled")
 
     def __init__(self, call_id, client, client_id, payload, app_path, action):
         self.id = call_id
@@ -48,6 +49,7 @@ class Call:
         self.client_id = client_id
         self.payload = payload      # the REQUEST to send; None once a worker has it
         self.link = None            # the worker running it; None while it waits
+        self.cancelled = False      # its client left mid-stream; the worker was told to stop
         self.timer = None
         self.app_path = app_path
         self.action = action
@@ -143,12 +145,29 @@ class CallRelay:
         if call is None:
             return  # answered already (timed out): discard
         if msg.type == wire.CHUNK:
+            if call.client.closed:
+                self._cancel_stream(call)
+                return
             call.client.send(wire.CHUNK, call.client_id, msg.payload)
             self._arm(call)
         elif msg.type in (wire.RESPONSE, wire.ERROR, wire.END):
             self._finish(call)
             call.client.send(msg.type, call.client_id, msg.payload)
             self.dispatch()
+
+    def _cancel_stream(self, call):
+        """Its client is gone: ask the worker to stop the generator (an END the other way).
+
+        The call stays the worker's until the worker's own END comes back, so the
+        thread is not handed another call while the generator winds down.
+        """
+        if call.cancelled:
+            return
+        call.cancelled = True
+        try:
+            call.link.writer.write(wire.encode_message(wire.END, call.id))
+        except (OSError, RuntimeError):
+            pass  # the link is closing: the worker is on its way out anyway
 
     def _timed_out(self, call):
         if self.calls.get(call.id) is not call:

@@ -45,6 +45,8 @@ class DirtyWorker:
         self.quick = False
         self._sock = None
         self._send_lock = threading.Lock()
+        self._streaming = set()   # request ids whose chunks are being sent
+        self._cancelled = set()   # of those, the ones whose client left
         self._wake_r = self._wake_w = -1
 
     def __str__(self):
@@ -152,6 +154,9 @@ class DirtyWorker:
                     for msg in reader:
                         if msg.type == wire.REQUEST:
                             pool.submit(self._answer, msg)
+                        elif msg.type == wire.END and msg.request_id in self._streaming:
+                            # the arbiter's "stop": this stream's client is gone
+                            self._cancelled.add(msg.request_id)
         except (OSError, DirtyError):
             self.log.exception("Dirty worker %s lost its arbiter link", self.pid)
             self.quick = True
@@ -199,8 +204,17 @@ class DirtyWorker:
             self._send(wire.ERROR, msg.request_id, {"error": _app_error(exc, import_path, action)})
 
     def _stream(self, request_id, items):
-        for item in items:
-            self._send(wire.CHUNK, request_id, {"data": item})
+        self._streaming.add(request_id)
+        try:
+            for item in items:
+                if request_id in self._cancelled:
+                    break
+                self._send(wire.CHUNK, request_id, {"data": item})
+        finally:
+            self._streaming.discard(request_id)
+            self._cancelled.discard(request_id)
+            # a stream left early still runs the generator's finally blocks now
+            items.close()
         self._send(wire.END, request_id)
 
 
