@@ -44,6 +44,9 @@ class FakeArbiter:
         self._listener.close()
         for sock in list(self._socks):
             try:
+                # as a process that dies: the peer sees its end closed at once
+                # (a bare close() waits for the thread blocked reading it)
+                sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
             except OSError:
                 pass

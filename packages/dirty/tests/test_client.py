@@ -224,6 +224,18 @@ def test_server_gone_then_back(sock_path):
     client.close()
 
 
+def test_connection_from_before_an_arbiter_restart_is_replaced(sock_path):
+    client = DirtyClient(sock_path, timeout=5)
+    with FakeArbiter(sock_path, echo_handler):
+        assert client.execute(APP, "x") == ["x", [], {}]
+    # the dirty arbiter restarted (same path) while this client sat idle: the
+    # stale connection fails on send, and the request goes out on a fresh one
+    with FakeArbiter(sock_path, echo_handler) as server:
+        assert client.execute(APP, "after restart") == ["after restart", [], {}]
+        assert server.connections == 1
+    client.close()
+
+
 def test_no_socket_at_all(sock_path):
     with pytest.raises(DirtyConnectionError, match="cannot connect"):
         DirtyClient(sock_path).execute(APP, "x")

@@ -198,7 +198,13 @@ class DirtyClient:
                 pass
 
     def _send(self, msg_type, payload):
-        """Connect if needed and send; return ``(request_id, sock)``."""
+        """Connect if needed and send; return ``(request_id, sock)``.
+
+        A connection kept from before fails on send when the dirty arbiter has
+        restarted meanwhile (same socket path): the request never reached anyone,
+        so it is sent once more on a fresh connection.
+        """
+        reused = self._sock is not None
         self.connect()
         sock = self._sock
         request_id = self._next_request_id()
@@ -209,6 +215,8 @@ class DirtyClient:
             raise self._timeout_error("sending to the dirty arbiter")
         except OSError as exc:
             self._drop(sock)
+            if reused:
+                return self._send(msg_type, payload)
             raise self._connection_error("lost the connection to the", exc)
         return request_id, sock
 
