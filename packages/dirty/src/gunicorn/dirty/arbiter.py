@@ -10,7 +10,11 @@ from gunicorn import process as proc
 from gunicorn.dirty import wire
 from gunicorn.dirty.calls import CallRelay, ClientLink
 from gunicorn.dirty.errors import DirtyConnectionError, DirtyError, DirtyProtocolError
-from gunicorn.dirty.process_signals import ARBITER_SIGNALS, INHERITED, reset_inherited_signals
+from gunicorn.dirty.process_signals import (
+    ARBITER_SIGNALS,
+    fork_with_signals_reset,
+    reset_inherited_signals,
+)
 from gunicorn.dirty.routing import (
     apps_for_new_worker,
     minimum_workers,
@@ -303,17 +307,9 @@ class DirtyArbiter:
         self._age += 1
         worker = DirtyWorker(self._age, self.pid, apps, self.cfg, self.log)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        # Signals wait until the child has dropped our handlers: one delivered
-        # in between would land on this loop's wake-up fd as if sent to us.
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, INHERITED)
-        try:
-            pid = os.fork()
-            if pid == 0:
-                reset_inherited_signals()
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-                self._become_worker(worker, ours, theirs)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        pid = fork_with_signals_reset()
+        if pid == 0:
+            self._become_worker(worker, ours, theirs)
         theirs.close()
         worker.pid = pid
         link = WorkerLink(worker, ours)

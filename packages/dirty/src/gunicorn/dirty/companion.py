@@ -4,7 +4,6 @@ import importlib.util
 import logging
 import os
 import shutil
-import signal
 import tempfile
 
 from gunicorn.companions import Companion
@@ -64,18 +63,12 @@ class DirtyCompanion(Companion):
         if self.socket_path is None:
             self.prepare(arbiter)
         from gunicorn.dirty.arbiter import DirtyArbiter
-        from gunicorn.dirty.process_signals import INHERITED, reset_inherited_signals
+        from gunicorn.dirty.process_signals import fork_with_signals_reset
 
         dirty = DirtyArbiter(arbiter.cfg, self.socket_path, arbiter.log, master_pid=os.getpid())
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, INHERITED)
-        try:
-            pid = os.fork()
-            if pid == 0:
-                reset_inherited_signals()
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-                _become_dirty_arbiter(dirty, arbiter)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        pid = fork_with_signals_reset()
+        if pid == 0:
+            _become_dirty_arbiter(dirty, arbiter)
         self.pid = pid
         self.starts += 1
         arbiter.dirty_arbiter_pid = pid

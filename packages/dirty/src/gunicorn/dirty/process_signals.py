@@ -1,5 +1,6 @@
 """Signals in forked dirty processes: drop the parent's handlers, name what each one means."""
 
+import os
 import signal
 
 # The master's (or the dirty arbiter's) handlers write to its own queues and
@@ -36,3 +37,20 @@ def reset_inherited_signals():
     for sig in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH,
                 signal.SIGTTIN, signal.SIGTTOU):
         signal.signal(sig, signal.SIG_IGN)
+
+
+def fork_with_signals_reset():
+    """``os.fork()``; the child starts with default handlers (see ``reset_inherited_signals``).
+
+    The inherited signals are held across the fork until the child has reset
+    them: one delivered in between would run the parent's handler in the child,
+    or land on the parent's wake-up fd as if sent to the parent.
+    """
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, INHERITED)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            reset_inherited_signals()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    return pid
