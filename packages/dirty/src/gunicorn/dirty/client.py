@@ -49,6 +49,28 @@ def _unexpected(message, expecting):
     )
 
 
+class _ExecuteReplies:
+    """What ``execute()`` returns, fed one reply at a time: the RESPONSE's result, or
+    the list of a stream's chunks at its END. ``done`` says when ``result`` is set."""
+
+    def __init__(self):
+        self.chunks = []
+        self.done = False
+        self.result = None
+
+    def feed(self, reply):
+        if reply.type == RESPONSE:
+            self.done, self.result = True, reply.payload.get("result")
+        elif reply.type == ERROR:
+            _raise_error(reply)
+        elif reply.type == CHUNK:
+            self.chunks.append(reply.payload.get("data"))
+        elif reply.type == END:
+            self.done, self.result = True, self.chunks
+        else:
+            raise _unexpected(reply, "response, error, chunk or end")
+
+
 def _effective_timeout(timeout):
     # None or a non-positive value means wait forever (a 0 socket timeout would mean non-blocking).
     if timeout is None or timeout <= 0:
@@ -269,21 +291,16 @@ class DirtyClient:
         with self._lock:
             request_id, sock = self._send(REQUEST, _request_payload(app_path, action, args, kwargs))
             deadline = self._deadline()
-            chunks = None
-            while True:
+            replies = _ExecuteReplies()
+            while not replies.done:
                 reply = self._recv(sock, request_id, deadline, what)
-                if reply.type == RESPONSE:
-                    return reply.payload.get("result")
-                if reply.type == ERROR:
-                    _raise_error(reply)
-                if reply.type == CHUNK:
-                    chunks = [] if chunks is None else chunks
-                    chunks.append(reply.payload.get("data"))
-                elif reply.type == END:
-                    return [] if chunks is None else chunks
-                else:
-                    self._drop(sock)
-                    raise _unexpected(reply, "response, error, chunk or end")
+                try:
+                    replies.feed(reply)
+                except DirtyProtocolError:
+                    if reply.type != ERROR:   # nonsense on this connection: drop it
+                        self._drop(sock)
+                    raise
+            return replies.result
 
     def stream(self, app_path, action, *args, **kwargs):
         """Iterate over the chunks ``action`` yields; the timeout bounds the wait for each.
@@ -425,21 +442,11 @@ class DirtyClient:
         what = f"dirty action {app_path} {action}"
         payload = _request_payload(app_path, action, args, kwargs)
         conn, request_id, queue = await self._start_async(REQUEST, payload)
-        chunks = None
+        replies = _ExecuteReplies()
         try:
-            while True:
-                reply = await self._next_async(conn, queue, what)
-                if reply.type == RESPONSE:
-                    return reply.payload.get("result")
-                if reply.type == ERROR:
-                    _raise_error(reply)
-                if reply.type == CHUNK:
-                    chunks = [] if chunks is None else chunks
-                    chunks.append(reply.payload.get("data"))
-                elif reply.type == END:
-                    return [] if chunks is None else chunks
-                else:
-                    raise _unexpected(reply, "response, error, chunk or end")
+            while not replies.done:
+                replies.feed(await self._next_async(conn, queue, what))
+            return replies.result
         finally:
             conn.unregister(request_id)
 
