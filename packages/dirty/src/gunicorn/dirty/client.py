@@ -424,19 +424,6 @@ class DirtyClient:
             raise item
         return item
 
-    async def request_async(self, msg_type, payload=None):
-        """asyncio ``request()``: the RESPONSE payload of one message."""
-        conn, request_id, queue = await self._start_async(msg_type, payload)
-        try:
-            reply = await self._next_async(conn, queue, "dirty arbiter request")
-        finally:
-            conn.unregister(request_id)
-        if reply.type == RESPONSE:
-            return reply.payload
-        if reply.type == ERROR:
-            _raise_error(reply)
-        raise _unexpected(reply, "response or error")
-
     async def execute_async(self, app_path, action, *args, **kwargs):
         """asyncio ``execute()``."""
         what = f"dirty action {app_path} {action}"
