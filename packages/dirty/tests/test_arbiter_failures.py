@@ -87,7 +87,13 @@ def test_killed_worker_is_replaced(tmp_path):
 
 def test_app_whose_init_raises_is_retried_once_a_second_not_in_a_loop(tmp_path):
     with dirty_server(tmp_path, workers=1, apps=(ECHO, "dirty_test_apps:Broken")) as srv:
-        time.sleep(3.0)
+        started = time.monotonic()
+        wait_for(lambda: "Dirty arbiter listening" in srv.log, 10, message=srv.log)
+        # no worker can boot: a call fails at once, not after the client's timeout
+        reply = call(srv, ECHO, "echo", 1, timeout=8)
+        assert reply["error_type"] == "DirtyNoWorkersAvailableError", reply
+        assert time.monotonic() - started < 4
+        time.sleep(max(0.0, 3.0 - (time.monotonic() - started)))
         spawned = srv.log.count("Spawned dirty worker")
         assert "cannot load the model" in srv.log
         # one at start, then about one a second

@@ -124,3 +124,19 @@ def test_a_call_behind_a_lost_call_waits_for_the_next_worker():
     call_id = next(iter(second.calls))
     relay.from_worker(second, wire.Message(wire.RESPONSE, call_id, {"result": 1}))
     assert client.sent == [(1, "DirtyWorkerError"), (2, "response")]
+
+
+def test_waiting_calls_fail_when_the_only_booting_worker_dies():
+    # its app's init() raised: no booted worker has the app, so the call
+    # fails now instead of waiting out the client's timeout
+    booting = worker(1, [A], booted=False)
+    arbiter = SimpleNamespace(app_paths={A}, workers={booting.pid: booting},
+                              cfg=SimpleNamespace(dirty_threads=1, dirty_timeout=0), log=None)
+    relay = CallRelay(arbiter)
+    client = _ReplyClient()
+    relay.start(client, wire.Message(wire.REQUEST, 3, {"app_path": A, "action": "x",
+                                                       "args": [], "kwargs": {}}))
+    assert client.sent == [] and len(relay.waiting) == 1
+    booting.stopping = True
+    relay.worker_failed_to_boot()
+    assert client.sent == [(3, "DirtyNoWorkersAvailableError")] and relay.waiting == []

@@ -352,9 +352,10 @@ class DirtyArbiter:
         # gone from routing at once; a replacement need not wait for the reaping,
         # unless it never booted (its apps may not load: do not fork in a loop)
         link.lost = True
+        self.relay.worker_lost(link, "exited")
         if not link.booted and not link.retiring:
             self._respawn_not_before = time.monotonic() + RESPAWN_DELAY
-        self.relay.worker_lost(link, "exited")
+            self.relay.worker_failed_to_boot()
         link.close()
         if self._wake is not None:
             self._wake.set()

@@ -191,6 +191,20 @@ class CallRelay:
                 f"Dirty worker {link.pid} {why} while handling {call.app_path}.{call.action}",
                 worker_id=link.pid))
 
+    def worker_failed_to_boot(self):
+        """A worker died loading its apps: a waiting call that no booted worker can
+        take fails now, rather than wait out its client's timeout for a worker that
+        may never boot (the next try comes a second later)."""
+        booted = [w for w in self.arbiter.workers.values() if w.booted and not w.stopping]
+        for call in list(self.waiting):
+            if any(call.app_path in w.apps for w in booted):
+                continue
+            self.waiting.remove(call)
+            self._finish(call)
+            call.client.send_error(call.client_id, DirtyNoWorkersAvailableError(
+                call.app_path, f"No dirty worker could load {call.app_path}: "
+                               "a dirty worker failed to start (see the log)"))
+
     def client_gone(self, client):
         """``client`` disconnected: its waiting calls are dropped (running ones end unseen)."""
         for call in [c for c in self.waiting if c.client is client]:
