@@ -476,3 +476,32 @@ def test_a_ping_flood_is_cut_off_and_other_clients_stay_served(h2c):
         other.close()
     finally:
         flooder.close()
+
+
+@needs_http2
+def test_a_request_sent_with_goaway_is_still_answered(h2c):
+    # RFC 9113 section 6.8: the client's GOAWAY ends new streams, not the open
+    # ones; its request (sent in the same write) gets its whole answer.
+    import socket
+
+    import h2.config
+    import h2.connection
+
+    sock = socket.create_connection(("127.0.0.1", h2c.port), timeout=5)
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    client.initiate_connection()
+    client.send_headers(1, [(":method", "GET"), (":path", "/sleepy-stream"), (":scheme", "http"),
+                            (":authority", "127.0.0.1")], end_stream=True)
+    client.close_connection()
+    sock.sendall(client.data_to_send())
+    received = b""
+    deadline = time.monotonic() + 5
+    try:
+        while time.monotonic() < deadline and b"end" not in received:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        sock.close()
+    assert b"part3;" in received and b"end" in received

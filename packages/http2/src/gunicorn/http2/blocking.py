@@ -309,9 +309,10 @@ class BlockingHTTP2Server:
             self.pending = deque(e for e in self.pending if e.stream_id != stream_id)
 
     def _ended(self, event):
-        # Even after a graceful GOAWAY from the client nothing more can be sent:
-        # h2 closes the connection on receiving one.
         self.no_more_requests = True
+        if not self.conn.ended:
+            # The client's graceful GOAWAY: its open streams are still answered.
+            return
         if not event.by_peer:
             self.log.debug("HTTP/2 protocol error from %s: %s", self.served.addr, event.reason)
         self.readable = False

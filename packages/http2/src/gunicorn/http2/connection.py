@@ -13,7 +13,9 @@ Stream life as the driver sees it:
     send_response -> [send_data...] -> end_stream          (the answer)
     StreamReset at any time: the peer gave up on the stream; writes then
     raise ``StreamClosed``.
-``ConnectionEnded`` is always the last event.  Protocol errors are answered
+``ConnectionEnded`` is the last event, except after the peer's graceful GOAWAY
+(``ConnectionEnded(NO_ERROR, by_peer=True)``, ``goaway_received`` set): the
+streams it opened go on until they end or the peer closes.  Protocol errors are answered
 with GOAWAY carrying the RFC 9113 section 7 code (FLOW_CONTROL_ERROR,
 FRAME_SIZE_ERROR, REFUSED_STREAM when over MAX_CONCURRENT_STREAMS, else
 PROTOCOL_ERROR) and reported as ``ConnectionEnded(code, by_peer=False)``; so is
@@ -22,7 +24,7 @@ frames that only cost work: ENHANCE_YOUR_CALM).
 """
 
 import h2.events
-from h2.connection import H2Connection
+from h2.connection import ConnectionInputs, ConnectionState, H2Connection
 from h2.exceptions import ProtocolError, StreamClosedError
 from h2.settings import SettingCodes
 from hyperframe.frame import GoAwayFrame
@@ -51,8 +53,26 @@ from gunicorn.http2.response_head import response_block, trailer_block
 # A GOAWAY frame without debug data: 9-byte frame header + 8-byte payload.
 _GOAWAY_LENGTH = 17
 _GOAWAY_TYPE = 0x07
+# ConnectionEnded.reason of a graceful GOAWAY from the peer (streams still answered).
+PEER_GOAWAY = "peer sent GOAWAY"
 # PRIORITY frames remembered for streams not opened yet.
 _PRIORITIES_KEPT = 100
+
+
+def _answer_after_peer_goaway(conn):
+    """Keep h2 open when the peer sends GOAWAY: h2 would refuse every frame after it.
+
+    A GOAWAY ends new streams, not the ones already opened (RFC 9113 section
+    6.8); which GOAWAYs end the connection is decided in ``_translate``.
+    """
+    machine = conn.state_machine
+    table = getattr(machine, "_transitions", None)
+    if not isinstance(table, dict):
+        return
+    table = dict(table)
+    for state in (ConnectionState.IDLE, ConnectionState.CLIENT_OPEN, ConnectionState.SERVER_OPEN):
+        table[(state, ConnectionInputs.RECV_GOAWAY)] = (None, state)
+    machine._transitions = table
 
 
 class HTTP2Connection:
@@ -64,6 +84,7 @@ class HTTP2Connection:
         self.server_addr = server_addr
         self.is_ssl = bool(is_ssl)
         self._h2 = H2Connection(config=server_configuration())
+        _answer_after_peer_goaway(self._h2)
         self.settings = apply_settings(self._h2, cfg)
         self._out = bytearray()
         self._outbound = {}         # stream_id -> OutboundStream (response not yet all out)
@@ -73,6 +94,7 @@ class HTTP2Connection:
         self.requests = 0           # request heads reported so far
         self.last_stream_id = 0     # highest stream id we reported
         self.goaway_sent = False    # no new streams accepted (graceful or error)
+        self.goaway_received = False  # the peer said GOAWAY(NO_ERROR): it opens no more streams
         self.ended = False          # ConnectionEnded was reported: nothing more will come
         self.error_code = None      # code of the GOAWAY we sent for an error, if any
         self._resets = reset_budget()     # peer cancels of streams the app works on
@@ -124,6 +146,8 @@ class HTTP2Connection:
         if not data:
             self.ended = True
             return [ev.ConnectionEnded(NO_ERROR, by_peer=True, reason="peer closed")]
+        # h2 drops frames it has not handed out when a GOAWAY arrives: take them first.
+        self._out += self._h2.data_to_send()
         try:
             h2_events = self._h2.receive_data(data)
         except ProtocolError as exc:
@@ -209,6 +233,15 @@ class HTTP2Connection:
                 # Kept for a stream still to open; bounded, as ids are the peer's choice.
                 self._priorities[event.stream_id] = (event.weight, event.depends_on)
         elif kind is h2.events.ConnectionTerminated:
+            if event.error_code == NO_ERROR:
+                # RFC 9113 section 6.8: a graceful GOAWAY; the streams the peer
+                # already opened are still answered and it may still send on them.
+                if not self.goaway_received:
+                    self.goaway_received = True
+                    out.append(ev.ConnectionEnded(NO_ERROR, by_peer=True,
+                                                  last_stream_id=event.last_stream_id,
+                                                  reason=PEER_GOAWAY))
+                return
             self.ended = True
             out.append(ev.ConnectionEnded(event.error_code, by_peer=True,
                                           last_stream_id=event.last_stream_id,
@@ -216,8 +249,8 @@ class HTTP2Connection:
 
     def _on_request(self, event, out):
         sid = event.stream_id
-        if self.goaway_sent:
-            # RFC 9113 section 6.8: streams after our GOAWAY are not processed.
+        if self.goaway_sent or self.goaway_received:
+            # RFC 9113 section 6.8: streams after a GOAWAY are not processed.
             self._reset(sid, REFUSED_STREAM)
             return
         weight, depends_on = self._priorities.pop(sid, (DEFAULT_WEIGHT, 0))

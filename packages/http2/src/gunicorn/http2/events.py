@@ -70,8 +70,9 @@ class ConnectionEnded:
 
     ``error_code`` is the HTTP/2 error code involved (0 = NO_ERROR); ``by_peer``
     tells a GOAWAY or close from the peer from one we sent after its error.
-    Streams up to ``last_stream_id`` may still be answered when ``by_peer`` and
-    the socket is open (RFC 9113 section 6.8).
+    A graceful GOAWAY from the peer (``by_peer`` and NO_ERROR, reason "peer
+    sent GOAWAY") only ends new streams: those it opened are still answered
+    and their frames keep coming (RFC 9113 section 6.8); anything else is last.
     """
 
     __slots__ = ("error_code", "by_peer", "last_stream_id", "reason")
