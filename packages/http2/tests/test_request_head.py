@@ -24,6 +24,14 @@ def test_authority_wins_over_host():
     assert req.scheme == "https" and req.peer_addr == ("1.2.3.4", 5)
 
 
+def test_fields_keep_their_order_then_cookie_then_host():
+    # As upstream 27.0.1 lists them (the ASGI scope shows the order).
+    req = build_request(block(("x-a", "1"), ("cookie", "a=1"), ("x-b", "2"), ("cookie", "b=2")),
+                        None, False)
+    assert req.headers == [("X-A", "1"), ("X-B", "2"), ("COOKIE", "a=1; b=2"),
+                           ("HOST", "example.com")]
+
+
 def test_host_stands_in_for_a_missing_authority():
     req = build_request(block(("host", "h.example"), authority=None), None, False)
     assert ("HOST", "h.example") in req.headers and req.scheme is None

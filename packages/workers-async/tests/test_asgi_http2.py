@@ -505,3 +505,21 @@ def test_a_request_sent_with_goaway_is_still_answered(h2c):
     finally:
         sock.close()
     assert b"part3;" in received and b"end" in received
+
+
+@needs_http2
+def test_scope_headers_in_upstreams_order_and_the_priority_extension(h2c):
+    client = h2_support.H2Client(h2c.port)
+    try:
+        sid = client.h2.get_next_available_stream_id()
+        client.h2.send_headers(sid, [(":method", "GET"), (":path", "/stream-scope"),
+                                     (":scheme", "http"), (":authority", "auth"), ("x-a", "1"),
+                                     ("cookie", "a=1"), ("x-b", "2"), ("cookie", "b=2")],
+                               end_stream=True, priority_weight=200, priority_depends_on=0)
+        client.flush()
+        info = json.loads(client.response(sid)[2])
+    finally:
+        client.close()
+    assert info["headers"] == [["x-a", "1"], ["x-b", "2"], ["cookie", "a=1; b=2"],
+                               ["host", "auth"]]
+    assert info["priority"] == {"weight": 200, "depends_on": 0}

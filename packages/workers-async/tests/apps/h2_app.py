@@ -1,6 +1,7 @@
 """The Starlette test app plus raw ASGI endpoints the HTTP/2 tests need (failures mid-response)."""
 
 import asyncio
+import json
 
 from apps.starlette_app import app as starlette_app
 
@@ -63,7 +64,15 @@ async def whole(scope, receive, send):
 
 ARRIVALS = []
 WAITERS = []
-RAW = {"/fail-mid": fail_mid_body, "/wait-disconnect": wait_disconnect, "/heard": heard,
+async def stream_scope(scope, receive, send):
+    # The header order and the priority extension, as upstream's scope has them.
+    body = json.dumps({"headers": [[n.decode(), v.decode()] for n, v in scope["headers"]],
+                       "priority": scope["extensions"].get("http.response.priority")}).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+RAW = {"/fail-mid": fail_mid_body, "/stream-scope": stream_scope, "/wait-disconnect": wait_disconnect, "/heard": heard,
        "/sleepy-stream": sleepy_stream, "/rendezvous": rendezvous, "/ignore-body": ignore_body,
        "/whole": whole}
 

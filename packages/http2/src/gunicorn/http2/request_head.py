@@ -70,10 +70,11 @@ def build_request(headers, peer_addr, is_ssl, req_number=1, weight=DEFAULT_WEIGH
         raise MalformedRequest("CONNECT is not supported")
     if not path:
         raise MalformedRequest("no :path")
-    if authority is not None:
-        fields.insert(0, ("HOST", authority))
+    # Joined cookies, then HOST, after the other fields: the order upstream 27.0.1 gives.
     if cookies:
         fields.append(("COOKIE", "; ".join(cookies)))
+    if authority is not None:
+        fields.append(("HOST", authority))
     target, _, fragment = path.partition("#")
     raw_path, _, query = target.partition("?")
     extra = {PRIORITY_WEIGHT: weight, PRIORITY_DEPENDS_ON: depends_on,

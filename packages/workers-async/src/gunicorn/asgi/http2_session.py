@@ -23,6 +23,9 @@ from gunicorn.http2 import events as ev
 WRITE_HIGH_WATER = 64 * 1024
 # gunicorn.http2.errors.INTERNAL_ERROR (RFC 9113 section 7), without importing h2 here.
 _INTERNAL_ERROR = 0x2
+# gunicorn.http2.request_head's environ keys for the stream priority.
+_PRIORITY_WEIGHT = "gunicorn.http2.priority_weight"
+_PRIORITY_DEPENDS_ON = "gunicorn.http2.priority_depends_on"
 
 
 class HTTP2Session(asyncio.Protocol):
@@ -149,6 +152,11 @@ class HTTP2Session(asyncio.Protocol):
                                  server.state, upgrade=True)
         if self.tls is not None:
             scope["extensions"]["tls"] = self.tls
+        # The stream's priority (RFC 7540 section 5.3), under upstream 27.0.1's name.
+        extra = request.extra_environ
+        scope["extensions"]["http.response.priority"] = {
+            "weight": extra.get(_PRIORITY_WEIGHT, 16),
+            "depends_on": extra.get(_PRIORITY_DEPENDS_ON, 0)}
         cycle = HTTP2Cycle(port, request, scope,
                            time.monotonic() if server.reports_requests else 0.0)
         port.cycle = cycle
