@@ -155,6 +155,20 @@ def test_abandoned_stream_drops_the_connection(sock_path):
     assert server.connections == 2
 
 
+def test_calls_made_while_iterating_a_stream_leave_its_chunks_alone(sock_path):
+    def handler(msg, reply):
+        if msg.payload["action"] == "gen":
+            streaming_handler(msg, reply)     # every chunk at once, before any read
+        else:
+            echo_handler(msg, reply)
+
+    with FakeArbiter(sock_path, handler):
+        client = DirtyClient(sock_path, timeout=2)
+        got = [(item, client.execute(APP, "inner")) for item in client.stream(APP, "gen", 3)]
+        assert got == [(f"item{i}", ["inner", [], {}]) for i in range(3)]
+        client.close()
+
+
 def test_late_replies_with_other_ids_are_skipped(sock_path):
     def handler(msg, reply):
         reply(wire.RESPONSE, {"result": "stale"}, request_id=msg.request_id + 1000)

@@ -150,11 +150,12 @@ class _AsyncConnection:
 class DirtyClient:
     """A connection to the dirty arbiter's unix socket.
 
-    Blocking calls (``execute``, ``stream``) use one socket, guarded by a lock; asyncio
-    calls (``execute_async``, ``stream_async``) use their own connection, shared safely by
-    the tasks of one event loop. A broken connection raises DirtyConnectionError and is
-    made again on the next call; ``timeout`` (seconds, None for none) bounds each wait for
-    a reply and raises DirtyTimeoutError.
+    Blocking ``execute`` calls use one socket, guarded by a lock (each ``stream`` opens
+    its own for as long as it runs); asyncio calls (``execute_async``, ``stream_async``)
+    use their own connection, shared safely by the tasks of one event loop. A broken
+    connection raises DirtyConnectionError and is made again on the next call;
+    ``timeout`` (seconds, None for none) bounds each wait for a reply and raises
+    DirtyTimeoutError.
     """
 
     def __init__(self, socket_path, timeout=30.0):
@@ -191,19 +192,21 @@ class DirtyClient:
     def connect(self):
         """Open the socket now (calls do it on demand); no-op when already connected."""
         with self._lock:
-            if self._sock is not None:
-                return
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(_effective_timeout(self.timeout))
-            try:
-                sock.connect(self.socket_path)
-            except TimeoutError:
-                sock.close()
-                raise self._timeout_error("connecting to the dirty arbiter")
-            except OSError as exc:
-                sock.close()
-                raise self._connection_error("cannot connect to the", exc)
-            self._sock = sock
+            if self._sock is None:
+                self._sock = self._open_socket()
+
+    def _open_socket(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(_effective_timeout(self.timeout))
+        try:
+            sock.connect(self.socket_path)
+        except TimeoutError:
+            sock.close()
+            raise self._timeout_error("connecting to the dirty arbiter")
+        except OSError as exc:
+            sock.close()
+            raise self._connection_error("cannot connect to the", exc)
+        return sock
 
     def close(self):
         """Close the blocking connection (the next call opens a new one)."""
@@ -305,38 +308,40 @@ class DirtyClient:
     def stream(self, app_path, action, *args, **kwargs):
         """Iterate over the chunks ``action`` yields; the timeout bounds the wait for each.
 
-        A plain RESPONSE is yielded as one item. Leaving the loop early closes the
-        connection, so unread chunks never reach the next call.
+        A plain RESPONSE is yielded as one item. The stream has a connection of its
+        own, closed when it ends or is left early (the worker then stops it).
         """
         payload = _request_payload(app_path, action, args, kwargs)
         return self._stream(payload, f"dirty stream {app_path} {action}")
 
     def _stream(self, payload, what):
-        with self._lock:
-            request_id, sock = self._send(REQUEST, payload)
-        finished = False
+        # A connection of its own: calls made while iterating (same thread or
+        # not) use the client's socket and cannot read this stream's chunks.
+        sock = self._open_socket()
         try:
+            request_id = self._next_request_id()
+            try:
+                send_message(sock, REQUEST, request_id, payload)
+            except TimeoutError:
+                raise self._timeout_error("sending to the dirty arbiter")
+            except OSError as exc:
+                raise self._connection_error("lost the connection to the", exc)
             while True:
-                with self._lock:
-                    reply = self._recv(sock, request_id, self._deadline(), what)
+                reply = self._recv(sock, request_id, self._deadline(), what)
                 if reply.type == CHUNK:
                     yield reply.payload.get("data")
                 elif reply.type == END:
-                    finished = True
                     return
                 elif reply.type == RESPONSE:
-                    finished = True
                     yield reply.payload.get("result")
                     return
                 elif reply.type == ERROR:
-                    finished = True
                     _raise_error(reply)
                 else:
                     raise _unexpected(reply, "chunk, end, response or error")
         finally:
-            if not finished:
-                with self._lock:
-                    self._drop(sock)
+            # done, or left early: closing tells the arbiter to stop the stream
+            sock.close()
 
     # -- asyncio --------------------------------------------------------------
 
