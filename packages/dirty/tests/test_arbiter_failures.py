@@ -1,5 +1,6 @@
 """Dirty calls that go wrong: a timeout, a crashing worker; the arbiter replaces the worker."""
 
+import asyncio
 import os
 import signal
 import threading
@@ -110,5 +111,23 @@ def test_client_leaving_mid_stream_stops_the_generator_and_frees_the_worker(tmp_
         # the one worker thread is free again (an endless stream would hold it forever)
         reply = call(srv, ECHO, "echo", "free", timeout=5)
         assert reply.get("result") == "free", reply
+        wait_for(lambda: f"endless closed {status['workers'][0]['pid']}" in events(srv), 5,
+                 message="the generator's finally block")
+
+
+def test_async_stream_left_early_stops_the_generator_on_a_shared_connection(tmp_path):
+    with dirty_server(tmp_path, workers=1) as srv:
+        status = booted_workers(srv, 1)
+
+        async def scenario():
+            client = DirtyClient(status["socket"], timeout=5)
+            stream = client.stream_async(ECHO, "endless", 0.05)
+            got = [await stream.__anext__(), await stream.__anext__()]
+            await stream.aclose()   # the connection stays open for the next call
+            after = await client.execute_async(ECHO, "echo", "free")
+            await client.close_async()
+            return got, after
+
+        assert asyncio.run(scenario()) == ([0, 1], "free")
         wait_for(lambda: f"endless closed {status['workers'][0]['pid']}" in events(srv), 5,
                  message="the generator's finally block")

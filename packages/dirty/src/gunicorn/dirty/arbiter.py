@@ -423,6 +423,8 @@ class DirtyArbiter:
     async def _dispatch(self, client, msg):
         if msg.type == wire.REQUEST:
             self.relay.start(client, msg)
+        elif msg.type == wire.END:
+            self.relay.stop(client, msg.request_id)
         elif msg.type == wire.STASH:
             try:
                 result = self.stash.apply(msg.payload)

@@ -41,7 +41,7 @@ class Call:
     """One REQUEST on its way: who asked (and under which id), which worker has it, if any."""
 
     __slots__ = ("id", "client", "client_id", "payload", "link", "timer", "app_path", "action",
-                 "cancelled")
+                 "unwanted", "cancelled")
 
     def __init__(self, call_id, client, client_id, payload, app_path, action):
         self.id = call_id
@@ -49,7 +49,8 @@ class Call:
         self.client_id = client_id
         self.payload = payload      # the REQUEST to send; None once a worker has it
         self.link = None            # the worker running it; None while it waits
-        self.cancelled = False      # its client left mid-stream; the worker was told to stop
+        self.unwanted = False       # its client stopped listening (an END from it)
+        self.cancelled = False      # the worker was told to stop the stream
         self.timer = None
         self.app_path = app_path
         self.action = action
@@ -145,7 +146,7 @@ class CallRelay:
         if call is None:
             return  # answered already (timed out): discard
         if msg.type == wire.CHUNK:
-            if call.client.closed:
+            if call.client.closed or call.unwanted:
                 self._cancel_stream(call)
                 return
             call.client.send(wire.CHUNK, call.client_id, msg.payload)
@@ -204,6 +205,19 @@ class CallRelay:
             call.client.send_error(call.client_id, DirtyNoWorkersAvailableError(
                 call.app_path, f"No dirty worker could load {call.app_path}: "
                                "a dirty worker failed to start (see the log)"))
+
+    def stop(self, client, client_id):
+        """An END from ``client``: it no longer wants request ``client_id`` (an async
+        stream left early on a shared connection). Waiting, it is dropped; running,
+        a stream is stopped at its next chunk."""
+        for call in list(self.calls.values()):
+            if call.client is client and call.client_id == client_id:
+                if call.link is None:
+                    self.waiting.remove(call)
+                    self._finish(call)
+                else:
+                    call.unwanted = True
+                return
 
     def client_gone(self, client):
         """``client`` disconnected: its waiting calls are dropped (running ones end unseen)."""

@@ -24,6 +24,7 @@ from gunicorn.dirty.wire import (
     REQUEST,
     RESPONSE,
     TYPE_NAMES,
+    encode_message,
     read_message_async,
     recv_message,
     send_message,
@@ -476,8 +477,8 @@ class DirtyAsyncStream:
                 raise
         try:
             reply = await self._client._next_async(self._conn, self._queue, self._what)
-        except BaseException:
-            self._finish()
+        except BaseException:   # a timeout, or the task was cancelled
+            self._finish(stop_stream=True)
             raise
         if reply.type == CHUNK:
             return reply.payload.get("data")
@@ -491,14 +492,24 @@ class DirtyAsyncStream:
             _raise_error(reply)
         raise _unexpected(reply, "chunk, end, response or error")
 
-    def _finish(self):
+    def _finish(self, stop_stream=False):
+        if self._done:
+            return
         self._done = True
-        if self._conn is not None:
-            self._conn.unregister(self._request_id)
+        if self._conn is None:
+            return
+        self._conn.unregister(self._request_id)
+        if stop_stream:
+            # The connection is shared, so it stays open: an END for this request
+            # asks the dirty arbiter to stop the stream in the worker instead.
+            try:
+                self._conn.writer.write(encode_message(END, self._request_id))
+            except Exception:  # the connection is gone: the stream ends with it
+                pass
 
     async def aclose(self):
-        """Stop listening: chunks still on the way are dropped by their id."""
-        self._finish()
+        """Stop the stream: the worker stops producing; chunks on the way are dropped."""
+        self._finish(stop_stream=True)
 
     async def __aenter__(self):
         return self
