@@ -1,7 +1,10 @@
 """Flood protections of the sans-I/O connection (RFC 9113 section 10.5, ``flood_limits``)."""
 
+import time
+
 import pytest
-from conftest import Pair
+from conftest import Pair, h2c_server
+from h2.settings import SettingCodes
 from hyperframe.frame import (
     DataFrame,
     GoAwayFrame,
@@ -10,6 +13,7 @@ from hyperframe.frame import (
     RstStreamFrame,
     SettingsFrame,
 )
+from raw_client import RawH2Client
 
 from gunicorn.http2 import events as ev
 from gunicorn.http2.errors import ENHANCE_YOUR_CALM
@@ -159,3 +163,22 @@ def test_priority_frames_for_unopened_streams_are_kept_bounded():
     assert len(p.server._priorities) <= 100
     events = p.request(stream_id=1)
     assert events[0].request.extra_environ["gunicorn.http2.priority_weight"] == 8
+
+
+# -- the real gthread worker --------------------------------------------------
+
+def test_one_connection_with_a_closed_window_leaves_stream_threads_for_others():
+    # Four streams whose client never opens its window: they may hold half of
+    # the worker's four stream threads, not all of them for --timeout seconds.
+    with h2c_server(threads="4") as srv:
+        stalled = RawH2Client(srv.port, local_settings={SettingCodes.INITIAL_WINDOW_SIZE: 0})
+        try:
+            for _ in range(4):
+                stalled.request("/big?1000000")
+            time.sleep(0.5)
+            started = time.monotonic()
+            with RawH2Client(srv.port, timeout=5) as other:
+                assert other.response(other.request("/sized"))[0] == 200
+            assert time.monotonic() - started < 2
+        finally:
+            stalled.close()

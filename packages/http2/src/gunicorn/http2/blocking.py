@@ -57,7 +57,16 @@ class BlockingHTTP2Server:
         timeout = getattr(cfg, "timeout", 0) or 0
         self.io_seconds = float(timeout) if timeout > 0 else IO_SECONDS
         # spawn(fn, *args) runs a stream's application call concurrently.
-        self.spawn = spawn or stream_runner(getattr(cfg, "threads", 1)).submit
+        if spawn is None:
+            runner = stream_runner(getattr(cfg, "threads", 1))
+            spawn = runner.submit
+            # One connection may hold at most half the worker's stream threads:
+            # its streams stuck on a closed window (or a slow upload) must not
+            # keep every other connection's streams waiting.
+            self.stream_limit = max(1, runner.size // 2)
+        else:
+            self.stream_limit = None    # a greenlet per stream: nothing shared to hog
+        self.spawn = spawn
         self._initial = initial
         self._upgrade = upgrade          # (HTTP/1.1 request, HTTP2-Settings) of an h2c upgrade
         self.started = False
@@ -267,12 +276,16 @@ class BlockingHTTP2Server:
             self._wake_w.close()
 
     def _start_streams(self):
-        """Hand every pending stream to the runner threads."""
+        """Hand pending streams to the runner threads (up to ``stream_limit`` running)."""
         with self.cond:
             if not self.pending:
                 return
-            started = list(self.pending)
-            self.pending.clear()
+            room = len(self.pending)
+            if self.stream_limit is not None:
+                room = min(room, self.stream_limit - self.running)
+            if room <= 0:
+                return
+            started = [self.pending.popleft() for _ in range(room)]
             self.running += len(started)
         self._poller()
         for event in started:
