@@ -8,55 +8,12 @@ our handling of its errors changes.
 
 import pytest
 from conftest import Pair
-from hpack import Encoder
-from hyperframe.frame import ContinuationFrame, DataFrame, HeadersFrame, WindowUpdateFrame
+from frames import GET as BASE
+from frames import answers, data, headers, raw, window_update
+from hyperframe.frame import ContinuationFrame
 
 PROTOCOL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, FRAME_SIZE_ERROR = 0x1, 0x3, 0x5, 0x6
 COMPRESSION_ERROR = 0x9
-BASE = [(":method", "GET"), (":scheme", "http"), (":path", "/"), (":authority", "x")]
-
-
-def headers(sid, fields, end_stream=True, end_headers=True):
-    frame = HeadersFrame(sid)
-    frame.data = Encoder().encode(fields)
-    if end_headers:
-        frame.flags.add("END_HEADERS")
-    if end_stream:
-        frame.flags.add("END_STREAM")
-    return frame.serialize()
-
-
-def data(sid, payload, end_stream=False):
-    frame = DataFrame(sid)
-    frame.data = payload
-    if end_stream:
-        frame.flags.add("END_STREAM")
-    return frame.serialize()
-
-
-def window_update(sid, increment):
-    frame = WindowUpdateFrame(sid)
-    frame.window_increment = increment
-    return frame.serialize()
-
-
-def raw(kind, flags, sid, payload):
-    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + sid.to_bytes(4, "big") + payload
-
-
-def answers(data_out):
-    """GOAWAY and RST_STREAM frames in what the server wrote: ('GOAWAY', code) / ('RST', sid, code)."""
-    found, view = [], memoryview(data_out)
-    while len(view) >= 9:
-        length, kind = int.from_bytes(view[:3], "big"), view[3]
-        sid = int.from_bytes(view[5:9], "big") & 0x7FFFFFFF
-        body = view[9:9 + length]
-        if kind == 0x7:
-            found.append(("GOAWAY", int.from_bytes(body[4:8], "big")))
-        elif kind == 0x3:
-            found.append(("RST", sid, int.from_bytes(body[:4], "big")))
-        view = view[9 + length:]
-    return found
 
 
 def continuation(sid):

@@ -4,10 +4,10 @@ import time
 
 import pytest
 from conftest import Pair, h2c_server
+from frames import goaway_codes
 from h2.settings import SettingCodes
 from hyperframe.frame import (
     DataFrame,
-    GoAwayFrame,
     PingFrame,
     PriorityFrame,
     RstStreamFrame,
@@ -22,18 +22,6 @@ from gunicorn.http2.flood_limits import RESET_BURST as BURST
 from gunicorn.http2.flood_limits import RESET_RATE as RATE
 
 GET = [(":method", "GET"), (":path", "/"), (":scheme", "http"), (":authority", "h")]
-
-
-def _goaway_codes(data):
-    codes, view = [], memoryview(data)
-    while len(view) >= 9:
-        length = int.from_bytes(view[:3], "big")
-        if view[3] == 0x07:
-            frame = GoAwayFrame(0)
-            frame.parse_body(view[9:9 + length])
-            codes.append(frame.error_code)
-        view = view[9 + length:]
-    return codes
 
 
 def _open_and_reset(pair, count, first=1):
@@ -56,7 +44,7 @@ def test_rapid_reset_ends_with_enhance_your_calm():
     assert BURST <= len(requests) < 2 * BURST
     assert isinstance(events[-1], ev.ConnectionEnded)
     assert events[-1].error_code == ENHANCE_YOUR_CALM and not events[-1].by_peer
-    assert _goaway_codes(p.server.data_to_send())[-1] == ENHANCE_YOUR_CALM
+    assert goaway_codes(p.server.data_to_send())[-1] == ENHANCE_YOUR_CALM
     assert p.server.receive_data(b"\0" * 100) == []
 
 
@@ -141,13 +129,13 @@ def test_a_flood_of_frames_without_requests_is_enhance_your_calm(make, stream):
     p, events = _flood(make(), 4 * CONTROL_BURST, stream)
     assert events and isinstance(events[-1], ev.ConnectionEnded)
     assert events[-1].error_code == ENHANCE_YOUR_CALM
-    assert _goaway_codes(p.server.data_to_send())[-1] == ENHANCE_YOUR_CALM
+    assert goaway_codes(p.server.data_to_send())[-1] == ENHANCE_YOUR_CALM
 
 
 def test_some_pings_are_answered():
     p, events = _flood(_ping(), 100)
     assert not events
-    assert not _goaway_codes(p.server.data_to_send())
+    assert not goaway_codes(p.server.data_to_send())
     assert len(p.server._priorities) == 0
 
 

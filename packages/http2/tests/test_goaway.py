@@ -5,32 +5,17 @@ import time
 
 import h2.events
 from conftest import Pair, h2_client, h2c_server
-from hpack import Encoder
-from hyperframe.frame import DataFrame, GoAwayFrame, HeadersFrame, WindowUpdateFrame
+from frames import GET, data, goaway, headers
+from hyperframe.frame import WindowUpdateFrame
 
 from gunicorn.http2 import events as ev
-
-
-def goaway(code=0):
-    frame = GoAwayFrame(0)
-    frame.last_stream_id = 0
-    frame.error_code = code
-    return frame.serialize()
-
-
-def data(sid, payload, end=False):
-    frame = DataFrame(sid)
-    frame.data = payload
-    if end:
-        frame.flags.add("END_STREAM")
-    return frame.serialize()
 
 
 def test_streams_open_before_the_clients_goaway_still_exchange_frames():
     p = Pair()
     p.exchange()
     p.request(stream_id=1, method="POST", end=False)
-    events = p.server.receive_data(goaway() + data(1, b"abc", end=True))
+    events = p.server.receive_data(goaway() + data(1, b"abc", end_stream=True))
     assert [type(e) for e in events] == [ev.ConnectionEnded, ev.StreamData, ev.StreamEnded]
     assert events[0].by_peer and events[0].error_code == 0
     assert p.server.goaway_received and not p.server.ended
@@ -44,12 +29,7 @@ def test_streams_open_before_the_clients_goaway_still_exchange_frames():
     p.server.receive_data(more.serialize() + conn_more.serialize())
     assert p.server.queued_bytes(1) == 0 and p.server.is_answered(1)
     # A stream opened after its own GOAWAY is refused.
-    block = HeadersFrame(3)
-    block.data = Encoder().encode([(":method", "GET"), (":path", "/"),
-                                   (":scheme", "http"), (":authority", "h")])
-    block.flags.add("END_HEADERS")
-    block.flags.add("END_STREAM")
-    assert p.server.receive_data(block.serialize()) == []
+    assert p.server.receive_data(headers(3, GET)) == []
     # Then the peer closes: that ends it.
     assert type(p.server.receive_data(b"")[-1]) is ev.ConnectionEnded and p.server.ended
 
