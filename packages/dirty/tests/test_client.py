@@ -414,6 +414,8 @@ def test_async_no_socket(sock_path):
 
 def test_async_abandoned_stream_does_not_disturb_later_calls(sock_path):
     def handler(msg, reply):
+        if msg.type == wire.END:
+            return      # the client's "stop this stream": no reply
         if msg.payload["action"] == "gen":
             streaming_handler(msg, reply)
         else:
@@ -429,8 +431,11 @@ def test_async_abandoned_stream_does_not_disturb_later_calls(sock_path):
         await client.close_async()
         return result
 
-    with FakeArbiter(sock_path, handler):
+    with FakeArbiter(sock_path, handler) as server:
         assert run(main(DirtyClient(sock_path, timeout=5))) == ["after", [], {}]
+    # aclose() told the arbiter, on the shared connection, to stop that stream
+    request, stop = server.received[:2]
+    assert (stop.type, stop.request_id) == (wire.END, request.request_id)
 
 
 def test_async_client_survives_a_new_event_loop(sock_path):
