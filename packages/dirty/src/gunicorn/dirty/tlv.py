@@ -142,22 +142,14 @@ def _decode(view, pos, depth):
         except UnicodeDecodeError as exc:
             raise DirtyProtocolError(f"string is not valid UTF-8: {exc}")
     if tag == TYPE_LIST:
-        _need(view, pos, 4)
-        count = _U32.unpack_from(view, pos)[0]
-        pos += 4
-        if count > MAX_LIST_SIZE:
-            raise DirtyProtocolError(f"list count {count} exceeds the limit {MAX_LIST_SIZE}")
+        count, pos = _count(view, pos, MAX_LIST_SIZE, "list")
         items = []
         for _ in range(count):
             item, pos = _decode(view, pos, depth + 1)
             items.append(item)
         return items, pos
     if tag == TYPE_DICT:
-        _need(view, pos, 4)
-        count = _U32.unpack_from(view, pos)[0]
-        pos += 4
-        if count > MAX_DICT_SIZE:
-            raise DirtyProtocolError(f"dict count {count} exceeds the limit {MAX_DICT_SIZE}")
+        count, pos = _count(view, pos, MAX_DICT_SIZE, "dict")
         result = {}
         for _ in range(count):
             key, pos = _decode(view, pos, depth + 1)
@@ -167,3 +159,12 @@ def _decode(view, pos, depth):
             result[key] = value
         return result, pos
     raise DirtyProtocolError(f"unknown TLV type tag 0x{tag:02x}")
+
+
+def _count(view, pos, limit, what):
+    """The uint32 item count of a list or dict at ``pos``, checked against ``limit``."""
+    _need(view, pos, 4)
+    count = _U32.unpack_from(view, pos)[0]
+    if count > limit:
+        raise DirtyProtocolError(f"{what} count {count} exceeds the limit {limit}")
+    return count, pos + 4
