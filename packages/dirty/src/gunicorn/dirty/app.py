@@ -6,6 +6,10 @@ from gunicorn.dirty.errors import DirtyAppError, DirtyAppNotFoundError
 
 _SPEC_HELP = "expected 'module.path:ClassName' or 'module.path:ClassName:N' (setting dirty_apps)"
 
+# Exit status of a dirty worker, or dirty arbiter, whose apps cannot be loaded
+# (as core's APP_LOAD_ERROR): restarting it cannot help.
+APP_LOAD_ERROR = 4
+
 # Methods a duck-typed app must have, besides being callable.
 _REQUIRED_METHODS = ("init", "close")
 

@@ -8,6 +8,7 @@ import time
 
 from gunicorn import process as proc
 from gunicorn.dirty import wire
+from gunicorn.dirty.app import APP_LOAD_ERROR
 from gunicorn.dirty.calls import CallRelay, ClientLink
 from gunicorn.dirty.errors import DirtyConnectionError, DirtyError, DirtyProtocolError
 from gunicorn.dirty.process_signals import (
@@ -22,7 +23,7 @@ from gunicorn.dirty.routing import (
     plan_apps,
 )
 from gunicorn.dirty.stash_store import StashStore
-from gunicorn.dirty.worker import APP_LOAD_ERROR, BOOT_NOTICE_ID, DirtyWorker, run_worker
+from gunicorn.dirty.worker import BOOT_NOTICE_ID, DirtyWorker, run_worker
 
 # a worker that dies before it booted is replaced only this much later,
 # so an app that cannot load does not make the arbiter fork in a tight loop

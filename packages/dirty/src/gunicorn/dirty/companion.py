@@ -7,16 +7,13 @@ import shutil
 import tempfile
 
 from gunicorn.companions import Companion
-from gunicorn.dirty.app import parse_dirty_app_spec
+from gunicorn.dirty.app import APP_LOAD_ERROR, parse_dirty_app_spec
 from gunicorn.dirty.errors import DirtyAppError
 from gunicorn.errors import HaltServer
 from gunicorn.process import set_owner_process
 
 SOCKET_ENV = "GUNICORN_DIRTY_SOCKET"
 SOCKET_NAME = "arbiter.sock"
-
-# exit status of a dirty arbiter whose apps cannot be imported: restarting cannot help
-APPS_UNLOADABLE = 4
 
 
 class DirtyCompanion(Companion):
@@ -82,12 +79,12 @@ class DirtyCompanion(Companion):
             self.log.info("Dirty arbiter (pid:%s) exited", pid)
             self._remove_socket_dir()
             return False
-        if code == APPS_UNLOADABLE:
+        if code == APP_LOAD_ERROR:
             self._remove_socket_dir()
             if self.starts == 1:
                 # a wrong dirty_apps at start: stop, as a web app that cannot load does
                 raise HaltServer("the dirty arbiter could not load its apps (setting dirty_apps)",
-                                 APPS_UNLOADABLE)
+                                 APP_LOAD_ERROR)
             # a restart that cannot import them (code changed on disk): keep serving the web
             self.log.error("Dirty arbiter (pid:%s) could not load its apps; not restarting it",
                            pid)
@@ -116,16 +113,16 @@ def check_app_specs(specs):
         try:
             import_path, _ = parse_dirty_app_spec(spec)
         except DirtyAppError as exc:
-            raise HaltServer(exc.message, APPS_UNLOADABLE)
+            raise HaltServer(exc.message, APP_LOAD_ERROR)
         module = import_path.partition(":")[0]
         try:
             found = importlib.util.find_spec(module) is not None
         except Exception as exc:  # a parent package that is missing or fails to import
             raise HaltServer(f"dirty app {spec!r}: cannot import {module}: {exc} "
-                             "(setting dirty_apps)", APPS_UNLOADABLE)
+                             "(setting dirty_apps)", APP_LOAD_ERROR)
         if not found:
             raise HaltServer(f"dirty app {spec!r}: no module named {module!r} "
-                             "(setting dirty_apps)", APPS_UNLOADABLE)
+                             "(setting dirty_apps)", APP_LOAD_ERROR)
 
 
 def _warn(msg, *args):

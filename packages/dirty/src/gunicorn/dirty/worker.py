@@ -13,12 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from gunicorn import process as proc
 from gunicorn.dirty import wire
-from gunicorn.dirty.app import load_dirty_app
+from gunicorn.dirty.app import APP_LOAD_ERROR, load_dirty_app
 from gunicorn.dirty.errors import DirtyAppError, DirtyAppNotFoundError, DirtyError
 from gunicorn.dirty.process_signals import reset_inherited_signals
-
-# exit status of a worker whose apps failed to load (as core's APP_LOAD_ERROR)
-APP_LOAD_ERROR = 4
 
 # the worker's notice to the arbiter that its apps are loaded (request id 0 is never a call)
 BOOT_NOTICE_ID = 0
