@@ -2,10 +2,12 @@
 
 import json
 import shutil
+import socket
 import subprocess
+import time
 
 import pytest
-from conftest import curl, h2_server
+from conftest import curl, h2_client, h2_server
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +67,25 @@ def test_upgrade_mode_does_not_take_prior_knowledge():
         out = curl("--http2-prior-knowledge", "-o", "/dev/null", "-w", "%{http_version}",
                    "http://127.0.0.1:%d/" % srv.port)
         assert out.stdout != b"2"
+
+
+def test_a_preface_arriving_a_byte_at_a_time_is_still_http2(h2c):
+    # "P" alone could open POST: wait for "PRI" before telling the protocols apart.
+    client = h2_client()
+    preface_and_request = client.data_to_send()
+    client.send_headers(1, [(":method", "GET"), (":path", "/sized"), (":scheme", "http"),
+                            (":authority", "h")], end_stream=True)
+    preface_and_request += client.data_to_send()
+    with socket.create_connection(("127.0.0.1", h2c.port), timeout=5) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(preface_and_request[:1])
+        time.sleep(0.3)
+        sock.sendall(preface_and_request[1:])
+        received = b""
+        while b"y" * 1000 not in received:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    assert not received.startswith(b"HTTP/1.1")
+    assert b"y" * 1000 in received

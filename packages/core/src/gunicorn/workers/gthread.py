@@ -361,6 +361,10 @@ class ThreadWorker(Worker):
                 return
             except OSError:
                 first = b""
+            if first and len(first) < 3 and self._h2.preface.startswith(first):
+                # Too few bytes to tell "PRI" from POST/PUT/PATCH yet.
+                self._wait_for_bytes(client)
+                return
             if self._h2.starts_with_preface(first) and client.served.environ.trusted:
                 # h2c prior knowledge (RFC 9113 section 3.3), from trusted peers only.
                 self._start_h2(client)
