@@ -68,7 +68,6 @@ def test_workers_without_apps_start_no_arbiter_and_warn(tmp_path):
 
 
 @pytest.mark.parametrize("spec, reason", [
-    ("dirty_test_apps", "Invalid dirty app spec 'dirty_test_apps'"),
     ("dirty_test_apps:Echo:0", "must be >= 1, got 0"),
     ("no_such_module_here:App", "no module named 'no_such_module_here'"),
     # the module exists, the class does not: the dirty arbiter finds out, the master stops
