@@ -103,20 +103,27 @@ def test_str_limit():
         decode_value(bytes([tlv.TYPE_STRING]) + struct.pack(">I", tlv.MAX_STRING_SIZE + 1))
 
 
-def test_list_limit():
-    at_limit = [None] * tlv.MAX_LIST_SIZE
+def test_list_limit(monkeypatch):
+    assert tlv.MAX_LIST_SIZE == 1_048_576
+    with pytest.raises(DirtyProtocolError, match="exceeds the limit"):
+        decode_value(bytes([tlv.TYPE_LIST]) + struct.pack(">I", tlv.MAX_LIST_SIZE + 1))
+    # the boundary itself, with a small limit (a million items takes seconds of CPU)
+    monkeypatch.setattr(tlv, "MAX_LIST_SIZE", 8)
+    at_limit = [None] * 8
     assert decode_value(encode_value(at_limit)) == at_limit
     with pytest.raises(DirtyProtocolError, match="list too long"):
         encode_value(at_limit + [None])
-    with pytest.raises(DirtyProtocolError, match="exceeds the limit"):
-        decode_value(bytes([tlv.TYPE_LIST]) + struct.pack(">I", tlv.MAX_LIST_SIZE + 1))
 
 
-def test_dict_limit():
-    with pytest.raises(DirtyProtocolError, match="dict too large"):
-        encode_value(dict.fromkeys(range(tlv.MAX_DICT_SIZE + 1)))
+def test_dict_limit(monkeypatch):
+    assert tlv.MAX_DICT_SIZE == 1_048_576
     with pytest.raises(DirtyProtocolError, match="exceeds the limit"):
         decode_value(bytes([tlv.TYPE_DICT]) + struct.pack(">I", tlv.MAX_DICT_SIZE + 1))
+    monkeypatch.setattr(tlv, "MAX_DICT_SIZE", 8)
+    at_limit = dict.fromkeys(map(str, range(8)))
+    assert decode_value(encode_value(at_limit)) == at_limit
+    with pytest.raises(DirtyProtocolError, match="dict too large"):
+        encode_value(dict.fromkeys(range(9)))
 
 
 def test_nesting_limit():
