@@ -371,6 +371,8 @@ def test_async_timeout_keeps_the_connection_and_drops_the_late_reply(sock_path):
     pending = []
 
     def handler(msg, reply):
+        if msg.type == wire.END:
+            return      # "stop that request": no reply
         if msg.payload["action"] == "slow":
             pending.append(reply)
         else:
@@ -388,6 +390,9 @@ def test_async_timeout_keeps_the_connection_and_drops_the_late_reply(sock_path):
     with FakeArbiter(sock_path, handler) as server:
         assert run(main(DirtyClient(sock_path, timeout=0.2))) == ["fast", [], {}]
     assert server.connections == 1
+    # the timed-out request was called off on the shared connection
+    slow, stop = server.received[:2]
+    assert (stop.type, stop.request_id) == (wire.END, slow.request_id)
 
 
 def test_async_server_hangs_up_then_reconnects(sock_path):

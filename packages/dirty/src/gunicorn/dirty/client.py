@@ -139,6 +139,16 @@ class _AsyncConnection:
     def unregister(self, request_id):
         self.waiters.pop(request_id, None)
 
+    def stop(self, request_id):
+        """No longer wait for ``request_id``, and tell the arbiter (END, request_id): it
+        drops the call if it still waits for a worker, or stops it if it streams. The
+        connection is shared, so closing it is not the way to say so."""
+        self.unregister(request_id)
+        try:
+            self.writer.write(encode_message(END, request_id))
+        except Exception:  # the connection is gone: the call ends with it
+            pass
+
     def close(self):
         if not self.task.done():
             self.task.cancel()
@@ -438,7 +448,12 @@ class DirtyClient:
         replies = _ExecuteReplies()
         try:
             while not replies.done:
-                replies.feed(await self._next_async(conn, queue, what))
+                try:
+                    reply = await self._next_async(conn, queue, what)
+                except BaseException:   # a timeout, or the task was cancelled
+                    conn.stop(request_id)
+                    raise
+                replies.feed(reply)
             return replies.result
         finally:
             conn.unregister(request_id)
@@ -498,14 +513,10 @@ class DirtyAsyncStream:
         self._done = True
         if self._conn is None:
             return
-        self._conn.unregister(self._request_id)
         if stop_stream:
-            # The connection is shared, so it stays open: an END for this request
-            # asks the dirty arbiter to stop the stream in the worker instead.
-            try:
-                self._conn.writer.write(encode_message(END, self._request_id))
-            except Exception:  # the connection is gone: the stream ends with it
-                pass
+            self._conn.stop(self._request_id)
+        else:
+            self._conn.unregister(self._request_id)
 
     async def aclose(self):
         """Stop the stream: the worker stops producing; chunks on the way are dropped."""
