@@ -523,3 +523,22 @@ def test_scope_headers_in_upstreams_order_and_the_priority_extension(h2c):
     assert info["headers"] == [["x-a", "1"], ["x-b", "2"], ["cookie", "a=1; b=2"],
                                ["host", "auth"]]
     assert info["priority"] == {"weight": 200, "depends_on": 0}
+
+
+@needs_http2
+def test_reading_pauses_while_the_client_does_not_read_our_writes():
+    # Frames h2 answers by itself (RST_STREAM for DATA on a closed stream, ACKs)
+    # would pile up in the transport's buffer for a client that never reads.
+    from types import SimpleNamespace
+
+    from gunicorn.asgi.http2_session import HTTP2Session
+
+    calls = []
+    server = SimpleNamespace(cfg=SimpleNamespace(), log=None)
+    session = HTTP2Session(server, connection_class=None)
+    session.transport = SimpleNamespace(pause_reading=lambda: calls.append("pause"),
+                                        resume_reading=lambda: calls.append("resume"))
+    session.pause_writing()
+    assert session.writing_paused and calls == ["pause"]
+    session.resume_writing()
+    assert not session.writing_paused and calls == ["pause", "resume"]

@@ -127,9 +127,15 @@ class HTTP2Session(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self.writing_paused = True
+        # A peer that reads nothing must not have us buffer an answer (RST_STREAM,
+        # PING or SETTINGS ACK) to each frame it sends: stop reading it meanwhile.
+        if not (self.closed or self.closing):
+            self.transport.pause_reading()
 
     def resume_writing(self) -> None:
         self.writing_paused = False
+        if not (self.closed or self.closing):
+            self.transport.resume_reading()
         self._window_moved()
 
     def _start_upgraded(self, request, settings) -> None:
