@@ -16,6 +16,7 @@ from dirty_server_support import (
     events,
     worker_pids,
 )
+from gunicorn_testsupport import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -30,10 +31,10 @@ def test_ttin_adds_and_ttou_removes_down_to_the_apps_minimum(tmp_path):
         os.kill(arbiter_pid, signal.SIGTTOU)
         two = worker_pids(booted_workers(srv, 2))
         os.kill(arbiter_pid, signal.SIGTTOU)
-        time.sleep(0.5)
+        wait_for(lambda: "is the minimum the apps need" in srv.log, 5, message=srv.log)
         assert worker_pids(booted_workers(srv, 2)) == two
-        assert "is the minimum the apps need" in srv.log
-        assert sorted(children(arbiter_pid)) == two
+        wait_for(lambda: sorted(children(arbiter_pid)) == two, 5,
+                 message="only the two workers left")
         # USR1 to the master is forwarded: the dirty arbiter reopens its logs
         srv.signal(signal.SIGUSR1)
         deadline = time.monotonic() + 5
