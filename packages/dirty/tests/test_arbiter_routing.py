@@ -72,13 +72,12 @@ class _Client:
         self.sent.append((request_id, type(exc).__name__))
 
 
-@pytest.mark.parametrize("app, workers, expected", [
-    ("m:Unknown", [], "DirtyAppNotConfiguredError"),
-    (A, [], "DirtyNoWorkersAvailableError"),
-    (A, [worker(1, [A], stopping=True)], "DirtyNoWorkersAvailableError"),
+@pytest.mark.parametrize("app, stopping, expected", [
+    ("m:Unknown", False, "DirtyAppNotConfiguredError"),
+    (A, True, "DirtyNoWorkersAvailableError"),
 ])
-def test_relay_errors_before_any_worker_is_asked(app, workers, expected):
-    arbiter = SimpleNamespace(app_paths={A, B}, workers={w.pid: w for w in workers},
+def test_relay_errors_before_any_worker_is_asked(app, stopping, expected):
+    arbiter = SimpleNamespace(app_paths={A, B}, workers={}, stopping=stopping,
                               cfg=SimpleNamespace(dirty_threads=1, dirty_timeout=5), log=None)
     client = _Client()
     msg = wire.Message(wire.REQUEST, 7, {"app_path": app, "action": "x", "args": [],
@@ -105,7 +104,7 @@ def test_a_call_behind_a_lost_call_waits_for_the_next_worker():
     # worker, so the worker's death (a timeout kill) fails only the first
     first = worker(1, [A])
     first.writer = _Writer()
-    arbiter = SimpleNamespace(app_paths={A}, workers={first.pid: first},
+    arbiter = SimpleNamespace(app_paths={A}, workers={first.pid: first}, stopping=False,
                               cfg=SimpleNamespace(dirty_threads=1, dirty_timeout=0), log=None)
     relay = CallRelay(arbiter)
     client = _ReplyClient()
@@ -130,7 +129,7 @@ def test_waiting_calls_fail_when_the_only_booting_worker_dies():
     # its app's init() raised: no booted worker has the app, so the call
     # fails now instead of waiting out the client's timeout
     booting = worker(1, [A], booted=False)
-    arbiter = SimpleNamespace(app_paths={A}, workers={booting.pid: booting},
+    arbiter = SimpleNamespace(app_paths={A}, workers={booting.pid: booting}, stopping=False,
                               cfg=SimpleNamespace(dirty_threads=1, dirty_timeout=0), log=None)
     relay = CallRelay(arbiter)
     client = _ReplyClient()
@@ -140,3 +139,20 @@ def test_waiting_calls_fail_when_the_only_booting_worker_dies():
     booting.stopping = True
     relay.worker_failed_to_boot()
     assert client.sent == [(3, "DirtyNoWorkersAvailableError")] and relay.waiting == []
+
+
+def test_a_call_while_every_worker_is_retiring_waits_for_the_fresh_ones():
+    # a HUP retires every worker before the fresh ones are forked: no error meanwhile
+    old = worker(1, [A], stopping=True)
+    arbiter = SimpleNamespace(app_paths={A}, workers={old.pid: old}, stopping=False,
+                              cfg=SimpleNamespace(dirty_threads=1, dirty_timeout=0), log=None)
+    relay = CallRelay(arbiter)
+    client = _ReplyClient()
+    relay.start(client, wire.Message(wire.REQUEST, 4, {"app_path": A, "action": "x",
+                                                       "args": [], "kwargs": {}}))
+    assert client.sent == [] and len(relay.waiting) == 1
+    fresh = worker(2, [A])
+    fresh.writer = _Writer()
+    arbiter.workers[fresh.pid] = fresh
+    relay.dispatch()
+    assert len(fresh.writer.sent) == 1 and relay.waiting == []

@@ -10,7 +10,7 @@ from gunicorn.dirty.errors import (
     DirtyTimeoutError,
     DirtyWorkerError,
 )
-from gunicorn.dirty.routing import has_worker_for, pick_worker
+from gunicorn.dirty.routing import pick_worker
 
 
 class ClientLink:
@@ -83,9 +83,13 @@ class CallRelay:
         if app_path not in self.arbiter.app_paths:
             client.send_error(msg.request_id, DirtyAppNotConfiguredError(app_path))
             return
-        if not has_worker_for(self.arbiter.workers.values(), app_path):
-            client.send_error(msg.request_id, DirtyNoWorkersAvailableError(app_path))
+        if self.arbiter.stopping:
+            client.send_error(msg.request_id, DirtyNoWorkersAvailableError(
+                app_path, f"No workers available for app: {app_path} (the dirty arbiter "
+                          "is stopping)"))
             return
+        # Otherwise a worker with the app comes, even when none has it right now
+        # (a HUP retired them all, a timeout killed the only one): the call waits.
         call = Call(next(self._ids), client, msg.request_id, payload, app_path,
                     payload.get("action"))
         self.calls[call.id] = call

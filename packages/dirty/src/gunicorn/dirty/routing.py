@@ -80,11 +80,6 @@ def pick_worker(workers, import_path, threads):
     return best
 
 
-def has_worker_for(workers, import_path):
-    """True while some worker that takes calls (booted or still booting) loads ``import_path``."""
-    return any(not w.stopping and import_path in w.apps for w in workers)
-
-
 def pick_workers_to_remove(workers, count, plans):
     """``count`` workers whose loss costs the fewest app instances, newest first on ties."""
     chosen = []
