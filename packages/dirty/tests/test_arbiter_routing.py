@@ -64,6 +64,11 @@ def test_removal_keeps_the_only_holder_of_an_app():
     assert pick_workers_to_remove([holder, plain1, plain2], 2, PLANS) == [plain2, plain1]
 
 
+def test_removal_prefers_an_idle_worker_to_a_busy_one():
+    busy, idle = worker(2, [A], calls=1), worker(1, [A])
+    assert pick_workers_to_remove([idle, busy], 1, PLANS) == [idle]
+
+
 class _Client:
     def __init__(self):
         self.sent = []

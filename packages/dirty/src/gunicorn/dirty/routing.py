@@ -81,7 +81,8 @@ def pick_worker(workers, import_path, threads):
 
 
 def pick_workers_to_remove(workers, count, plans):
-    """``count`` workers whose loss costs the fewest app instances, newest first on ties."""
+    """``count`` workers whose loss costs the fewest app instances; on ties the idlest
+    (a busy one would make its calls wait for it to finish), then the newest."""
     chosen = []
     remaining = list(workers)
     for _ in range(min(count, len(remaining))):
@@ -94,7 +95,7 @@ def pick_workers_to_remove(workers, count, plans):
                 others = sum(1 for w in remaining if w is not worker and plan.import_path in w.apps)
                 if others == 0 or (plan.limit is not None and others < plan.limit):
                     lost += 1
-            return (lost, -worker.age)
+            return (lost, len(worker.calls), -worker.age)
 
         victim = min(remaining, key=loss)
         remaining.remove(victim)
