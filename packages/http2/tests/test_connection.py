@@ -192,6 +192,22 @@ def test_acknowledge_reopens_the_upload_window(pair):
     assert pair.client.local_flow_control_window(1) >= 65535 - 15000
 
 
+def test_no_window_credit_is_kept_for_streams_answered_or_reset(pair):
+    # Credit below the WINDOW_UPDATE threshold waits per stream; a stream that is
+    # over must not leave its entry behind (one per stream, for the connection's life).
+    for sid in (1, 3):
+        pair.client.send_headers(sid, [(":method", "POST"), (":path", "/"), (":scheme", "http"),
+                                       (":authority", "h")])
+        pair.client.send_data(sid, b"y" * 100)
+    pair.to_server()
+    pair.server.send_response(1, 204, [], end_stream=True)
+    assert pair.server.acknowledge(1, 100) is False
+    pair.server.acknowledge(3, 100)
+    pair.client.reset_stream(3)
+    pair.to_server()
+    assert pair.server._stream_credit == {}
+
+
 def test_graceful_shutdown_answers_open_streams_and_refuses_new(pair):
     pair.request(stream_id=1)
     pair.server.start_shutdown()

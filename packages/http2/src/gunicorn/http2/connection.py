@@ -211,6 +211,7 @@ class HTTP2Connection:
             sid = event.stream_id
             self._outbound.pop(sid, None)
             self._trailers.pop(sid, None)
+            self._stream_credit.pop(sid, None)
             if sid in self._active:
                 self._active.discard(sid)
                 out.append(ev.StreamReset(sid, event.error_code))
@@ -376,7 +377,8 @@ class HTTP2Connection:
         WINDOW_UPDATE goes out once half a window is owed (fewer, larger updates);
         returns whether one was queued (``data_to_send()`` has bytes for the peer).
         """
-        if flow_length <= 0 or self.ended:
+        if flow_length <= 0 or self.ended or stream_id not in self._active:
+            # Answered or reset: nothing more is read from it (and no credit is kept).
             return False
         credit = self._stream_credit.get(stream_id, 0) + flow_length
         if credit < self._stream_threshold:
