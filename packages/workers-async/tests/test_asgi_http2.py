@@ -472,7 +472,7 @@ def test_a_ping_flood_is_cut_off_and_other_clients_stay_served(h2c):
         started = time.monotonic()
         sid = other.get("/")
         assert other.response(sid, timeout=8)[0] == "200"
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 2.5  # 4 s and more before the limit
         other.close()
     finally:
         flooder.close()
