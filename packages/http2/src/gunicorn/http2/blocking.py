@@ -289,7 +289,7 @@ class BlockingHTTP2Server:
             self.running += len(started)
         self._poller()
         for event in started:
-            self.spawn(self._stream_thread, event)
+            self._spawn_stream(event)
 
     # -- events (under cond) -----------------------------------------------------
     def _feed(self, data):
@@ -421,6 +421,31 @@ class BlockingHTTP2Server:
             except Exception:
                 pass
         finally:
+            with self.cond:
+                self.running -= 1
+                follow = self._take_pending()
+                self.cond.notify_all()
+                self._close_wake_when_done()
+            self._wake_io()
+            if follow is not None:
+                self._spawn_stream(follow)
+
+    def _take_pending(self):
+        # Under cond, as a stream thread ends: the connection's next waiting stream
+        # starts from here, without a round trip through the I/O thread (which
+        # would leave this runner thread idle meanwhile).
+        if not self.pending or self.finished:
+            return None
+        if self.stream_limit is not None and self.running >= self.stream_limit:
+            return None
+        self.running += 1
+        return self.pending.popleft()
+
+    def _spawn_stream(self, event):
+        try:
+            self.spawn(self._stream_thread, event)
+        except RuntimeError:
+            # The runner is shut down (the worker is exiting): the stream never runs.
             with self.cond:
                 self.running -= 1
                 self.cond.notify_all()
