@@ -378,11 +378,11 @@ def test_http2_plugin_lookup_failure_falls_back_to_http11(monkeypatch):
                                   "is_ssl": False, "http2_cleartext": "prior-knowledge"})()
     worker.log = type("Log", (), {"debug": lambda *a: None})()
     assert worker._http2_plugin() is None
-    assert worker._h2c_prior(None) is False
+    assert worker._h2c_modes(None)[0] is False
     if HAVE_HTTP2:
         monkeypatch.undo()
         plugin = worker._http2_plugin()
-        assert plugin is not None and worker._h2c_prior(plugin) is True
+        assert plugin is not None and worker._h2c_modes(plugin)[0] is True
 
 
 def test_h2c_is_accepted_only_from_trusted_peers():

@@ -16,23 +16,13 @@ import time
 
 from gunicorn.http.error_response import log_tls_failure
 from gunicorn.workers.base import Worker
+from gunicorn.workers.http2_modes import h2c_modes, load_http2_plugin, wants_http2
 from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_class
 
 #: Returned by an app that took the socket over; nothing more is written.
 ALREADY_HANDLED = object()
-# Cleartext HTTP/2 modes: opening with the preface, or an HTTP/1.1 Upgrade: h2c.
-_H2C_PRIOR = ("prior-knowledge", "both")
-_H2C_UPGRADE = ("upgrade", "both")
 # How often an idle HTTP/2 connection looks at the worker (TERM) while it waits.
 H2_IDLE_CHECK_SECONDS = 1.0
-
-
-def wants_http2(cfg):
-    """Whether ``http_protocols`` asks for HTTP/2."""
-    protocols = getattr(cfg, "http_protocols", None) or ()
-    if isinstance(protocols, str):
-        protocols = protocols.split(",")
-    return any(p.strip() == "h2" for p in protocols)
 
 
 class AsyncWorker(Worker):
@@ -72,14 +62,9 @@ class AsyncWorker(Worker):
         super().init_process()
 
     def _enable_h2(self, cfg):
-        from gunicorn import plugins
-
-        self._h2 = plugins.load_entry_point(plugins.PROTOCOLS_GROUP, "h2")
-        # h2c needs a plain listener and the HTTP/1 protocol to fall back to.
-        cleartext = not cfg.is_ssl and getattr(cfg, "protocol", "http") == "http"
-        mode = getattr(cfg, "http2_cleartext", "off")
-        self._h2c_prior = cleartext and mode in _H2C_PRIOR
-        if cleartext and mode in _H2C_UPGRADE:
+        self._h2 = load_http2_plugin()
+        self._h2c_prior, h2c_upgrade = h2c_modes(cfg, cfg.is_ssl)
+        if h2c_upgrade:
             # Each HTTP/1.1 request is looked at for Upgrade: h2c only in this mode.
             self.handle_request = self._handle_request_or_upgrade
 

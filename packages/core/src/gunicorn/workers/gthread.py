@@ -24,6 +24,7 @@ from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import NEED_DATA, Request
 from gunicorn.workers.acceptor import acceptor
 from gunicorn.workers.base import Worker
+from gunicorn.workers.http2_modes import h2c_modes, load_http2_plugin, wants_http2
 from gunicorn.workers.readiness import make_poller
 from gunicorn.workers.thread_exit import abandon_busy_threads_at_exit
 from gunicorn.workers.threaded_client import (
@@ -51,9 +52,6 @@ _STOP = object()
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 # client.req of a connection whose HTTP/2 driver has more to do on a pool thread.
 _H2_TURN = object()
-# Cleartext HTTP/2 modes: opening with the preface, or an HTTP/1.1 Upgrade: h2c.
-_H2C_PRIOR = ("prior-knowledge", "both")
-_H2C_UPGRADE = ("upgrade", "both")
 
 
 class ThreadWorker(Worker):
@@ -101,21 +99,16 @@ class ThreadWorker(Worker):
         # alone none of the HTTP/2 paths below is ever entered.
         self._h2 = None
         self._h2c_prior = False
-        if "h2" in (getattr(cfg, "http_protocols", None) or ()):
+        if wants_http2(cfg):
             self._enable_h2(cfg)
 
     def _enable_h2(self, cfg):
-        from gunicorn import plugins
-
-        self._h2 = plugins.load_entry_point(plugins.PROTOCOLS_GROUP, "h2")
-        # h2c needs a plain listener and the HTTP/1 protocol to fall back to.
-        cleartext = not self._is_ssl and getattr(cfg, "protocol", "http") == "http"
-        mode = getattr(cfg, "http2_cleartext", "off")
-        self._h2c_prior = cleartext and mode in _H2C_PRIOR
+        self._h2 = load_http2_plugin()
+        self._h2c_prior, h2c_upgrade = h2c_modes(cfg, self._is_ssl)
         # Returning HTTP/2 connections (and h2c prefaces) are told apart here,
         # so the HTTP/1 readable path stays as it is.
         self._on_readable = self._on_readable_h2
-        if cleartext and mode in _H2C_UPGRADE:
+        if h2c_upgrade:
             # Pool threads look at each request for Upgrade: h2c only in this mode.
             self._serve = self._serve_or_upgrade
 

@@ -11,6 +11,7 @@ import types
 from gunicorn.http.error_response import log_tls_failure
 from gunicorn.workers.acceptor import acceptor
 from gunicorn.workers.base import Worker
+from gunicorn.workers.http2_modes import wants_http2
 from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_class
 
 # accept() found nobody (another worker won the race) or the client already left.
@@ -144,10 +145,7 @@ class SyncWorker(Worker):
             _close(client)
 
     def wants_http2(self):
-        protocols = getattr(self.cfg, "http_protocols", None) or ()
-        if isinstance(protocols, str):
-            protocols = protocols.split(",")
-        return any(p.strip() == "h2" for p in protocols)
+        return wants_http2(self.cfg)
 
     def wrap_tls(self, client):
         """Server-side TLS over ``client``, with one SSLContext per worker."""

@@ -9,15 +9,12 @@ import sys
 
 from gunicorn.plugins import require_plugin_api
 from gunicorn.workers import base
+from gunicorn.workers.http2_modes import h2c_modes, load_http2_plugin, wants_http2
 
 require_plugin_api("gunicorn-workers-async", 1)
 
 # The arbiter halts the whole server when a worker exits with this (Arbiter.APP_LOAD_ERROR).
 APP_LOAD_ERROR = 4
-# --http2-cleartext values under which a connection may open with the h2c preface.
-H2C_PRIOR_MODES = ("prior-knowledge", "both")
-# --http2-cleartext values under which an HTTP/1.1 request may ask for Upgrade: h2c.
-H2C_UPGRADE_MODES = ("upgrade", "both")
 
 
 class ASGIWorker(base.Worker):
@@ -143,37 +140,27 @@ class ASGIWorker(base.Worker):
 
         return load_protocol(name)
 
-    def _http_protocols(self):
-        protocols = getattr(self.cfg, "http_protocols", None) or []
-        if isinstance(protocols, str):
-            protocols = [p.strip() for p in protocols.split(",")]
-        return protocols
-
     def _http2_plugin(self):
         """gunicorn-http2's plugin class when h2 is asked for and installed, else None.
 
         Found through the ``gunicorn.protocols`` entry point ``h2``: this
         distribution never depends on gunicorn-http2.
         """
-        if "h2" not in self._http_protocols():
+        if not wants_http2(self.cfg):
             return None
         if (getattr(self.cfg, "protocol", "http") or "http") != "http":
             return None
-        from gunicorn import plugins
-
         try:
-            return plugins.load_entry_point(plugins.PROTOCOLS_GROUP, "h2")
+            return load_http2_plugin()
         except (LookupError, ImportError) as exc:
             self.log.debug("HTTP/2 unavailable: %s", exc)
             return None
 
-    def _h2c_prior(self, http2):
-        return (http2 is not None and not self.cfg.is_ssl
-                and getattr(self.cfg, "http2_cleartext", "off") in H2C_PRIOR_MODES)
-
-    def _h2c_upgrade(self, http2):
-        return (http2 is not None and not self.cfg.is_ssl
-                and getattr(self.cfg, "http2_cleartext", "off") in H2C_UPGRADE_MODES)
+    def _h2c_modes(self, http2):
+        """``(prior_knowledge, upgrade)`` cleartext HTTP/2, only with the plugin loaded."""
+        if http2 is None:
+            return False, False
+        return h2c_modes(self.cfg, self.cfg.is_ssl)
 
     def _ssl_context(self, http2):
         if not self.cfg.is_ssl:
@@ -181,14 +168,14 @@ class ASGIWorker(base.Worker):
         from gunicorn.sock import ssl_context
 
         context = ssl_context(self.cfg)
-        if "h2" in self._http_protocols() and http2 is None:
+        if http2 is None and wants_http2(self.cfg):
             # Without gunicorn-http2 this worker speaks HTTP/1.1 only: never
             # let ALPN pick h2 for it.
             context.set_alpn_protocols(["http/1.1"])
         return context
 
     def _warn_without_http2(self, http2):
-        if http2 is not None or "h2" not in self._http_protocols():
+        if http2 is not None or not wants_http2(self.cfg):
             return
         cleartext = getattr(self.cfg, "http2_cleartext", "off") or "off"
         if self.cfg.is_ssl or cleartext != "off":
@@ -214,11 +201,12 @@ class ASGIWorker(base.Worker):
             notifier.cancel()
         http2 = self._http2_plugin()
         self._warn_without_http2(http2)
+        h2c_prior, h2c_upgrade = self._h2c_modes(http2)
         self.server = ASGIServer(
             self.asgi, self.cfg, self.log, self._protocol_class(), worker=self,
             state=self.lifespan.state if self.lifespan.supported else None,
             ssl_context=self._ssl_context(http2), http2=http2,
-            h2c_prior=self._h2c_prior(http2), h2c_upgrade=self._h2c_upgrade(http2))
+            h2c_prior=h2c_prior, h2c_upgrade=h2c_upgrade)
         self.server.start(self.sockets)
         try:
             await self._heartbeat()

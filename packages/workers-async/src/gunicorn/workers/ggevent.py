@@ -16,7 +16,8 @@ from gevent.pool import Pool
 from gevent.server import StreamServer
 
 from gunicorn.plugins import require_plugin_api
-from gunicorn.workers.base_async import AsyncWorker, wants_http2
+from gunicorn.workers.base_async import AsyncWorker
+from gunicorn.workers.http2_modes import wants_http2
 
 require_plugin_api("gunicorn-workers-async", 1)
 

@@ -16,7 +16,7 @@ except ImportError:
 
 from gunicorn.plugins import require_plugin_api
 from gunicorn.workers.base import Worker
-from gunicorn.workers.base_async import wants_http2
+from gunicorn.workers.http2_modes import wants_http2
 
 require_plugin_api("gunicorn-workers-async", 1)
 
