@@ -46,6 +46,26 @@ class Echo(DirtyApp):
         finally:
             _note(f"endless closed {os.getpid()}")
 
+    def blob(self, total, size):
+        """``total`` bytes in chunks of ``size``; each chunk starts with its index."""
+        sent = 0
+        i = 0
+        while sent < total:
+            n = min(size, total - sent)
+            yield i.to_bytes(8, "big") + bytes(n - 8)
+            sent += n
+            i += 1
+
+    def endless_blob(self, size):
+        """Chunks of ``size`` bytes until stopped; notes how many it made and when it closed."""
+        i = 0
+        try:
+            while True:
+                yield bytes(size)
+                i += 1
+        finally:
+            _note(f"endless_blob closed after {i} {os.getpid()}")
+
     async def async_echo(self, value):
         return value
 

@@ -10,6 +10,7 @@ from gunicorn.dirty.errors import (
     DirtyTimeoutError,
     DirtyWorkerError,
 )
+from gunicorn.dirty.flow import StreamFlow
 from gunicorn.dirty.routing import pick_worker
 
 
@@ -19,6 +20,8 @@ class ClientLink:
     def __init__(self, writer):
         self.writer = writer
         self.closed = False
+        self.paused = set()         # its calls whose streams wait for it to read (flow.py)
+        self.drain_waiter = None    # the task that resumes them
 
     def send(self, msg_type, request_id, payload=None):
         if self.closed:
@@ -41,7 +44,7 @@ class Call:
     """One REQUEST on its way: who asked (and under which id), which worker has it, if any."""
 
     __slots__ = ("id", "client", "client_id", "payload", "link", "timer", "app_path", "action",
-                 "unwanted", "cancelled")
+                 "unwanted", "cancelled", "paused")
 
     def __init__(self, call_id, client, client_id, payload, app_path, action):
         self.id = call_id
@@ -51,6 +54,7 @@ class Call:
         self.link = None            # the worker running it; None while it waits
         self.unwanted = False       # its client stopped listening (an END from it)
         self.cancelled = False      # the worker was told to stop the stream
+        self.paused = False         # the worker holds the stream: its client is behind
         self.timer = None
         self.app_path = app_path
         self.action = action
@@ -71,6 +75,7 @@ class CallRelay:
         self.arbiter = arbiter
         self.calls = {}
         self.waiting = []      # calls not yet sent to a worker, oldest first
+        self.flow = StreamFlow(self)
         self._ids = itertools.count(1)
 
     @property
@@ -122,27 +127,30 @@ class CallRelay:
             return
         call.link = link
         link.calls[call.id] = call
-        self._arm(call)
+        self.arm(call)
 
-    def _arm(self, call):
+    def arm(self, call):
         """(Re)start the call's deadline: ``dirty_timeout`` seconds without an answer.
 
         It runs from when a worker takes the call (the time spent waiting for a
         free worker is bounded by the client's own timeout, as upstream).
         """
-        if call.timer is not None:
-            call.timer.cancel()
+        self.disarm(call)
         timeout = self.arbiter.cfg.dirty_timeout
         if timeout and timeout > 0:
             call.timer = self.arbiter.loop.call_later(timeout, self._timed_out, call)
+
+    def disarm(self, call):
+        if call.timer is not None:
+            call.timer.cancel()
+            call.timer = None
 
     def _finish(self, call):
         self.calls.pop(call.id, None)
         if call.link is not None:
             call.link.calls.pop(call.id, None)
-        if call.timer is not None:
-            call.timer.cancel()
-            call.timer = None
+        self.disarm(call)
+        self.flow.forget(call)
 
     def from_worker(self, link, msg):
         """A reply from ``link``: pass it on under the client's id."""
@@ -151,16 +159,18 @@ class CallRelay:
             return  # answered already (timed out): discard
         if msg.type == wire.CHUNK:
             if call.client.closed or call.unwanted:
-                self._cancel_stream(call)
+                self.cancel_stream(call)
                 return
             call.client.send(wire.CHUNK, call.client_id, msg.payload)
-            self._arm(call)
+            if not call.paused:
+                self.arm(call)
+            self.flow.after_chunk(call)
         elif msg.type in (wire.RESPONSE, wire.ERROR, wire.END):
             self._finish(call)
             call.client.send(msg.type, call.client_id, msg.payload)
             self.dispatch()
 
-    def _cancel_stream(self, call):
+    def cancel_stream(self, call):
         """Its client is gone: ask the worker to stop the generator (an END the other way).
 
         The call stays the worker's until the worker's own END comes back, so the
@@ -213,7 +223,8 @@ class CallRelay:
     def stop(self, client, client_id):
         """An END from ``client``: it no longer wants request ``client_id`` (an async
         stream left early on a shared connection). Waiting, it is dropped; running,
-        a stream is stopped at its next chunk."""
+        a stream is stopped at its next chunk (at once if it is paused: no
+        chunk comes until it resumes)."""
         for call in list(self.calls.values()):
             if call.client is client and call.client_id == client_id:
                 if call.link is None:
@@ -221,6 +232,9 @@ class CallRelay:
                     self._finish(call)
                 else:
                     call.unwanted = True
+                    if call.paused:
+                        self.flow.forget(call)
+                        self.cancel_stream(call)
                 return
 
     def client_gone(self, client):

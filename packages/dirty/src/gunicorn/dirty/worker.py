@@ -15,10 +15,14 @@ from gunicorn import process as proc
 from gunicorn.dirty import wire
 from gunicorn.dirty.app import APP_LOAD_ERROR, load_dirty_app
 from gunicorn.dirty.errors import DirtyAppError, DirtyAppNotFoundError, DirtyError
+from gunicorn.dirty.flow import PAUSED_KEY
 from gunicorn.dirty.process_signals import reset_inherited_signals
 
 # the worker's notice to the arbiter that its apps are loaded (request id 0 is never a call)
 BOOT_NOTICE_ID = 0
+
+# how often a paused stream checks that the worker is not quitting meanwhile
+PAUSE_CHECK_INTERVAL = 0.5
 
 
 class DirtyWorker:
@@ -42,7 +46,8 @@ class DirtyWorker:
         self.quick = False
         self._sock = None
         self._send_lock = threading.Lock()
-        self._streaming = set()   # request ids whose chunks are being sent
+        self._running = set()     # request ids taken and not yet answered
+        self._streaming = {}      # request id -> its gate (set: may send; clear: paused)
         self._cancelled = set()   # of those, the ones whose client left
         self._wake_r = self._wake_w = -1
 
@@ -132,7 +137,9 @@ class DirtyWorker:
         selector.register(self._sock, selectors.EVENT_READ, "arbiter")
         selector.register(self._wake_r, selectors.EVENT_READ, "signal")
         try:
-            while self.alive:
+            # After a graceful TERM the link is still read while calls run: a
+            # paused stream needs the arbiter's "resume" (or "stop") to finish.
+            while self.alive or (self._running and not self.quick):
                 if os.getppid() != self.ppid:
                     self.log.info("Dirty arbiter gone: worker %s exiting", self.pid)
                     self.quick = True
@@ -149,11 +156,7 @@ class DirtyWorker:
                         break
                     reader.feed(data)
                     for msg in reader:
-                        if msg.type == wire.REQUEST:
-                            pool.submit(self._answer, msg)
-                        elif msg.type == wire.END and msg.request_id in self._streaming:
-                            # the arbiter's "stop": this stream's client is gone
-                            self._cancelled.add(msg.request_id)
+                        self._on_message(pool, msg)
         except (OSError, DirtyError):
             self.log.exception("Dirty worker %s lost its arbiter link", self.pid)
             self.quick = True
@@ -161,6 +164,25 @@ class DirtyWorker:
             selector.close()
             # graceful: let the calls in flight finish; quick: leave them
             pool.shutdown(wait=not self.quick, cancel_futures=self.quick)
+
+    def _on_message(self, pool, msg):
+        if msg.type == wire.REQUEST:
+            self._running.add(msg.request_id)
+            pool.submit(self._answer, msg)
+            return
+        gate = self._streaming.get(msg.request_id)
+        if gate is None:
+            return  # about a call that has ended meanwhile
+        if msg.type == wire.END:
+            # the arbiter's "stop": this stream's client is gone
+            self._cancelled.add(msg.request_id)
+            gate.set()
+        elif msg.type == wire.STATUS and PAUSED_KEY in msg.payload:
+            # flow control (flow.py): the client is behind, or has caught up
+            if msg.payload[PAUSED_KEY]:
+                gate.clear()
+            else:
+                gate.set()
 
     def _drain_wakeups(self):
         try:
@@ -179,6 +201,18 @@ class DirtyWorker:
                 pass
 
     def _answer(self, msg):
+        try:
+            self._run_call(msg)
+        finally:
+            self._running.discard(msg.request_id)
+            if not self.alive:
+                # a graceful stop waits for the last call: wake the select at once
+                try:
+                    os.write(self._wake_w, b"\0")
+                except OSError:
+                    pass
+
+    def _run_call(self, msg):
         payload = msg.payload
         import_path = payload.get("app_path")
         action = payload.get("action")
@@ -201,18 +235,30 @@ class DirtyWorker:
             self._send(wire.ERROR, msg.request_id, {"error": _app_error(exc, import_path, action)})
 
     def _stream(self, request_id, items):
-        self._streaming.add(request_id)
+        gate = threading.Event()
+        gate.set()
+        self._streaming[request_id] = gate
         try:
             for item in items:
                 if request_id in self._cancelled:
                     break
                 self._send(wire.CHUNK, request_id, {"data": item})
+                # paused: hold the generator here, before it makes the next item
+                if not self._wait_for_gate(gate):
+                    break
         finally:
-            self._streaming.discard(request_id)
+            self._streaming.pop(request_id, None)
             self._cancelled.discard(request_id)
             # a stream left early still runs the generator's finally blocks now
             items.close()
         self._send(wire.END, request_id)
+
+    def _wait_for_gate(self, gate):
+        """Wait while the stream is paused; False if the worker is quitting meanwhile."""
+        while not gate.wait(PAUSE_CHECK_INTERVAL):
+            if self.quick or os.getppid() != self.ppid:
+                return False
+        return True
 
 
 def _iterate_async(agen):
