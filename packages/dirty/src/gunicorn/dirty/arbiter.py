@@ -16,6 +16,7 @@ from gunicorn.dirty.process_signals import (
     fork_with_signals_reset,
     reset_inherited_signals,
 )
+from gunicorn.dirty.reload_settings import discard_settings, take_settings
 from gunicorn.dirty.routing import (
     apps_for_new_worker,
     minimum_workers,
@@ -119,25 +120,29 @@ class DirtyArbiter:
         self.log.info("Dirty arbiter starting (pid: %s)", self.pid)
         self.cfg.on_dirty_starting(self)
         try:
-            self.plans = plan_apps(self.cfg.dirty_apps)
+            self._use_apps(plan_apps(self.cfg.dirty_apps))
         except DirtyError as exc:
             self.log.error("Dirty arbiter cannot load its apps (setting dirty_apps): %s",
                            exc.message)
             return APP_LOAD_ERROR
-        self.app_paths = {plan.import_path for plan in self.plans}
-        self.min_workers = minimum_workers(self.plans)
-        if self.num_workers < self.min_workers:
-            self.log.warning("dirty_workers=%s is fewer than the %s the apps' worker "
-                             "counts ask for", self.num_workers, self.min_workers)
         self.stash = StashStore()
         asyncio.run(self._main())
         if self.orphaned:
+            discard_settings(self.socket_path)
             try:
                 os.rmdir(os.path.dirname(self.socket_path))
             except OSError:
                 pass
         self.log.info("Dirty arbiter exiting (pid: %s)", self.pid)
         return 0
+
+    def _use_apps(self, plans):
+        self.plans = plans
+        self.app_paths = {plan.import_path for plan in plans}
+        self.min_workers = minimum_workers(plans)
+        if self.num_workers < self.min_workers:
+            self.log.warning("dirty_workers=%s is fewer than the %s the apps' worker "
+                             "counts ask for", self.num_workers, self.min_workers)
 
     async def _main(self):
         self.loop = asyncio.get_running_loop()
@@ -268,12 +273,52 @@ class DirtyArbiter:
                       key=lambda w: w.age)
 
     def reload(self):
-        """HUP: fresh workers take over; the old ones finish their calls and leave."""
+        """HUP: fresh workers take over; the old ones finish their calls and leave.
+
+        A HUP the master forwards comes with the settings it has just re-read
+        (``reload_settings``): the fresh workers start with those.
+        """
         if self.stopping:
             return
+        try:
+            settings = take_settings(self.socket_path)
+        except ValueError as exc:
+            self.log.error("Dirty arbiter keeps its settings: %s", exc)
+            settings = None
+        if settings:
+            self.apply_settings(settings)
         for link in self.active_workers():
             self.retire(link)
         self._wake.set()
+
+    def apply_settings(self, settings):
+        """Take new ``dirty_*`` values (a dict, see ``reload_settings.RELOADABLE``).
+
+        All or nothing: apps that cannot be imported or a value the config
+        refuses leave every setting as it was. ``dirty_workers`` replaces the
+        count TTIN/TTOU changed, as a master HUP resets ``workers``. Calls in
+        flight keep their worker, which finishes them; calls still waiting for
+        an app that is gone now fail.
+        """
+        old = {name: getattr(self.cfg, name) for name in settings}
+        try:
+            plans = plan_apps(settings.get("dirty_apps", self.cfg.dirty_apps))
+            for name, value in settings.items():
+                self.cfg.set(name, value)
+        except Exception as exc:
+            for name, value in old.items():
+                self.cfg.set(name, value)
+            message = exc.message if isinstance(exc, DirtyError) else str(exc)
+            self.log.error("Dirty arbiter keeps its settings: the new ones do not load: %s",
+                           message)
+            return
+        changed = [name for name in settings if getattr(self.cfg, name) != old[name]]
+        for name in changed:
+            self.log.info("Dirty arbiter: %s is now %r (was %r)", name,
+                          getattr(self.cfg, name), old[name])
+        self.num_workers = self.cfg.dirty_workers
+        self._use_apps(plans)
+        self.relay.drop_unconfigured()
 
     def retire(self, link):
         link.retiring = True

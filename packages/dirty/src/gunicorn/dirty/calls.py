@@ -237,6 +237,13 @@ class CallRelay:
                         self.cancel_stream(call)
                 return
 
+    def drop_unconfigured(self):
+        """``dirty_apps`` changed: waiting calls for an app no longer in it fail."""
+        for call in [c for c in self.waiting if c.app_path not in self.arbiter.app_paths]:
+            self.waiting.remove(call)
+            self._finish(call)
+            call.client.send_error(call.client_id, DirtyAppNotConfiguredError(call.app_path))
+
     def client_gone(self, client):
         """``client`` disconnected: its waiting calls are dropped (running ones end unseen)."""
         for call in [c for c in self.waiting if c.client is client]:

@@ -4,11 +4,13 @@ import importlib.util
 import logging
 import os
 import shutil
+import signal
 import tempfile
 
 from gunicorn.companions import Companion
 from gunicorn.dirty.app import APP_LOAD_ERROR, parse_dirty_app_spec
 from gunicorn.dirty.errors import DirtyAppError
+from gunicorn.dirty.reload_settings import discard_settings, write_settings
 from gunicorn.errors import HaltServer
 from gunicorn.process import set_owner_process
 
@@ -33,6 +35,7 @@ class DirtyCompanion(Companion):
         self.stopping = False
         self.starts = 0
         self.log = None
+        self.arbiter = None
 
     @classmethod
     def enabled(cls, cfg):
@@ -51,6 +54,7 @@ class DirtyCompanion(Companion):
     def prepare(self, arbiter):
         """Check the app specs, pick the socket path (a private directory) and export it."""
         self.log = arbiter.log
+        self.arbiter = arbiter
         check_app_specs(arbiter.cfg.dirty_apps)
         self.socket_dir = tempfile.mkdtemp(prefix="gunicorn-dirty-")
         self.socket_path = os.path.join(self.socket_dir, SOCKET_NAME)
@@ -62,6 +66,8 @@ class DirtyCompanion(Companion):
         from gunicorn.dirty.arbiter import DirtyArbiter
         from gunicorn.dirty.process_signals import fork_with_signals_reset
 
+        # a new arbiter starts from the master's current config: older news is moot
+        discard_settings(self.socket_path)
         dirty = DirtyArbiter(arbiter.cfg, self.socket_path, arbiter.log, master_pid=os.getpid())
         pid = fork_with_signals_reset()
         if pid == 0:
@@ -91,6 +97,25 @@ class DirtyCompanion(Companion):
             return False
         self.log.warning("Dirty arbiter (pid:%s) exited unexpectedly (status %s)", pid, code)
         return True
+
+    def signal(self, sig):
+        if sig == signal.SIGHUP and self.pid:
+            # the master has just re-read its config: hand the dirty arbiter
+            # the new dirty_* values before its HUP makes it use them
+            self._pass_settings()
+        super().signal(sig)
+
+    def _pass_settings(self):
+        cfg = self.arbiter.cfg
+        problem = reload_problem(cfg)
+        if problem:
+            self.log.error("Dirty arbiter keeps its settings after the reload: %s", problem)
+            return
+        try:
+            write_settings(self.socket_path, cfg)
+        except OSError as exc:
+            self.log.error("Dirty arbiter keeps its settings after the reload: "
+                           "cannot pass them on: %s", exc)
 
     def stop(self, graceful=True):
         self.stopping = True
@@ -123,6 +148,23 @@ def check_app_specs(specs):
         if not found:
             raise HaltServer(f"dirty app {spec!r}: no module named {module!r} "
                              "(setting dirty_apps)", APP_LOAD_ERROR)
+
+
+def reload_problem(cfg):
+    """Why a reloaded config cannot be handed to the running dirty arbiter, or None.
+
+    Turning the dirty arbiter off or on needs a restart, as in upstream (where
+    a HUP changes no dirty setting at all); a bad app spec must not stop a
+    server that is serving.
+    """
+    if cfg.dirty_workers <= 0 or not cfg.dirty_apps:
+        return ("dirty_workers is 0 or dirty_apps is empty; stopping the dirty arbiter "
+                "takes a restart")
+    try:
+        check_app_specs(cfg.dirty_apps)
+    except HaltServer as exc:
+        return exc.reason
+    return None
 
 
 def _warn(msg, *args):
