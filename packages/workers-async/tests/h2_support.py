@@ -22,7 +22,7 @@ def http2_installed():
 class H2Client:
     """One HTTP/2 connection (h2c prior knowledge, or TLS with ALPN h2); events kept per stream."""
 
-    def __init__(self, port, tls=False, timeout=5.0, window=None):
+    def __init__(self, port, tls=False, timeout=5.0, window=None, split_preface=0):
         import h2.config
         import h2.connection
 
@@ -45,6 +45,12 @@ class H2Client:
         self.events = []
         self.closed = False
         self.auto_ack = True    # False: never send WINDOW_UPDATE (a client that stops reading)
+        if split_preface:
+            # The preface's first bytes alone in their own segment, the rest later.
+            data = self.h2.data_to_send()
+            sock.sendall(data[:split_preface])
+            time.sleep(0.2)
+            sock.sendall(data[split_preface:])
         self.flush()
 
     def flush(self):

@@ -86,6 +86,16 @@ def check_prior_knowledge_and_http11_on_one_port(srv):
     assert "Invalid request" not in srv.log
 
 
+def check_preface_in_pieces(srv):
+    # "P" or "PR" alone could still become POST or PUT: the worker waits for more.
+    for size in (1, 2):
+        client = H2Client(srv.port, split_preface=size)
+        try:
+            assert client.response(client.get("/"))[2] == b"HTTP/2.0"
+        finally:
+            client.close()
+
+
 def check_upgrade(srv):
     # curl --http2 on http:// sends Upgrade: h2c; the answer comes on stream 1.
     assert curl("--http2", srv.url("/")) == (b"HTTP/2.0", "2")
@@ -178,6 +188,7 @@ def test_h2c(worker, tmp_path):
     needs(worker)
     with server(worker, "--http2-cleartext", "both") as srv:
         check_prior_knowledge_and_http11_on_one_port(srv)
+        check_preface_in_pieces(srv)
         check_upgrade(srv)
         check_slow_streams_on_one_connection_run_concurrently(srv)
         check_large_response_waits_for_window_without_blocking_the_hub(srv)

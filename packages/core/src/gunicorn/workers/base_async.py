@@ -23,6 +23,10 @@ from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_
 ALREADY_HANDLED = object()
 # How often an idle HTTP/2 connection looks at the worker (TERM) while it waits.
 H2_IDLE_CHECK_SECONDS = 1.0
+# How long a connection whose first bytes are "P" or "PR" may take to send the
+# third one (an h2c preface cut by the network), and how often to look.
+PREFACE_WAIT_SECONDS = 1.0
+PREFACE_POLL_SECONDS = 0.01
 
 
 class AsyncWorker(Worker):
@@ -158,12 +162,27 @@ class AsyncWorker(Worker):
             return self._h2.blocking_server(session, client, tls=True, spawn=self.spawn_stream)
         if not self._h2c_prior:
             return None
-        first = b""
-        with self.timeout_ctx():
-            first = client.recv(len(self._h2.preface), socket.MSG_PEEK)
+        first = self._peek_preface(client)
         if not (self._h2.starts_with_preface(first) and session.environ.trusted):
             return None
         return self._h2.blocking_server(session, client, spawn=self.spawn_stream)
+
+    def _peek_preface(self, client):
+        """The connection's first bytes, peeked: enough of them to tell "PRI" from a method.
+
+        A first segment of 1 or 2 bytes ("P", "PR") could start the preface or
+        POST/PUT/PATCH: wait, briefly and greenly, for the third byte.
+        """
+        preface = self._h2.preface
+        deadline = time.monotonic() + PREFACE_WAIT_SECONDS
+        with self.timeout_ctx():
+            first = client.recv(len(preface), socket.MSG_PEEK)
+            while first and len(first) < 3 and preface.startswith(first) \
+                    and time.monotonic() < deadline:
+                # A peek leaves the bytes readable, so a readiness wait would spin.
+                time.sleep(PREFACE_POLL_SECONDS)
+                first = client.recv(len(preface), socket.MSG_PEEK)
+        return first
 
     def _serve_h2(self, h2, sock):
         """Run an HTTP/2 connection; between bursts it idles up to ``keepalive`` seconds."""
