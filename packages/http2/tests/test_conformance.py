@@ -2,8 +2,10 @@
 
 Each case sends frames after the handshake and names what must come back:
 GOAWAY with a code (a connection error) or RST_STREAM with a code (a stream
-error).  h2 does most of the checking; the table keeps it honest when h2 or
-our handling of its errors changes.
+error, after which the connection still takes new streams).  h2 does most of
+the frame checking, ``request_head`` the field rules; the table keeps both
+honest when h2 or our handling of its errors changes.  The full h2spec list,
+over a socket, is ``test_conformance_h2spec.py``.
 """
 
 import pytest
@@ -13,7 +15,7 @@ from frames import answers, data, headers, raw, window_update
 from hyperframe.frame import ContinuationFrame
 
 PROTOCOL_ERROR, FLOW_CONTROL_ERROR, STREAM_CLOSED, FRAME_SIZE_ERROR = 0x1, 0x3, 0x5, 0x6
-COMPRESSION_ERROR = 0x9
+REFUSED_STREAM, COMPRESSION_ERROR = 0x7, 0x9
 
 
 def continuation(sid):
@@ -40,9 +42,9 @@ CASES = {
     "DATA on stream 0": (raw(0x0, 0, 0, b"x"), ("GOAWAY", PROTOCOL_ERROR)),
     "PING of 7 bytes": (raw(0x6, 0, 0, b"1234567"), ("GOAWAY", FRAME_SIZE_ERROR)),
     "PING on a stream": (raw(0x6, 0, 1, b"12345678"), ("GOAWAY", PROTOCOL_ERROR)),
-    # The RFC names FRAME_SIZE_ERROR; h2 says PROTOCOL_ERROR (and closes, which h2spec accepts).
+    # RFC 9113 section 6.5 (h2 itself would say PROTOCOL_ERROR).
     "SETTINGS ACK with payload": (raw(0x4, 0x1, 0, b"\0\x02\0\0\0\0"),
-                                  ("GOAWAY", PROTOCOL_ERROR)),
+                                  ("GOAWAY", FRAME_SIZE_ERROR)),
     "SETTINGS_ENABLE_PUSH=2": (raw(0x4, 0, 0, b"\0\x02\0\0\0\x02"), ("GOAWAY", PROTOCOL_ERROR)),
     "SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1": (raw(0x4, 0, 0, b"\0\x04\x80\0\0\0"),
                                                  ("GOAWAY", FLOW_CONTROL_ERROR)),
@@ -59,30 +61,42 @@ CASES = {
                                   + raw(0x6, 0, 0, b"12345678"), ("GOAWAY", PROTOCOL_ERROR)),
     "CONTINUATION of another stream": (headers(1, BASE, end_headers=False) + continuation(3),
                                        ("GOAWAY", PROTOCOL_ERROR)),
-    # Section 8: malformed requests (h2 makes them connection errors, which h2spec accepts).
-    "uppercase field name": (headers(1, BASE + [("X-Foo", "a")]), ("GOAWAY", PROTOCOL_ERROR)),
+    # Section 5.1, "closed": DATA after both sides ended (h2 alone would reset the stream).
+    "DATA on a closed stream": (headers(1, BASE), None),
+    # Section 5.1.2: over MAX_CONCURRENT_STREAMS is a stream error (the others go on).
+    "stream over MAX_CONCURRENT_STREAMS": (b"".join(headers(1 + 2 * n, BASE) for n in range(101)),
+                                           ("RST", 201, REFUSED_STREAM)),
+    # Section 8.1.1: malformed requests are stream errors of type PROTOCOL_ERROR.
+    "uppercase field name": (headers(1, BASE + [("X-Foo", "a")]), ("RST", 1, PROTOCOL_ERROR)),
     "connection-specific field": (headers(1, BASE + [("connection", "keep-alive")]),
-                                  ("GOAWAY", PROTOCOL_ERROR)),
-    "TE other than trailers": (headers(1, BASE + [("te", "gzip")]), ("GOAWAY", PROTOCOL_ERROR)),
-    "no :method": (headers(1, BASE[1:]), ("GOAWAY", PROTOCOL_ERROR)),
+                                  ("RST", 1, PROTOCOL_ERROR)),
+    "TE other than trailers": (headers(1, BASE + [("te", "gzip")]), ("RST", 1, PROTOCOL_ERROR)),
+    "no :method": (headers(1, BASE[1:]), ("RST", 1, PROTOCOL_ERROR)),
     "empty :path": (headers(1, BASE[:2] + [(":path", "")] + BASE[3:]),
-                    ("GOAWAY", PROTOCOL_ERROR)),
-    "duplicate :method": (headers(1, BASE + [(":method", "GET")]), ("GOAWAY", PROTOCOL_ERROR)),
-    "unknown pseudo-header": (headers(1, BASE + [(":foo", "x")]), ("GOAWAY", PROTOCOL_ERROR)),
+                    ("RST", 1, PROTOCOL_ERROR)),
+    "duplicate :method": (headers(1, BASE + [(":method", "GET")]), ("RST", 1, PROTOCOL_ERROR)),
+    "unknown pseudo-header": (headers(1, BASE + [(":foo", "x")]), ("RST", 1, PROTOCOL_ERROR)),
     "pseudo-header after a field": (headers(1, BASE[:3] + [("x-a", "b")] + BASE[3:]),
-                                    ("GOAWAY", PROTOCOL_ERROR)),
-    ":status in a request": (headers(1, BASE + [(":status", "200")]), ("GOAWAY", PROTOCOL_ERROR)),
+                                    ("RST", 1, PROTOCOL_ERROR)),
+    ":status in a request": (headers(1, BASE + [(":status", "200")]), ("RST", 1, PROTOCOL_ERROR)),
+    "host other than :authority": (headers(1, BASE + [("host", "y")]), ("RST", 1, PROTOCOL_ERROR)),
+    "CR in a field value": (headers(1, BASE + [("x-a", "1\r\nx-b: 2")]),
+                            ("RST", 1, PROTOCOL_ERROR)),
     "DATA beyond content-length": (headers(1, BASE + [("content-length", "1")], end_stream=False)
                                    + data(1, b"abc", end_stream=True),
-                                   ("GOAWAY", PROTOCOL_ERROR)),
+                                   ("RST", 1, PROTOCOL_ERROR)),
     "DATA short of content-length": (headers(1, BASE + [("content-length", "9")],
                                              end_stream=False) + data(1, b"", end_stream=True),
-                                     ("GOAWAY", PROTOCOL_ERROR)),
+                                     ("RST", 1, PROTOCOL_ERROR)),
+    "END_STREAM on HEADERS with content-length": (headers(1, BASE + [("content-length", "9")]),
+                                                  ("RST", 1, PROTOCOL_ERROR)),
     "trailers with a pseudo-header": (headers(1, BASE, end_stream=False)
-                                      + headers(1, [(":path", "/")]), ("GOAWAY", PROTOCOL_ERROR)),
+                                      + headers(1, [(":path", "/")]), ("RST", 1, PROTOCOL_ERROR)),
+    "trailers with an uppercase name": (headers(1, BASE, end_stream=False)
+                                        + headers(1, [("X-T", "1")]), ("RST", 1, PROTOCOL_ERROR)),
     "trailers without END_STREAM": (headers(1, BASE, end_stream=False)
                                     + headers(1, [("x-t", "1")], end_stream=False),
-                                    ("GOAWAY", PROTOCOL_ERROR)),
+                                    ("RST", 1, PROTOCOL_ERROR)),
     "CONNECT": (headers(1, [(":method", "CONNECT"), (":authority", "x:443")]),
                 ("RST", 1, PROTOCOL_ERROR)),
 }
@@ -93,8 +107,24 @@ def test_rfc9113_error_handling(frames, expected):
     p = Pair()
     p.exchange()
     p.server.data_to_send()
-    p.server.receive_data(frames)
-    assert expected in answers(p.server.data_to_send())
+    events = p.server.receive_data(frames)
+    found = answers(p.server.data_to_send())
+    if expected is None:
+        # DATA on a stream both sides ended: GOAWAY(STREAM_CLOSED) once both ends are out.
+        p.server.send_response(1, 200, [], end_stream=True)
+        p.server.receive_data(data(1, b"x"))
+        assert ("GOAWAY", STREAM_CLOSED) in answers(p.server.data_to_send())
+        return
+    assert expected in found
+    if expected[0] == "RST":
+        # A stream error: no GOAWAY, and the next stream is still taken.
+        assert not [a for a in found if a[0] == "GOAWAY"], found
+        assert not [e for e in events if type(e).__name__ == "ConnectionEnded"], events
+        nxt = expected[1] + 2
+        if expected[2] == REFUSED_STREAM:
+            p.server.send_response(1, 200, [], end_stream=True)   # a slot frees up
+        later = p.server.receive_data(headers(nxt, BASE))
+        assert [(type(e).__name__, e.stream_id) for e in later][:1] == [("StreamRequest", nxt)]
 
 
 def test_unknown_frame_types_are_ignored():

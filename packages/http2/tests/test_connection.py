@@ -145,11 +145,18 @@ def test_too_many_streams_is_refused_stream():
     events = []
     for sid in (1, 3, 5):
         p.client.send_headers(sid, [(":method", "GET"), (":path", "/"), (":scheme", "http"),
-                                    (":authority", "h")])
+                                    (":authority", "h")], end_stream=True)
         events += p.to_server()
-    assert len(of(ev.StreamRequest, events)) == 2
-    assert events[-1].error_code == REFUSED_STREAM
-    assert _goaway_code(p.server.data_to_send()) == REFUSED_STREAM
+    # RFC 9113 section 5.1.2: a stream error; the two streams in progress go on.
+    assert [e.stream_id for e in of(ev.StreamRequest, events)] == [1, 3]
+    assert not of(ev.ConnectionEnded, events)
+    p.to_client()
+    resets = of(h2.events.StreamReset, p.client_events)
+    assert [(e.stream_id, e.error_code) for e in resets] == [(5, REFUSED_STREAM)]
+    p.server.send_response(1, 200, [], end_stream=True)
+    p.client.send_headers(7, [(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                              (":authority", "h")], end_stream=True)
+    assert [e.stream_id for e in of(ev.StreamRequest, p.to_server())] == [7]
 
 
 def test_data_past_the_window_is_a_flow_control_error(pair):

@@ -4,7 +4,7 @@ import time
 
 import pytest
 from conftest import Pair, h2c_server
-from frames import goaway_codes
+from frames import goaway_codes, headers
 from h2.settings import SettingCodes
 from hyperframe.frame import (
     DataFrame,
@@ -128,6 +128,24 @@ def test_a_flood_of_frames_without_requests_is_enhance_your_calm(make, stream):
     # cheap to send and costs us parsing (and an answer); a client needs a handful.
     p, events = _flood(make(), 4 * CONTROL_BURST, stream)
     assert events and isinstance(events[-1], ev.ConnectionEnded)
+    assert events[-1].error_code == ENHANCE_YOUR_CALM
+    assert goaway_codes(p.server.data_to_send())[-1] == ENHANCE_YOUR_CALM
+
+
+@pytest.mark.parametrize("extra", [[("connection", "close")], []], ids=["malformed", "refused"])
+def test_a_flood_of_streams_we_refuse_is_enhance_your_calm(extra):
+    # RFC 9113 sections 8.1.1 and 5.1.2 make these stream errors, so the connection
+    # survives each one: repeating them must still end it.
+    p = Pair(http2_max_concurrent_streams=0 if not extra else 100)
+    p.exchange()
+    events = []
+    for n in range(4 * CONTROL_BURST):
+        events += p.server.receive_data(headers(1 + 2 * n, GET + extra))
+        if p.server.ended:
+            break
+    assert not [e for e in events if isinstance(e, ev.StreamRequest)]
+    assert CONTROL_BURST <= n < 2 * CONTROL_BURST
+    assert isinstance(events[-1], ev.ConnectionEnded)
     assert events[-1].error_code == ENHANCE_YOUR_CALM
     assert goaway_codes(p.server.data_to_send())[-1] == ENHANCE_YOUR_CALM
 

@@ -6,7 +6,7 @@ import pytest
 
 from gunicorn.http.events import Request
 from gunicorn.http2.preface import PREFACE, starts_with_preface
-from gunicorn.http2.request_head import MalformedRequest, build_request
+from gunicorn.http2.request_head import MalformedRequest, build_request, trailer_fields
 from gunicorn.http2.response_head import response_block, trailer_block
 from gunicorn.http2.upgrade import as_stream_one, upgrade_settings
 
@@ -18,10 +18,63 @@ def block(*extra, method="GET", path="/x?y=1", authority="example.com"):
     return head + [(n.encode(), v.encode()) for n, v in extra]
 
 
-def test_authority_wins_over_host():
-    req = build_request(block(("host", "other")), ("1.2.3.4", 5), True)
+def test_authority_and_a_matching_host_give_one_host():
+    req = build_request(block(("host", "example.com")), ("1.2.3.4", 5), True)
     assert [v for n, v in req.headers if n == "HOST"] == ["example.com"]
     assert req.scheme == "https" and req.peer_addr == ("1.2.3.4", 5)
+
+
+MALFORMED = {
+    # RFC 9113 section 8.3.1: a host field naming another target than :authority.
+    "host differs from :authority": block(("host", "other")),
+    "two host fields": block(("host", "example.com"), ("host", "example.com")),
+    "neither :authority nor host": block(authority=None),
+    "no :scheme": [(b":method", b"GET"), (b":path", b"/"), (b":authority", b"h")],
+    "empty :path": block(path=""),
+    "duplicate :path": block() + [(b":path", b"/")],
+    "unknown pseudo-header": block() + [(b":protocol", b"websocket")],
+    "pseudo-header after a field": [(b"x-a", b"1")] + block(),
+    # Section 8.2.1: field names and values.
+    "uppercase name": block(("X-A", "1")),
+    "space in a name": block(("x a", "1")),
+    "colon in a name": block(("x:a", "1")),
+    "empty name": block(("", "1")),
+    "non-ASCII name": [*block(), ("x-\xe9".encode("latin-1"), b"1")],
+    "CR in a value": block(("x-a", "1\r2")),
+    "LF in a value": block(("x-a", "1\n2")),
+    "NUL in a value": block(("x-a", "1\x002")),
+    "leading space in a value": block(("x-a", " 1")),
+    "trailing tab in a value": block(("x-a", "1\t")),
+    "CR in a pseudo-header": block(path="/a\r\nb"),
+    # Section 8.2.2: connection-specific fields.
+    "connection": block(("connection", "close")),
+    "keep-alive": block(("keep-alive", "5")),
+    "proxy-connection": block(("proxy-connection", "x")),
+    "transfer-encoding": block(("transfer-encoding", "chunked")),
+    "upgrade": block(("upgrade", "h2c")),
+    "TE other than trailers": block(("te", "gzip")),
+}
+
+
+@pytest.mark.parametrize("head", list(MALFORMED.values()), ids=list(MALFORMED))
+def test_malformed_heads(head):
+    with pytest.raises(MalformedRequest):
+        build_request(head, None, False)
+
+
+def test_allowed_fields():
+    req = build_request(block(("te", "Trailers"), ("x-empty", ""), ("x-inner", "a b\tc"),
+                              ("x-sym", "!#$%&'*+-.^_`|~")), None, False)
+    assert ("TE", "Trailers") in req.headers and ("X-EMPTY", "") in req.headers
+    assert ("X-INNER", "a b\tc") in req.headers
+
+
+def test_trailer_fields():
+    assert trailer_fields([(b"x-sum", b"1")]) == [("X-SUM", "1")]
+    for bad in ([(b":path", b"/")], [(b"X-Sum", b"1")], [(b"connection", b"x")],
+                [(b"x-sum", b"1\r\n")]):
+        with pytest.raises(MalformedRequest):
+            trailer_fields(bad)
 
 
 def test_fields_keep_their_order_then_cookie_then_host():

@@ -188,17 +188,24 @@ def test_upload_through_a_small_advertised_window(small_limits):
     assert status == 200 and body == data
 
 
-def test_too_many_streams_is_goaway_refused_stream(small_limits):
+def test_too_many_streams_is_refused_stream(small_limits):
     with RawH2Client(small_limits.port) as c:
         c.read_until(lambda: of(h2.events.RemoteSettingsChanged, c.events))
         assert c.conn.remote_settings.max_concurrent_streams == 2
         # Pretend we did not hear the limit.
         c.conn.remote_settings._settings[SettingCodes.MAX_CONCURRENT_STREAMS][0] = 100
-        for _ in range(3):
-            c.request("/echo", method="POST", end=False)
-        c.read_until(lambda: c.goaway() is not None or c.closed)
-        assert c.goaway() is not None
-        assert c.goaway().error_code == ErrorCodes.REFUSED_STREAM
+        sids = [c.request("/echo", method="POST", end=False) for _ in range(3)]
+        # RFC 9113 section 5.1.2: the third stream alone is refused ...
+        assert c.read_until(lambda: c.ended(sids[2]))
+        resets = of(h2.events.StreamReset, c.events)
+        assert [(e.stream_id, e.error_code) for e in resets] == \
+            [(sids[2], ErrorCodes.REFUSED_STREAM)]
+        # ... and the two in progress are still answered.
+        for sid in sids[:2]:
+            c.send_body(sid, b"ok")
+            status, _, body, _ = c.response(sid)
+            assert (status, body) == (200, b"ok")
+        assert c.goaway() is None
     assert still_serves(small_limits.port)
 
 

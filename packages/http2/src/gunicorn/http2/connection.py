@@ -24,7 +24,7 @@ frames that only cost work: ENHANCE_YOUR_CALM).
 """
 
 import h2.events
-from h2.connection import ConnectionInputs, ConnectionState, H2Connection
+from h2.connection import ConnectionInputs, ConnectionState
 from h2.exceptions import ProtocolError, StreamClosedError
 from h2.settings import SettingCodes
 from hyperframe.frame import GoAwayFrame
@@ -47,8 +47,14 @@ from gunicorn.http2.local_settings import (
     settings_frame,
 )
 from gunicorn.http2.outbound import OutboundStream
-from gunicorn.http2.request_head import DEFAULT_WEIGHT, MalformedRequest, build_request
+from gunicorn.http2.request_head import (
+    DEFAULT_WEIGHT,
+    MalformedRequest,
+    build_request,
+    trailer_fields,
+)
 from gunicorn.http2.response_head import response_block, trailer_block
+from gunicorn.http2.stream_errors import LocalReset, ServerH2Connection
 
 # A GOAWAY frame without debug data: 9-byte frame header + 8-byte payload.
 _GOAWAY_LENGTH = 17
@@ -83,7 +89,7 @@ class HTTP2Connection:
         self.peer_addr = peer_addr
         self.server_addr = server_addr
         self.is_ssl = bool(is_ssl)
-        self._h2 = H2Connection(config=server_configuration())
+        self._h2 = ServerH2Connection(config=server_configuration())
         _answer_after_peer_goaway(self._h2)
         self.settings = apply_settings(self._h2, cfg)
         self._out = bytearray()
@@ -200,8 +206,12 @@ class HTTP2Connection:
             if sid in self._active:
                 out.append(ev.StreamData(sid, event.data, event.flow_controlled_length))
         elif kind is h2.events.TrailersReceived:
-            self._trailers[event.stream_id] = [
-                (n.decode("latin-1").upper(), v.decode("latin-1")) for n, v in event.headers]
+            sid = event.stream_id
+            try:
+                self._trailers[sid] = trailer_fields(event.headers)
+            except MalformedRequest:
+                # RFC 9113 section 8.1.1: a malformed request is a stream error.
+                self._malformed(sid, out)
         elif kind is h2.events.StreamEnded:
             sid = event.stream_id
             trailers = self._trailers.pop(sid, None)
@@ -217,6 +227,16 @@ class HTTP2Connection:
                 out.append(ev.StreamReset(sid, event.error_code))
                 if not self._resets.spend():
                     out.append(self._calm_down("too many streams reset (rapid reset)"))
+        elif kind is LocalReset:
+            # Our stream error while h2 read frames (stream_errors): not the peer's cancel.
+            sid = event.stream_id
+            self._outbound.pop(sid, None)
+            self._trailers.pop(sid, None)
+            self._stream_credit.pop(sid, None)
+            if sid in self._active:
+                self._active.discard(sid)
+                out.append(ev.StreamReset(sid, event.error_code))
+            self._spend_stream_error(out)
         elif kind is h2.events.WindowUpdated:
             self._pump()
         elif kind is h2.events.RemoteSettingsChanged:
@@ -264,8 +284,14 @@ class HTTP2Connection:
         except MalformedRequest:
             # RFC 9113 section 8.1.1: a malformed request is a stream error.
             self._reset(sid, PROTOCOL_ERROR)
+            self._spend_stream_error(out)
             return
         ended = event.stream_ended is not None
+        if ended and request.content_length:
+            # No DATA can follow to make up the declared length (section 8.1.1).
+            self._reset(sid, PROTOCOL_ERROR)
+            self._spend_stream_error(out)
+            return
         # A body of unknown length follows (DATA frames until END_STREAM): what
         # "chunked" tells core's wsgi.input (and 100-continue) for HTTP/1.1.
         request.chunked = not ended and request.content_length is None
@@ -273,6 +299,22 @@ class HTTP2Connection:
         self.last_stream_id = max(self.last_stream_id, sid)
         self._active.add(sid)
         out.append(ev.StreamRequest(sid, request, ended))
+
+    def _malformed(self, sid, out):
+        """Reset ``sid`` with PROTOCOL_ERROR; the driver hears of it if the app has it."""
+        self._trailers.pop(sid, None)
+        active = sid in self._active
+        self._finished(sid)
+        self._reset(sid, PROTOCOL_ERROR)
+        if active:
+            out.append(ev.StreamReset(sid, PROTOCOL_ERROR))
+        self._spend_stream_error(out)
+
+    def _spend_stream_error(self, out):
+        # A stream we refuse or find malformed costs work and serves nothing: on
+        # the budget of the other such frames, so it cannot be repeated for free.
+        if not self.ended and not self._control.spend():
+            out.append(self._calm_down("too many malformed or refused streams"))
 
     # -- sending ------------------------------------------------------------
     def data_to_send(self):

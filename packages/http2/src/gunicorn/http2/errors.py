@@ -5,6 +5,7 @@ import errno
 from h2.errors import ErrorCodes
 from h2.exceptions import TooManyStreamsError
 from hpack.exceptions import HPACKError, OversizedHeaderListError
+from hyperframe.exceptions import InvalidDataError
 
 NO_ERROR = ErrorCodes.NO_ERROR
 PROTOCOL_ERROR = ErrorCodes.PROTOCOL_ERROR
@@ -41,5 +42,9 @@ def goaway_code(exc):
     if isinstance(cause, HPACKError) and not isinstance(cause, OversizedHeaderListError):
         # RFC 9113 section 4.3: a field block that cannot be decoded (h2 says PROTOCOL_ERROR).
         return COMPRESSION_ERROR
+    if isinstance(cause, InvalidDataError) and str(cause).startswith("SETTINGS ack"):
+        # RFC 9113 section 6.5: a SETTINGS ACK with a payload is a FRAME_SIZE_ERROR
+        # (hyperframe calls it invalid data, which h2 answers with PROTOCOL_ERROR).
+        return FRAME_SIZE_ERROR
     code = getattr(exc, "error_code", None)
     return PROTOCOL_ERROR if code is None else code

@@ -1,10 +1,14 @@
-"""Turn a stream's HEADERS (pseudo-headers and fields) into core's ``Request`` head.
+"""Check a stream's HEADERS (RFC 9113 section 8) and turn them into core's ``Request`` head.
 
-h2 has already checked the block against RFC 9113 section 8.3 (pseudo-headers
-present once and first, lowercase names, no connection-specific fields), so
-this only maps it: ``:authority`` becomes ``HOST``, ``:path`` the URI, and the
-fields become ``(NAME_UPPERCASE, value)`` str pairs as the HTTP/1 parser gives.
+h2's own field validation is off (it can only fail the whole connection), so
+the rules are checked here, in the one pass that maps the block: a request
+breaking them is malformed, a stream error of type PROTOCOL_ERROR (section
+8.1.1) that leaves the connection serving others.  ``:authority`` becomes
+``HOST``, ``:path`` the URI, and the fields become ``(NAME_UPPERCASE, value)``
+str pairs as the HTTP/1 parser gives.
 """
+
+import re
 
 from gunicorn.http.events import Request
 
@@ -18,43 +22,88 @@ PRIORITY_DEPENDS_ON = "gunicorn.http2.priority_depends_on"
 HTTP_VERSION = "HTTP_VERSION"
 
 
+# Section 8.2.1: a field name holds no controls, space, uppercase, non-ASCII or
+# colon (pseudo-headers aside); a value no NUL, CR or LF, nor whitespace at either end.
+_BAD_NAME = re.compile(r"[\x00-\x20A-Z\x7f-\xff:]")
+_BAD_VALUE = re.compile(r"[\x00\r\n]|\A[ \t]|[ \t]\Z")
+# Section 8.2.2: connection-specific fields (TE aside) make a message malformed.
+CONNECTION_SPECIFIC = frozenset(("connection", "proxy-connection", "keep-alive",
+                                 "transfer-encoding", "upgrade"))
+
+
 class MalformedRequest(ValueError):
-    """A request head h2 let through that cannot be served (RFC 9113 section 8.1.1)."""
+    """A request head (or trailer block) that breaks RFC 9113 section 8 (section 8.1.1)."""
 
 
 def _text(value):
     return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else value
 
 
-def build_request(headers, peer_addr, is_ssl, req_number=1, weight=DEFAULT_WEIGHT,
-                  depends_on=0):
-    """A ``Request`` for one stream's header block (a list of (name, value) pairs)."""
-    method = path = authority = None
+def _check_field(name, value):
+    if not name or _BAD_NAME.search(name) is not None:
+        raise MalformedRequest("invalid field name %r" % (name,))
+    if value and _BAD_VALUE.search(value) is not None:
+        raise MalformedRequest("invalid value of field %r" % (name,))
+    if name in CONNECTION_SPECIFIC:
+        raise MalformedRequest("connection-specific field %r" % (name,))
+    if name == "te" and value.lower() != "trailers":
+        raise MalformedRequest("TE other than trailers")
+
+
+def trailer_fields(headers):
+    """A trailer block as ``(NAME_UPPERCASE, value)`` str pairs; no pseudo-headers (8.1)."""
     fields = []
-    cookies = []
-    content_length = None
-    expect_continue = False
     for raw_name, raw_value in headers:
         name = _text(raw_name)
         value = _text(raw_value)
         if name[:1] == ":":
-            if name == ":method":
+            raise MalformedRequest("pseudo-header %r in trailers" % (name,))
+        _check_field(name, value)
+        fields.append((name.upper(), value))
+    return fields
+
+
+def build_request(headers, peer_addr, is_ssl, req_number=1, weight=DEFAULT_WEIGHT,
+                  depends_on=0):
+    """A ``Request`` for one stream's header block (a list of (name, value) pairs)."""
+    method = path = authority = scheme = host = None
+    fields = []
+    cookies = []
+    content_length = None
+    expect_continue = False
+    regular = False
+    for raw_name, raw_value in headers:
+        name = _text(raw_name)
+        value = _text(raw_value)
+        if name[:1] == ":":
+            # Section 8.3: each request pseudo-header once, all before the fields.
+            if regular:
+                raise MalformedRequest("pseudo-header %r after a field" % (name,))
+            if value and _BAD_VALUE.search(value) is not None:
+                raise MalformedRequest("invalid value of %r" % (name,))
+            if name == ":method" and method is None:
                 method = value
-            elif name == ":path":
+            elif name == ":path" and path is None:
                 path = value
-            elif name == ":authority":
+            elif name == ":authority" and authority is None:
                 authority = value
-            # :scheme is the client's view; wsgi.url_scheme follows the transport
-            # and trusted proxy headers, as for HTTP/1.1.
+            elif name == ":scheme" and scheme is None:
+                # The client's view; wsgi.url_scheme follows the transport and
+                # trusted proxy headers, as for HTTP/1.1.
+                scheme = value
+            else:
+                raise MalformedRequest("unknown or repeated pseudo-header %r" % (name,))
             continue
+        regular = True
+        _check_field(name, value)
         if name == "cookie":
             # RFC 9113 section 8.2.3: split cookie fields are joined with "; ".
             cookies.append(value)
             continue
         if name == "host":
-            # RFC 9113 section 8.3.1: :authority, when present, names the target.
-            if authority is None:
-                authority = value
+            if host is not None:
+                raise MalformedRequest("more than one host field")
+            host = value
             continue
         if name == "content-length":
             if not value.isdigit():
@@ -68,8 +117,17 @@ def build_request(headers, peer_addr, is_ssl, req_number=1, weight=DEFAULT_WEIGH
     if method == "CONNECT":
         # RFC 9113 section 8.5: CONNECT carries only :authority; nothing here tunnels.
         raise MalformedRequest("CONNECT is not supported")
+    if not scheme:
+        raise MalformedRequest("no :scheme")
     if not path:
         raise MalformedRequest("no :path")
+    # Section 8.3.1: :authority names the target; a host field must agree with it.
+    if authority is None:
+        if host is None:
+            raise MalformedRequest("neither :authority nor host")
+        authority = host
+    elif host is not None and host != authority:
+        raise MalformedRequest("host differs from :authority")
     # Joined cookies, then HOST, after the other fields: the order upstream 27.0.1 gives.
     if cookies:
         fields.append(("COOKIE", "; ".join(cookies)))
