@@ -174,6 +174,8 @@ def test_bare_lf_detected_before_head_completes():
     b"GET / HTTP/1.1\rHost",
     b"GET / HTTP/1.1\x7f",
     b"\r\nGET /\x16",
+    # A second empty line is an empty request line (upstream: 400 too).
+    b"\r\n\r\n", b"\r\n\r\n\x00",
 ])
 def test_bad_request_line_refused_before_head_completes(data):
     p = proto()
@@ -184,12 +186,11 @@ def test_bad_request_line_refused_before_head_completes(data):
 
 @pytest.mark.parametrize("data", [
     b"GET / HTTP/1.1\r", b"GET / HTTP/1.1\r\nX-A: \x01", b"\r\n", b"\r\nGET /",
-    b"\r\n\r\n\x00",
+    b"\r\n\r",
 ])
 def test_partial_request_line_waits_for_more(data):
-    # A CR that may start the CRLF, a control in a field line or after an
-    # empty request line (the full parser names what is wrong), one skipped
-    # empty line: not refused early.
+    # A CR that may start the CRLF, a control in a field line (the full
+    # parser names what is wrong), one skipped empty line: not refused early.
     p = proto()
     p.receive_data(data)
     assert p.next_event() is NEED_DATA

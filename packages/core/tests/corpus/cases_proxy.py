@@ -54,7 +54,8 @@ SPECS = [
         400, "InvalidRequestLine"),
     bad("proxy-v1-when-v2-only", b"PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n" + get("/"),
         400, "InvalidRequestLine", settings=V2),
-    bad("proxy-v2-when-v1-only", v2() + get("/"), 400, "InvalidHeader", settings=V1),
+    # The v2 signature starts with two empty lines: an empty request line.
+    bad("proxy-v2-when-v1-only", v2() + get("/"), 400, "InvalidRequestLine", settings=V1),
     bad("proxy-v1-forbidden-peer", b"PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n"
         + get("/"), 403, "ForbiddenProxyRequest",
         settings={"proxy_protocol": "v1", "proxy_allow_ips": "10.0.0.1"}),

@@ -177,14 +177,19 @@ class HTTP1Connection:
             if not self._closed:
                 # Nothing received yet (the usual first call): nothing to check.
                 return NEED_DATA
-        elif data[0] == 13 and not self._skipped_crlf:  # b"\r"
-            # RFC 9112 section 2.2: ignore one empty line before a request.
+        elif data[0] == 13:  # b"\r"
             if len(data) < 2:
                 if not self._closed:
                     return NEED_DATA
             elif data[1] == 10:
-                buf.discard(2)
-                self._skipped_crlf = True
+                if not self._skipped_crlf:
+                    # RFC 9112 section 2.2: ignore one empty line before a request.
+                    buf.discard(2)
+                    self._skipped_crlf = True
+                if data.startswith(b"\r\n"):
+                    # A second one is an empty request line: refuse it now
+                    # rather than wait for a CRLF CRLF that may never come.
+                    raise InvalidRequestLine("")
         end = data.find(b"\r\n\r\n", buf._searched)
         if end < 0:
             # Later searches skip what was searched (less 3 bytes of a split CRLF CRLF).

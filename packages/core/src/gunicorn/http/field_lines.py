@@ -15,10 +15,12 @@ NAME_CACHE = {}
 NAME_CACHE_LIMIT = 4096
 
 # RFC 9110 section 6.5.1: fields that must not come in trailers because
-# they steer framing, routing or authentication.
+# they steer framing, routing or authentication.  Refused, as upstream
+# gunicorn does; other misplaced fields (Content-Type, Connection...) are
+# only kept aside in req.trailers, never merged into the headers, so they
+# are accepted like upstream accepts them.
 FORBIDDEN_TRAILERS = frozenset((
     "HOST", "CONTENT-LENGTH", "TRANSFER-ENCODING", "TRAILER", "AUTHORIZATION", "TE",
-    "CONTENT-TYPE", "CONTENT-ENCODING", "CONNECTION", "EXPECT",
 ))
 
 

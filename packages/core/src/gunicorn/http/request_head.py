@@ -113,14 +113,17 @@ def _apply_framing_fields(req, fields, ctx):
     scheme = None
     for name, value in fields:
         if name == "CONTENT-LENGTH":
-            # RFC 9110 section 8.6: 1*DIGIT; identical repeats are tolerated.
-            if (len(value) > _MAX_CONTENT_LENGTH_DIGITS
-                    or CONTENT_LENGTH_RE.fullmatch(value) is None):
+            # RFC 9110 section 8.6: 1*DIGIT, once.  A recipient may either
+            # refuse repeats or merge identical ones; like upstream gunicorn
+            # we refuse: two length fields mean two parsers may disagree.
+            if content_length is not None or CONTENT_LENGTH_RE.fullmatch(value) is None:
                 raise InvalidContentLength("CONTENT-LENGTH", req)
-            length = int(value)
-            if content_length is not None and content_length != length:
-                raise InvalidContentLength("CONTENT-LENGTH", req)
-            content_length = length
+            if len(value) > _MAX_CONTENT_LENGTH_DIGITS:
+                # Leading zeros are valid digits; only the value's size counts.
+                value = value.lstrip("0") or "0"
+                if len(value) > _MAX_CONTENT_LENGTH_DIGITS:
+                    raise InvalidContentLength("CONTENT-LENGTH", req)
+            content_length = int(value)
         elif name == "TRANSFER-ENCODING":
             if codings is None:
                 codings = []

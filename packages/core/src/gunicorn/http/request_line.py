@@ -20,6 +20,7 @@ _COMMON_METHODS = frozenset((
 ))
 _HTTP11 = (1, 1)
 _HTTP10 = (1, 0)
+_HTTP_SCHEMES = ("http", "https")
 
 
 def check_method(method, opts):
@@ -53,6 +54,14 @@ def parse_version(text, opts):
     return version
 
 
+def _names_host(authority):
+    """Whether an authority (RFC 3986 section 3.2) has a host, userinfo and port aside."""
+    host = authority.rpartition("@")[2]
+    if host[:1] == "[":
+        return len(host) > 2  # an IP-literal
+    return host.partition(":")[0] != ""
+
+
 def split_target(target, method, line):
     """Return (path, query, fragment) for one of the four forms of RFC 9112 section 3.2."""
     if not target or TARGET_INVALID_RE.search(target) is not None:
@@ -68,6 +77,10 @@ def split_target(target, method, line):
     else:
         match = ABSOLUTE_FORM_RE.fullmatch(target)
         if match is not None:
+            # RFC 9110 sections 4.2.1-4.2.2: an http(s) URI with an empty
+            # host is invalid and must be rejected.
+            if not _names_host(match.group(2)) and match.group(1).lower() in _HTTP_SCHEMES:
+                raise InvalidRequestLine(line)
             # absolute-form (section 3.2.2): keep only the path and query.
             rest = match.group(3) or ""
         elif method == "CONNECT":
