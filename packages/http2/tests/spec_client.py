@@ -8,6 +8,7 @@ raises ``AssertionError`` with the frames read so far.
 """
 
 import socket
+import ssl
 import struct
 import time
 
@@ -51,15 +52,23 @@ class Frame:
 
 
 class SpecConnection:
-    """One TCP connection to an h2c (prior knowledge) server."""
+    """One connection to an HTTP/2 server: h2c with prior knowledge, or TLS with ALPN h2."""
 
-    def __init__(self, port, timeout=2.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=2.0, tls=False):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.set_alpn_protocols(["h2"])
+            sock = ctx.wrap_socket(sock, server_hostname="localhost")
+            assert sock.selected_alpn_protocol() == "h2"
+        self.sock = sock
         self.port = port
+        self.scheme = "https" if tls else "http"
         self.timeout = timeout
         self.encoder = Encoder()
         self.buffer = bytearray()
-        self.pending = bytearray()
         self.closed = False
         self.seen = []
         self.server_settings = {}
@@ -69,22 +78,12 @@ class SpecConnection:
 
     # -- sending -------------------------------------------------------------
     def send(self, data):
-        """Queue ``data``; it leaves in one write when the case next reads.
-
-        h2spec writes frame by frame without waiting; one write keeps a fast
-        server from answering between them (its answer, then a RST_STREAM of
-        NO_ERROR for a request still sending, would race the case's next frames).
-        """
-        self.pending += data
-
-    def flush(self):
-        if self.pending:
-            data, self.pending = bytes(self.pending), bytearray()
-            try:
-                self.sock.sendall(data)
-            except OSError:
-                # The server may close first (after its GOAWAY); reading tells.
-                pass
+        """Write ``data`` at once: like h2spec, frame by frame, no waiting in between."""
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            # The server may close first (after its GOAWAY); reading tells.
+            pass
 
     def frame(self, kind, flags, sid, payload=b""):
         self.send(len(payload).to_bytes(3, "big") + bytes([kind, flags])
@@ -92,7 +91,7 @@ class SpecConnection:
 
     def request_fields(self, method="GET", path="/"):
         """h2spec's common request head: method, scheme, path, authority."""
-        return [(":method", method), (":scheme", "http"), (":path", path),
+        return [(":method", method), (":scheme", self.scheme), (":path", path),
                 (":authority", "127.0.0.1:%d" % self.port)]
 
     def block(self, fields):
@@ -146,7 +145,6 @@ class SpecConnection:
     # -- receiving -----------------------------------------------------------
     def read_frame(self, deadline):
         """The next frame, or None once the connection closed or the deadline passed."""
-        self.flush()
         while True:
             if len(self.buffer) >= 9:
                 length = int.from_bytes(self.buffer[:3], "big")
@@ -166,7 +164,7 @@ class SpecConnection:
                 chunk = self.sock.recv(65536)
             except TimeoutError:
                 return None
-            except OSError:
+            except (OSError, ssl.SSLError):
                 chunk = b""
             if not chunk:
                 self.closed = True
@@ -236,9 +234,10 @@ class SpecConnection:
                 return "GOAWAY %d" % frame.code
         self._fail("RST_STREAM%r" % (codes,))
 
-    def expect_close(self):
+    def expect_close(self, error_allowed=False):
+        """The connection closes (after a GOAWAY of an error only if ``error_allowed``)."""
         for frame in self.frames():
-            if frame.kind == GOAWAY and frame.code != NO_ERROR:
+            if frame.kind == GOAWAY and frame.code != NO_ERROR and not error_allowed:
                 self._fail("a close without an error")
         if not self.closed:
             self._fail("connection close")

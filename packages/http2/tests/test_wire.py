@@ -1,6 +1,7 @@
 """HTTP/2 on the wire with a raw h2 client: flow control, bodies, errors, resets, trailers."""
 
 import json
+import time
 
 import h2.events
 import pytest
@@ -259,3 +260,32 @@ def test_header_list_over_the_advertised_size_is_enhance_your_calm(small_limits,
     with RawH2Client(h2c.port) as c:
         sid = c.request("/env", headers=[("x-big", "b" * 8000)])
         assert json.loads(c.response(sid)[2])["HTTP_X_BIG"] == "b" * 8000
+
+
+def test_an_early_answer_stops_an_unfinished_upload(h2c):
+    # RFC 9113 section 8.1: a complete response may end the upload with
+    # RST_STREAM(NO_ERROR); the client keeps the response.
+    with RawH2Client(h2c.port) as c:
+        sid = c.request("/sized", method="POST", end=False)
+        c.send_body(sid, b"part", end=False)
+        assert c.read_until(lambda: of(h2.events.StreamReset, c.events, sid))
+        assert of(h2.events.StreamReset, c.events, sid)[0].error_code == ErrorCodes.NO_ERROR
+        status, _, body, _ = c.response(sid)
+        assert status == 200 and body == b"y" * 1000
+
+
+def test_the_rest_of_a_body_sent_right_after_an_early_answer_is_taken(h2c):
+    # Not reset at once: what the client sent before it saw the answer (here the
+    # end of its body) is read, and the stream simply ends.
+    with RawH2Client(h2c.port) as c:
+        sid = c.request("/sized", method="POST", end=False)
+        assert c.read_until(lambda: of(h2.events.StreamEnded, c.events, sid))
+        c.send_body(sid, b"last", end=True)
+        status, _, body, _ = c.response(c.request("/sized"))
+        assert status == 200 and body == b"y" * 1000
+        # Past the grace a reset would have come by now.
+        time.sleep(0.5)
+        c.conn.ping(b"12345678")
+        c.flush()
+        assert c.read_until(lambda: of(h2.events.PingAckReceived, c.events))
+        assert not of(h2.events.StreamReset, c.events, sid)

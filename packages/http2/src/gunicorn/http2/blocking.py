@@ -39,6 +39,9 @@ SEND_TRAILERS = "gunicorn.http2.send_trailers"
 IO_SECONDS = 30.0
 # How often the I/O thread looks at the worker (TERM, max_requests) while busy.
 CHECK_SECONDS = 1.0
+# How long an answered stream may still deliver the rest of its request (a
+# small body, trailers) before RST_STREAM(NO_ERROR) stops it.
+STOP_GRACE = 0.25
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 _READABLE = select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
 
@@ -77,6 +80,7 @@ class BlockingHTTP2Server:
         self.running = 0                # streams handed to the runner and not done
         self.readable = True            # False once the peer closed or the connection failed
         self.no_more_requests = False   # GOAWAY (either way): finish what we have
+        self.stopping = {}              # answered stream_id -> when to stop its unfinished upload
         self.finished = False           # serve() returned False
         # I/O thread only:
         self._wake_r = self._wake_w = None
@@ -115,9 +119,14 @@ class BlockingHTTP2Server:
     def _run(self, keepalive):
         cond = self.cond
         while True:
+            wait = CHECK_SECONDS
+            if self.stopping:
+                due = self._stop_uploads()
+                if due is not None:
+                    wait = max(0.0, min(wait, due - time.monotonic()))
             self._start_streams()
             with cond:
-                busy = self.running or self.pending
+                busy = self.running or self.pending or self.stopping
                 if not self.worker.alive and not self.conn.goaway_sent:
                     # TERM or max_requests: no new streams; those received still run.
                     self.conn.start_shutdown()
@@ -132,7 +141,7 @@ class BlockingHTTP2Server:
                 # The peer is gone (or we sent GOAWAY for its error): nothing to wait for.
                 return self._finish(say_goodbye=False)
             if busy:
-                self._wait_io(CHECK_SECONDS)
+                self._wait_io(wait)
                 continue
             if not self.readable or self.no_more_requests:
                 return self._finish()
@@ -209,6 +218,24 @@ class BlockingHTTP2Server:
             self._feed(data)
             self.cond.notify_all()
         self._flush()
+
+    def _stop_uploads(self):
+        """RST_STREAM(NO_ERROR) for answered streams whose request is still coming (8.1).
+
+        Not at once: what the peer sent before it could see the answer (the
+        rest of a small body, trailers, a frame in error) is read and acted on
+        for ``STOP_GRACE`` seconds, rather than met with STREAM_CLOSED on a
+        stream just reset.  Returns when the next one is due (None: none left).
+        """
+        now = time.monotonic()
+        with self.cond:
+            for sid, due in list(self.stopping.items()):
+                if not self.readable or not self.conn.receiving(sid):
+                    del self.stopping[sid]
+                elif due <= now:
+                    del self.stopping[sid]
+                    self.conn.reset_stream(sid, NO_ERROR)
+            return min(self.stopping.values(), default=None)
 
     def _flush(self):
         with self.cond:
@@ -489,7 +516,8 @@ class BlockingHTTP2Server:
                 # The app failed mid-body or sent less than its Content-Length.
                 self.conn.reset_stream(sid, INTERNAL_ERROR)
             elif not inbox.ended:
-                # RFC 9113 section 8.1: a complete response may stop the upload.
-                self.conn.reset_stream(sid, NO_ERROR)
+                # RFC 9113 section 8.1: a complete response may stop the upload
+                # (the I/O thread does, once it has read what already came).
+                self.stopping[sid] = time.monotonic() + STOP_GRACE
             for piece in inbox.pieces:
                 self.conn.acknowledge(sid, piece.flow_length)

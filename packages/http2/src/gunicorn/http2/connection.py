@@ -54,7 +54,7 @@ from gunicorn.http2.request_head import (
     trailer_fields,
 )
 from gunicorn.http2.response_head import response_block, trailer_block
-from gunicorn.http2.stream_errors import LocalReset, ServerH2Connection
+from gunicorn.http2.stream_errors import RECEIVING, LocalReset, ServerH2Connection
 
 # A GOAWAY frame without debug data: 9-byte frame header + 8-byte payload.
 _GOAWAY_LENGTH = 17
@@ -372,6 +372,11 @@ class HTTP2Connection:
         """Body bytes of ``stream_id`` still waiting for flow-control window."""
         out = self._outbound.get(stream_id)
         return 0 if out is None else out.size
+
+    def receiving(self, stream_id):
+        """Whether the peer may still send on ``stream_id`` (its END_STREAM not seen)."""
+        stream = self._h2.streams.get(stream_id)
+        return stream is not None and not self.ended and stream.state_machine.state in RECEIVING
 
     def is_answered(self, stream_id):
         """Whether the whole response of ``stream_id`` (END_STREAM included) left the queue."""

@@ -24,6 +24,9 @@ from h2.exceptions import InvalidBodyLengthError, StreamClosedError, TooManyStre
 from h2.stream import StreamInputs, StreamState
 from hyperframe.frame import WindowUpdateFrame
 
+# A stream whose peer may still send (our side may have ended already).
+RECEIVING = (StreamState.OPEN, StreamState.HALF_CLOSED_LOCAL)
+
 
 class LocalReset:
     """h2-level event: we reset ``stream_id`` with ``error_code`` while reading frames."""
@@ -42,7 +45,7 @@ class ServerH2Connection(H2Connection):
         sid = frame.stream_id
         stream = self.streams.get(sid)
         if (stream is not None and "END_STREAM" not in frame.flags
-                and stream.state_machine.state == StreamState.OPEN
+                and stream.state_machine.state in RECEIVING
                 and stream.state_machine.headers_received):
             # Trailers must end the stream (section 8.1): a malformed request.
             _decode_headers(self.decoder, frame.data)   # the HPACK state stays in step
