@@ -903,7 +903,6 @@ def _(c):
     c.expect_frame(SETTINGS, check=lambda f: f.flags & ACK)
     c.headers(1, c.request_fields())
     c.settings((INITIAL_WINDOW_SIZE, 1))
-    c.expect_frame(SETTINGS, check=lambda f: f.flags & ACK)
     frame = c.expect_frame(DATA, 1)
     assert len(frame.payload) == 1, frame
 
