@@ -145,10 +145,12 @@ CASES = [
     # Body passed through still gzip-coded: served, then the connection closes.
     ("te-gzip-chunked", post(b"Transfer-Encoding: gzip, chunked\r\n",
                              b"3\r\nabc\r\n0\r\n\r\n"), [200], False),
-    # "identity" is no registered coding any more: 501 (upstream: 400).
+    # "identity" is a no-op coding, as upstream takes it; chunked must come last.
     ("te-chunked-identity", post(b"Transfer-Encoding: chunked, identity\r\n",
-                                 b"3\r\nabc\r\n0\r\n\r\n"), [501], False),
-    ("te-identity", post(b"Transfer-Encoding: identity\r\n"), [501], False),
+                                 b"3\r\nabc\r\n0\r\n\r\n"), [400], False),
+    ("te-identity", post(b"Transfer-Encoding: identity\r\n"), [400], False),
+    ("te-identity-chunked", post(b"Transfer-Encoding: identity, chunked\r\n",
+                                 b"3\r\nabc\r\n0\r\n\r\n"), [200], True),
     ("te-chunked-twice", post(b"Transfer-Encoding: chunked, chunked\r\n",
                               b"3\r\nabc\r\n0\r\n\r\n"), [400], False),
     ("te-two-fields", post(TE + TE, b"3\r\nabc\r\n0\r\n\r\n"), [400], False),

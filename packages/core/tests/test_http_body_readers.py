@@ -113,8 +113,15 @@ def test_trailer_section_limit_without_terminator():
         drain(reader, buffer(b"0\r\n" + b"X: 1\r\n" * 20))
 
 
-@pytest.mark.parametrize("data", [b"", b"3\r\nab", b"3\r\nabc", b"3\r\nabc\r\n", b"0\r\n",
-                                  b"0\r\nX: 1\r\n"])
+@pytest.mark.parametrize("data", [b"", b"3\r\nab", b"3\r\nabc\r\n", b"3\r\nabc\r\n0"])
 def test_chunked_reader_eof_is_no_more_data(data):
     with pytest.raises(errors.NoMoreData):
+        drain(chunked(), buffer(data), closed=True)
+
+
+@pytest.mark.parametrize("data", [b"3\r\nabc", b"3\r\nabc\r", b"0\r\n", b"0\r\n\r",
+                                  b"0\r\nX: 1\r\n"])
+def test_chunked_reader_eof_where_a_crlf_belongs_is_a_missing_terminator(data):
+    # Upstream answers these with a 400 (ChunkMissingTerminator), not silence.
+    with pytest.raises(errors.ChunkMissingTerminator):
         drain(chunked(), buffer(data), closed=True)

@@ -80,6 +80,10 @@ class ChunkedReader:
             else:
                 return EndOfMessage(self.trailers)
         if closed:
+            if self.state == _DATA_END or self.state == _TRAILERS:
+                # A chunk's data, or the last chunk, came but not the CRLF
+                # that ends it (RFC 9112 section 7.1): a 400, as upstream answers.
+                raise ChunkMissingTerminator(buf.peek(2))
             raise NoMoreData()
         return NEED_DATA
 

@@ -27,7 +27,11 @@ FRAMING_FIELDS = frozenset((
 # RFC 9110 section 5.3: singletons; a second copy makes the message ambiguous.
 _SINGLETONS = ("HOST", "CONTENT-TYPE")
 # Codings we can pass through undecoded when chunked comes last (RFC 9112 section 6.1).
-_KNOWN_CODINGS = frozenset(("chunked", "gzip", "x-gzip", "deflate", "compress", "x-compress"))
+# "identity" (RFC 2616's no-op coding) is taken as upstream takes it: it
+# changes nothing, and chunked must still come last.
+_KNOWN_CODINGS = frozenset((
+    "chunked", "gzip", "x-gzip", "deflate", "compress", "x-compress", "identity",
+))
 # Longer than this cannot be a sane body size (and int() has a digit limit).
 _MAX_CONTENT_LENGTH_DIGITS = 19
 
@@ -184,6 +188,6 @@ def _apply_transfer_codings(req, codings, content_length):
         # Section 6.3: both present is a smuggling attempt until proven otherwise.
         raise InvalidHeader("CONTENT-LENGTH", req)
     req.chunked = True
-    if len(codings) > 1:
+    if len(codings) - codings.count("identity") > 1:
         # The body reaches the app still gzip/deflate-encoded: do not reuse.
         req.must_close = True
