@@ -54,7 +54,7 @@ class Frame:
 class SpecConnection:
     """One connection to an HTTP/2 server: h2c with prior knowledge, or TLS with ALPN h2."""
 
-    def __init__(self, port, timeout=2.0, tls=False):
+    def __init__(self, port, timeout=5.0, tls=False):
         sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         if tls:
             ctx = ssl.create_default_context()

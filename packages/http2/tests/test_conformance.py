@@ -88,6 +88,13 @@ CASES = {
     "DATA short of content-length": (headers(1, BASE + [("content-length", "9")],
                                              end_stream=False) + data(1, b"", end_stream=True),
                                      ("RST", 1, PROTOCOL_ERROR)),
+    "content-length not a number": (headers(1, BASE + [("content-length", "1x")], end_stream=False)
+                                    + data(1, b"1x", end_stream=True),
+                                    ("RST", 1, PROTOCOL_ERROR)),
+    "two content-lengths that disagree": (headers(1, BASE + [("content-length", "1"),
+                                                             ("content-length", "2")],
+                                                  end_stream=False) + data(1, b"ab"),
+                                          ("RST", 1, PROTOCOL_ERROR)),
     "END_STREAM on HEADERS with content-length": (headers(1, BASE + [("content-length", "9")]),
                                                   ("RST", 1, PROTOCOL_ERROR)),
     "trailers with a pseudo-header": (headers(1, BASE, end_stream=False)

@@ -53,6 +53,8 @@ MALFORMED = {
     "transfer-encoding": block(("transfer-encoding", "chunked")),
     "upgrade": block(("upgrade", "h2c")),
     "TE other than trailers": block(("te", "gzip")),
+    "content-length not a number": block(("content-length", "+1")),
+    "content-lengths that disagree": block(("content-length", "1"), ("content-length", "2")),
 }
 
 

@@ -108,6 +108,8 @@ def build_request(headers, peer_addr, is_ssl, req_number=1, weight=DEFAULT_WEIGH
         if name == "content-length":
             if not value.isdigit():
                 raise MalformedRequest("invalid content-length %r" % (value,))
+            if content_length is not None and int(value) != content_length:
+                raise MalformedRequest("conflicting content-length fields")
             content_length = int(value)
         elif name == "expect" and value.lower() == "100-continue":
             expect_continue = True

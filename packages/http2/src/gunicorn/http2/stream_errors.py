@@ -3,7 +3,8 @@
 h2 ends the whole connection for some errors RFC 9113 scopes to one stream.
 This subclass answers them with RST_STREAM and goes on serving the others:
 
-- a body longer or shorter than its content-length, and trailers without
+- a content-length that is not a number or disagrees with another one, a
+  body longer or shorter than its content-length, and trailers without
   END_STREAM: malformed requests, stream errors of type PROTOCOL_ERROR
   (section 8.1.1);
 - a HEADERS frame over our SETTINGS_MAX_CONCURRENT_STREAMS: a stream error
@@ -20,7 +21,12 @@ Only h2's frame handlers are overridden; the helpers they use are h2's own.
 
 from h2.connection import AllowedStreamIDs, ConnectionInputs, H2Connection, _decode_headers
 from h2.errors import ErrorCodes
-from h2.exceptions import InvalidBodyLengthError, StreamClosedError, TooManyStreamsError
+from h2.exceptions import (
+    InvalidBodyLengthError,
+    ProtocolError,
+    StreamClosedError,
+    TooManyStreamsError,
+)
 from h2.stream import StreamInputs, StreamState
 from hyperframe.frame import WindowUpdateFrame
 
@@ -64,6 +70,11 @@ class ServerH2Connection(H2Connection):
                 stream.state_machine.process_input(StreamInputs.RECV_END_STREAM)
             return self._stream_error(sid, ErrorCodes.REFUSED_STREAM)
 
+    def _begin_new_stream(self, stream_id, allowed_ids):
+        stream = super()._begin_new_stream(stream_id, allowed_ids)
+        stream._initialize_content_length = _lenient_content_length(stream)
+        return stream
+
     def _receive_data_frame(self, frame):
         sid = frame.stream_id
         if self._stream_is_closed_by_end(sid):
@@ -87,3 +98,19 @@ class ServerH2Connection(H2Connection):
         self.state_machine.process_input(ConnectionInputs.SEND_RST_STREAM)
         frames = self.streams[stream_id].reset_stream(error_code)
         return frames, [LocalReset(stream_id, error_code)]
+
+
+def _lenient_content_length(stream):
+    """``stream``'s content-length setup, minus h2's connection error on a bad value.
+
+    Such a request is refused by ``request_head`` (a stream error); h2 then
+    checks no body length against it.
+    """
+    initialize = stream._initialize_content_length
+
+    def lenient(headers):
+        try:
+            initialize(headers)
+        except ProtocolError:
+            stream._expected_content_length = None
+    return lenient
