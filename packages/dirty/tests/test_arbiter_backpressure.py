@@ -1,12 +1,23 @@
 """Backpressure: a slow stream client pauses its worker's generator, not the arbiter."""
 
+import os
+import signal
 import time
 
 import pytest
-from dirty_server_support import ECHO, booted_workers, call, dirty_server, events
+from dirty_server_support import (
+    ECHO,
+    all_gone,
+    booted_workers,
+    call,
+    dirty_server,
+    events,
+    worker_pids,
+)
 from gunicorn_testsupport import wait_for
 
 from gunicorn.dirty.client import DirtyClient
+from gunicorn.dirty.errors import DirtyError
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -16,7 +27,7 @@ CHUNK = 64 * 1024
 # What the arbiter may hold beyond its start-up size while one client stalls:
 # the pause threshold, the worker link's buffers, allocator slack. Without
 # backpressure it takes the whole 64 MiB stream in.
-RSS_ALLOWANCE = 24 * MiB
+RSS_ALLOWANCE = 16 * MiB
 
 
 def vm_rss(pid):
@@ -91,3 +102,30 @@ def test_a_paused_stream_whose_client_leaves_is_stopped(tmp_path):
         assert made * CHUNK < 16 * MiB, line
         # the worker's thread is free again
         assert call(srv, ECHO, "echo", "free")["result"] == "free"
+
+
+def test_a_paused_stream_finishes_on_a_worker_retired_by_hup(tmp_path):
+    # the retiring worker must keep reading its link, or it never hears "resume"
+    total = 16 * MiB
+    with dirty_server(tmp_path, workers=1) as srv:
+        status = booted_workers(srv, 1)
+        old = worker_pids(status)
+        client = DirtyClient(status["socket"], timeout=30)
+        stream = client.stream(ECHO, "blob", total, CHUNK)
+        received = len(next(stream))
+        time.sleep(0.5)   # paused by now
+        os.kill(status["pid"], signal.SIGHUP)
+        wait_for(lambda: not set(worker_pids(booted_workers(srv, 1))) & set(old), 10,
+                 message=f"a fresh worker\n{srv.log}")
+        assert all_gone(old, timeout=0.5) == old   # still busy with the stream
+        index = 1
+        try:
+            for chunk in stream:
+                assert int.from_bytes(chunk[:8], "big") == index
+                index += 1
+                received += len(chunk)
+        except DirtyError as exc:
+            raise AssertionError(f"{exc} after {index} chunks\n{srv.log}")
+        assert received == total
+        assert all_gone(old) == []
+        client.close()

@@ -36,6 +36,11 @@ MASTER_CHECK_INTERVAL = 1.0
 # a quick stop gives the workers this long before SIGKILL
 QUICK_STOP_TIMEOUT = 2.0
 
+# A reaped worker's last replies (a stream's final chunks, its END) may still
+# be unread in its link: the link is read to its EOF, which the exit brings,
+# or for this long at most (a process the app forked may hold the worker's end).
+LINK_DRAIN_GRACE = 1.0
+
 
 class WorkerLink:
     """The arbiter's view of one dirty worker: its pid, apps, socket and calls in flight."""
@@ -102,6 +107,7 @@ class DirtyArbiter:
         self._age = 0
         self._server = None
         self._client_socks = set()
+        self._draining = set()     # links of reaped workers, read to their end
         self._clients = set()
         self._wake = None
         self._spawn_lock = None
@@ -213,6 +219,10 @@ class DirtyArbiter:
         while self.workers and time.monotonic() < limit:
             await asyncio.sleep(0.02)
             self._reap()
+        # the last replies of workers that exited on their own reach their clients
+        limit = time.monotonic() + LINK_DRAIN_GRACE
+        while self._draining and time.monotonic() < limit:
+            await asyncio.sleep(0.02)
         self.relay.fail_all("Dirty arbiter is shutting down")
         for link in list(self.workers.values()):
             link.close()
@@ -370,7 +380,7 @@ class DirtyArbiter:
         try:
             ours.close()
             fds = {s.fileno() for s in (self._server.sockets if self._server else ())}
-            fds |= {link.sock.fileno() for link in self.workers.values()}
+            fds |= {link.sock.fileno() for link in (*self.workers.values(), *self._draining)}
             fds |= {s.fileno() for s in self._client_socks}
             for fd in fds:
                 if fd >= 0:
@@ -398,6 +408,7 @@ class DirtyArbiter:
         # gone from routing at once; a replacement need not wait for the reaping,
         # unless it never booted (its apps may not load: do not fork in a loop)
         link.lost = True
+        self._draining.discard(link)
         self.relay.worker_lost(link, "exited")
         if not link.booted and not link.retiring:
             self._respawn_not_before = time.monotonic() + RESPAWN_DELAY
@@ -419,8 +430,10 @@ class DirtyArbiter:
                 self._worker_exited(link, status)
 
     def _worker_exited(self, link, status):
-        self.relay.worker_lost(link, "exited")
-        link.close()
+        if not link.lost:
+            # its replies may still be in the link: let _read_worker reach the EOF
+            self._draining.add(link)
+            self.loop.call_later(LINK_DRAIN_GRACE, self._drop_exited_link, link)
         code = os.waitstatus_to_exitcode(status)
         if link.retiring:
             self.log.info("Dirty worker exited (pid:%s)", link.pid)
@@ -435,6 +448,12 @@ class DirtyArbiter:
             self.log.exception("dirty_worker_exit hook failed")
         if self._wake is not None:
             self._wake.set()
+
+    def _drop_exited_link(self, link):
+        self._draining.discard(link)
+        if not link.lost:   # no EOF: something else holds the worker's end open
+            self.relay.worker_lost(link, "exited")
+            link.close()
 
     # -- clients -----------------------------------------------------------------
 
