@@ -75,7 +75,8 @@ def test_graceful_stop_finishes_calls_and_leaves_no_process(tmp_path):
         result = {}
         slow = threading.Thread(target=lambda: result.update(call(srv, ECHO, "sleep", 1.5)))
         slow.start()
-        time.sleep(0.5)
+        wait_for(lambda: sum(w["in_flight"] for w in booted_workers(srv, 2)["workers"]) == 1,
+                 10, message=f"the slow call to reach its worker\n{srv.log}")
         srv.signal(signal.SIGTERM)
         assert srv.wait(20) == 0
         slow.join(10)
@@ -107,7 +108,9 @@ def test_graceful_stop_kills_calls_past_dirty_graceful_timeout(tmp_path):
         result = {}
         slow = threading.Thread(target=lambda: result.update(call(srv, ECHO, "sleep", 20)))
         slow.start()
-        time.sleep(0.5)
+        # under load the call may take a while to reach the worker: stop only then
+        wait_for(lambda: booted_workers(srv, 1)["workers"][0]["in_flight"] == 1, 10,
+                 message=f"the slow call to reach its worker\n{srv.log}")
         started = time.monotonic()
         srv.signal(signal.SIGTERM)
         assert srv.wait(20) == 0
