@@ -22,6 +22,8 @@ SPECS = [
     # RFC 9110 section 8.6: leading zeros are digits like any other (upstream agrees).
     ok("cl-leading-zeros-past-19-digits", post("Content-Length: " + "0" * 30 + "5",
                                                body=b"hello"), {"body": b"hello"}),
+    ok("cl-only-zeros-past-19-digits", post("Content-Length: " + "0" * 30) + get("/next"),
+       {"body": b"", "content_length": 0}, {"path": "/next"}),
     ok("cl-body-binary", post("Content-Length: 4", body=b"\x00\r\n\xff"),
        {"body": b"\x00\r\n\xff"}),
     ok("cl-http10", post("Content-Length: 3", body=b"abc", version="HTTP/1.0"),
@@ -61,6 +63,10 @@ SPECS = [
     ok("te-identity-field-then-chunked-field",
        post("Transfer-Encoding: identity", "Transfer-Encoding: chunked",
             body=b"2\r\nhi\r\n0\r\n\r\n"), {"chunked": True, "body": b"hi"}),
+    # RFC 9112 section 7.2: x-gzip is gzip (upstream: 501); passed through undecoded.
+    ok("te-x-gzip-then-chunked", post("Transfer-Encoding: x-gzip, chunked",
+                                      body=b"2\r\nhi\r\n0\r\n\r\n"),
+       {"chunked": True, "body": b"hi", "keep_alive": False}),
     ok("te-gzip-then-chunked", post("Transfer-Encoding: gzip, chunked", body=b"0\r\n\r\n"),
        {"chunked": True, "keep_alive": False}),
     ok("te-split-over-fields", post("Transfer-Encoding: gzip", "Transfer-Encoding: chunked",

@@ -62,6 +62,15 @@ SPECS = [
     ok("connection-token-list", get("/", "Connection: Upgrade, Close"), {"keep_alive": False}),
     ok("connection-keep-alive-and-close", get("/", "Connection: keep-alive, close",
                                               version="HTTP/1.0"), {"keep_alive": False}),
+    # RFC 9110 section 7.6.1: "close" anywhere in the list closes (upstream
+    # only looks at a lone "close" and keeps these open).
+    ok("connection-keep-alive-then-close-http11",
+       get("/", "Connection: keep-alive, close") + get("/b"), {"keep_alive": False}),
+    ok("connection-close-in-two-fields",
+       get("/", "Connection: keep-alive", "Connection: close") + get("/b"),
+       {"keep_alive": False}),
+    ok("connection-close-among-empty-elements", get("/", "Connection: , close ,") + get("/b"),
+       {"keep_alive": False}),
     ok("connection-keep-alive-http11", get("/", "Connection: keep-alive"), {"keep_alive": True}),
 
     bad("space-before-colon", get("/", "X-A : 1"), 400, "InvalidHeaderName"),
