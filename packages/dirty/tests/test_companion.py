@@ -18,7 +18,7 @@ from dirty_server_support import (
 from gunicorn_testsupport import free_port, run_gunicorn
 
 from gunicorn.config import Config
-from gunicorn.dirty.companion import DirtyCompanion
+from gunicorn.dirty.companion import DirtyCompanion, reload_problem
 from gunicorn.errors import HaltServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -109,3 +109,18 @@ def test_web_workers_started_by_a_hup_of_the_master_find_the_dirty_arbiter(tmp_p
         assert all_gone(web_before) == []
         # new web workers still find the dirty socket after the master's reload
         assert call(srv, ECHO, "echo", "x")["result"] == "x"
+
+
+@pytest.mark.parametrize("settings, expected", [
+    ({"dirty_workers": 2, "dirty_apps": [ECHO]}, None),
+    ({"dirty_workers": 0, "dirty_apps": [ECHO]}, "takes a restart"),
+    ({"dirty_workers": 2, "dirty_apps": []}, "takes a restart"),
+    ({"dirty_workers": 2, "dirty_apps": ["no_such_module_here:App"]}, "no module named"),
+    ({"dirty_workers": 2, "dirty_apps": ["not a spec"]}, "dirty"),
+])
+def test_reload_problem_refuses_what_a_running_arbiter_cannot_take(settings, expected):
+    problem = reload_problem(config(**settings))
+    if expected is None:
+        assert problem is None
+    else:
+        assert expected in problem
