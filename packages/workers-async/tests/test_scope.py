@@ -18,8 +18,9 @@ def test_http_scope_fields():
     assert scope["asgi"] == {"version": "3.0", "spec_version": "2.4"}
     assert scope["http_version"] == "1.1"
     assert scope["method"] == "GET" and scope["scheme"] == "http"
-    assert scope["path"] == "/api/café/a/b"
-    assert scope["raw_path"] == b"/api/caf%C3%A9/a%2Fb"
+    # root_path is not prepended (as upstream's asgi worker)
+    assert scope["path"] == "/café/a/b"
+    assert scope["raw_path"] == b"/caf%C3%A9/a%2Fb"
     assert scope["query_string"] == b"x=1&y=%20"
     assert scope["root_path"] == "/api"
     assert scope["headers"] == [(b"host", b"example.com"), (b"x-custom", b"v")]
@@ -97,3 +98,42 @@ def test_access_environ_of_a_request_that_brought_its_environ():
     env = request_environ(req, ("127.0.0.1", 1), None)
     assert env["HTTP_USER_AGENT"] == "probe" and env["HTTP_HOST"] == "front.test"
     assert env["CONTENT_TYPE"] == "text/plain" and env["REMOTE_ADDR"] == "203.0.113.7"
+
+
+# -- differences from upstream 27.0.1's asgi worker, checked on a real server --------
+
+def _audit_server(*args, env=None):
+    from pathlib import Path
+
+    from gunicorn_testsupport import ServerProcess
+
+    return ServerProcess("-k", "asgi", *args, "apps.audit_app:app",
+                         cwd=Path(__file__).parent, env=env or {})
+
+
+def test_scope_has_an_empty_state_without_lifespan():
+    # Upstream gives every scope a "state" dict, even when the app has no lifespan.
+    import httpx
+
+    with _audit_server() as srv:
+        scope = httpx.get(srv.url("/s")).json()
+    assert scope["state"] == {}
+    assert "http.response.early_hint" in scope["extensions"]
+
+
+def test_scope_state_comes_from_lifespan():
+    import httpx
+
+    with _audit_server(env={"AUDIT_LIFESPAN": "1"}) as srv:
+        assert httpx.get(srv.url("/s")).json()["state"] == {"db": "up"}
+
+
+def test_root_path_is_not_prepended_on_a_real_server():
+    import httpx
+
+    with _audit_server("--root-path", "/api") as srv:
+        stripped = httpx.get(srv.url("/x/y?q=1")).json()
+        full = httpx.get(srv.url("/api/x")).json()
+    assert (stripped["root_path"], stripped["path"], stripped["raw_path"]) == \
+        ("/api", "/x/y", "/x/y")
+    assert (full["path"], full["raw_path"]) == ("/api/x", "/api/x")

@@ -321,7 +321,11 @@ class HTTPConnection(asyncio.Protocol):
                                  server.state)
         if scope is None:
             # An Upgrade field: a WebSocket, or an upgrade answered as plain HTTP.
-            if is_websocket_upgrade(request.headers):
+            # RFC 9110 section 7.8: an Upgrade in an HTTP/1.0 request is ignored, and
+            # a server may ignore one; a non-GET "Upgrade: websocket" (no handshake,
+            # RFC 6455 section 4.1) is served as plain HTTP, as upstream does.
+            if request.method == "GET" and tuple(request.version) >= (1, 1) \
+                    and is_websocket_upgrade(request.headers):
                 from gunicorn.asgi.websocket_session import WebSocketSession
 
                 self.websocket = WebSocketSession(self, request)

@@ -19,15 +19,25 @@ PATHSEND_CHUNK = 256 * 1024
 _JOIN_LIMIT = 16 * 1024
 # Statuses and methods whose responses carry no body (RFC 9110 section 6.4.1).
 _NO_BODY_STATUS = frozenset((204, 304))
+# Messages an app may send before http.response.start: a 1xx head each.
+_INFORMATIONAL_KINDS = frozenset(("http.response.early_hint", "http.response.informational"))
 
 
 class ClientDisconnected(OSError):
     """send() after the client went away (ASGI http spec 2.4: an OSError subclass)."""
 
 
+def _field_bytes(value):
+    # ASGI says bytes; upstream's worker also takes str (latin-1), so apps written
+    # against it keep working.
+    if isinstance(value, str):
+        return value.encode("latin-1")
+    return bytes(value)
+
+
 def _checked_pair(name, value):
-    name = bytes(name)
-    value = bytes(value)
+    name = _field_bytes(name)
+    value = _field_bytes(value)
     # RFC 9110 section 5.5: CR, LF and NUL never belong in a field; refuse injection.
     if b"\r" in name or b"\n" in name or b"\r" in value or b"\n" in value \
             or b"\x00" in value or b":" in name or not name:
@@ -243,6 +253,9 @@ class HTTPCycle:
             raise ClientDisconnected("client disconnected")
         if not self.response_started:
             if kind != "http.response.start":
+                if kind in _INFORMATIONAL_KINDS:
+                    self._informational(message)
+                    return
                 raise RuntimeError(f"expected 'http.response.start', got {kind!r}")
             self._start(message)
             return
@@ -257,6 +270,24 @@ class HTTPCycle:
             raise RuntimeError("response already started")
         else:
             raise RuntimeError(f"unexpected ASGI message {kind!r} in an http response")
+
+    def _informational(self, message: dict) -> None:
+        """A 1xx before the final response: ``http.response.early_hint`` (ASGI
+        extension: 103 with one Link field per entry of ``links``) or
+        ``http.response.informational`` (``status``, ``headers``), which upstream's
+        worker takes.  Core's protocol drops it for an HTTP/1.0 client (RFC 9110
+        section 15.2)."""
+        if message["type"] == "http.response.early_hint":
+            status = 103
+            headers = header_pairs((b"link", link) for link in message.get("links", ()))
+        else:
+            status = int(message["status"])
+            # 101 belongs to a protocol switch the server does, never to an app's hint.
+            if not 100 <= status < 200 or status == 101:
+                raise ValueError(f"invalid informational status {status!r}")
+            headers = header_pairs(message.get("headers", ()))
+        self.conn.write(self.conn.proto.send(
+            InformationalResponse(status, headers, reason_phrase(status))))
 
     def _start(self, message: dict) -> None:
         status = int(message["status"])

@@ -86,7 +86,7 @@ def _shared_scope(request, headers, client, server, root_path, state, spec_versi
     else:
         raw_path = path
         path = path.decode("latin-1")
-    # ASGI: ``path`` is percent-decoded and UTF-8 decoded, and includes root_path.
+    # ASGI: ``path`` is percent-decoded and UTF-8 decoded.
     if "%" in path:
         path = unquote(path, encoding="utf-8", errors="replace")
     query = request.query
@@ -99,9 +99,9 @@ def _shared_scope(request, headers, client, server, root_path, state, spec_versi
         version = tuple(request.version)
         http_version = (f"{version[0]}.{version[1]}" if version < (2, 0)
                         else str(version[0]))
-    if root_path:
-        path = root_path + path
-        raw_path = root_path.encode("utf-8") + raw_path
+    # ``root_path`` (the setting) is only reported, never prepended to ``path``:
+    # upstream's asgi worker does the same, and frameworks (Starlette, Django)
+    # strip a root_path that ``path`` starts with, so either proxy style works.
     if request.extra_environ or request.proxy is not None:
         client = client_address(request, client)
     scope = {
@@ -115,9 +115,9 @@ def _shared_scope(request, headers, client, server, root_path, state, spec_versi
         "client": client,
         "server": server,
     }
-    if state is not None:
-        # Each request gets a shallow copy of the lifespan state (ASGI lifespan spec).
-        scope["state"] = dict(state)
+    # Each request gets a shallow copy of the lifespan state (ASGI lifespan spec);
+    # an empty one when the app has no lifespan, as upstream gives.
+    scope["state"] = dict(state) if state else {}
     return scope
 
 
@@ -135,7 +135,8 @@ def build_http_scope(request, client, server, root_path, state, upgrade=False):
     scope["type"] = "http"
     scope["method"] = request.method
     scope["scheme"] = request.scheme or "http"
-    scope["extensions"] = {"http.response.trailers": {}, "http.response.pathsend": {}}
+    scope["extensions"] = {"http.response.trailers": {}, "http.response.pathsend": {},
+                           "http.response.early_hint": {}}
     return scope
 
 

@@ -15,6 +15,9 @@ require_plugin_api("gunicorn-workers-async", 1)
 
 # The arbiter halts the whole server when a worker exits with this (Arbiter.APP_LOAD_ERROR).
 APP_LOAD_ERROR = 4
+# A failed lifespan startup: the arbiter halts with "Worker failed to boot." and
+# exits 3, as upstream's asgi worker makes it (Arbiter.WORKER_BOOT_ERROR).
+WORKER_BOOT_ERROR = 3
 
 
 class ASGIWorker(base.Worker):
@@ -194,8 +197,8 @@ class ASGIWorker(base.Worker):
         try:
             await self.lifespan.startup()
         except LifespanFailure as exc:
-            self.log.error("ASGI application startup failed: %s", exc)
-            self.exit_code = APP_LOAD_ERROR
+            self.log.error("ASGI lifespan startup failed: %s", exc)
+            self.exit_code = WORKER_BOOT_ERROR
             return
         finally:
             notifier.cancel()
