@@ -358,3 +358,16 @@ def test_websocket_upgrade_on_post_or_http10_is_plain_http():
     # RFC 9110 section 7.8: the Upgrade is ignored (a MUST for HTTP/1.0).
     assert post.startswith(b"HTTP/1.1 200 OK\r\n") and b'"type": "http"' in post
     assert old.startswith(b"HTTP/1.0 200 OK\r\n") and b'"path": "/o"' in old
+
+
+def test_grace_period_cancellation_is_not_a_warning():
+    # A client that leaves mid-request is routine: upstream logs the cancellation
+    # at debug level once asgi_disconnect_grace_period runs out.
+    with _audit("--asgi-disconnect-grace-period", "0", "--log-level", "debug") as srv:
+        with socket.create_connection(("127.0.0.1", srv.port)) as sock:
+            sock.sendall(b"GET /sleep HTTP/1.1\r\nHost: x\r\n\r\n")
+            time.sleep(0.3)
+        wait_for(lambda: "request cancelled (client disconnected)" in srv.log, 10,
+                 message="debug cancellation line")
+        log = srv.log
+    assert "[WARNING] request cancelled" not in log

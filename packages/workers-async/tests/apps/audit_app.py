@@ -1,6 +1,7 @@
 """Raw ASGI app for the upstream-difference regressions: echoes its scope, sends 1xx
 heads and str headers; no lifespan unless ``AUDIT_LIFESPAN`` is set."""
 
+import asyncio
 import json
 import os
 
@@ -42,7 +43,10 @@ async def app(scope, receive, send):
     path = scope["path"]
     while (await receive()).get("more_body"):
         pass
-    if path == "/early-hint":
+    if path == "/sleep":
+        await asyncio.sleep(30)  # ignores http.disconnect: the grace period ends it
+        await _finish(send, b"late")
+    elif path == "/early-hint":
         await send({"type": "http.response.early_hint",
                     "links": [b"</style.css>; rel=preload; as=style"]})
         await _finish(send, b"hinted")

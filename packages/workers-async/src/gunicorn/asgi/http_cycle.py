@@ -461,7 +461,11 @@ class HTTPCycle:
         except ClientDisconnected:
             log.debug("client went away during %s %s", self.request.method, self.request.uri)
         except asyncio.CancelledError:
-            if not self.disconnected:
+            if self.disconnected or self.peer_eof:
+                # The disconnect grace period ran out: routine, as upstream logs it.
+                log.debug("request cancelled (client disconnected): %s %s",
+                          self.request.method, self.request.uri)
+            else:
                 log.warning("request cancelled: %s %s", self.request.method, self.request.uri)
             self._abandon()
             raise
