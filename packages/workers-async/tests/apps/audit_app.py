@@ -38,6 +38,10 @@ async def app(scope, receive, send):
     if scope["type"] == "lifespan":
         return await _lifespan(scope, receive, send)
     if scope["type"] == "websocket":
+        await receive()
+        if scope["path"] == "/ws-both":
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.send", "text": "t", "bytes": b"b"})
         await send({"type": "websocket.close"})
         return
     path = scope["path"]
