@@ -223,10 +223,20 @@ CASES = [
     ("expect-unknown", post(b"Content-Length: 3\r\nExpect: foo\r\n", b"abc"), [417], False),
     ("expect-http10-ignored", req(b"POST / HTTP/1.0", H + b"Content-Length: 3\r\n"
                                   b"Expect: 100-continue\r\n", b"abc"), [200], False),
-    # Host (RFC 9112 section 3.2): a duplicate is refused; a missing Host in
-    # HTTP/1.1 is accepted, as upstream does (the RFC asks for a 400).
-    ("host-missing", b"GET / HTTP/1.1\r\n\r\n", [200], True),
+    # Host (RFC 9112 section 3.2): missing in HTTP/1.1, repeated or not a valid
+    # host[:port] is a 400 (upstream 27.0.1 accepts the missing and invalid ones).
+    ("host-missing", b"GET / HTTP/1.1\r\n\r\n", [400], False),
+    ("host-missing-connection-close", b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+     [400], False),
+    ("host-missing-http10", b"GET / HTTP/1.0\r\n\r\n", [200], False),
+    ("host-empty", req(fields=b"Host:\r\n"), [200], True),
+    ("host-ipv6-port", req(fields=b"Host: [::1]:8000\r\n"), [200], True),
+    ("host-pct-encoded", req(fields=b"Host: ex%41mple.com\r\n"), [200], True),
     ("host-duplicate", req(fields=b"Host: a\r\nHost: b\r\n"), [400], False),
+    ("host-with-space", req(fields=b"Host: a b\r\n"), [400], False),
+    ("host-with-userinfo", req(fields=b"Host: u@h\r\n"), [400], False),
+    ("host-with-path", req(fields=b"Host: h/x\r\n"), [400], False),
+    ("host-bad-port", req(fields=b"Host: h:8x\r\n"), [400], False),
     # Limits at their defaults: 100 fields, 8190 bytes a field, 4094 a request line
     ("too-many-fields", req(fields=H + b"".join(b"X-%d: v\r\n" % i for i in range(100))),
      [431], False),

@@ -69,7 +69,7 @@ def test_full_cycle_and_states():
 
 def test_pipelined_bytes_kept_across_cycles():
     p = proto()
-    p.receive_data(b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\n\r\n")
+    p.receive_data(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n")
     paths = []
     for _ in range(3):
         evs, _ = events(p)
@@ -83,7 +83,7 @@ def test_pipelined_bytes_kept_across_cycles():
 
 def test_next_request_not_parsed_before_response_done():
     p = proto()
-    p.receive_data(b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n")
+    p.receive_data(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
     events(p)
     assert p.next_event() is PAUSED
     with pytest.raises(LocalProtocolError):
@@ -92,7 +92,7 @@ def test_next_request_not_parsed_before_response_done():
 
 def test_body_is_streamed_as_it_arrives():
     p = proto()
-    p.receive_data(b"POST / HTTP/1.1\r\nContent-Length: 6\r\n\r\nab")
+    p.receive_data(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nab")
     assert isinstance(p.next_event(), Request)
     assert p.next_event() == Data(b"ab")
     assert p.next_event() is NEED_DATA
@@ -104,7 +104,7 @@ def test_body_is_streamed_as_it_arrives():
 
 def test_peer_closing_mid_body_raises_no_more_data():
     p = proto()
-    p.receive_data(b"POST / HTTP/1.1\r\nContent-Length: 6\r\n\r\nab")
+    p.receive_data(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nab")
     p.next_event()
     p.next_event()
     p.receive_data(b"")
@@ -118,7 +118,7 @@ def test_peer_closing_mid_body_raises_no_more_data():
 
 def test_parse_error_puts_connection_in_error():
     p = proto()
-    p.receive_data(b"get / HTTP/1.1\r\n\r\n")
+    p.receive_data(b"get / HTTP/1.1\r\nHost: x\r\n\r\n")
     with pytest.raises(errors.InvalidRequestMethod) as info:
         p.next_event()
     assert not p.keep_alive
@@ -149,13 +149,13 @@ def test_request_line_at_limit_waits_for_more():
     p = proto(limit_request_line=14)
     p.receive_data(b"GET / HTTP/1.1\r")
     assert p.next_event() is NEED_DATA
-    p.receive_data(b"\n\r\n")
+    p.receive_data(b"\nHost: x\r\n\r\n")
     assert isinstance(p.next_event(), Request)
 
 
 def test_head_size_bound_while_incomplete():
     p = proto(limit_request_fields=2, limit_request_field_size=10)
-    p.receive_data(b"GET / HTTP/1.1\r\n" + b"X: 1\r\n" * 2000)
+    p.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X: 1\r\n" * 2000)
     with pytest.raises(errors.LimitRequestHeaders):
         p.next_event()
 
@@ -185,7 +185,7 @@ def test_bad_request_line_refused_before_head_completes(data):
 
 
 @pytest.mark.parametrize("data", [
-    b"GET / HTTP/1.1\r", b"GET / HTTP/1.1\r\nX-A: \x01", b"\r\n", b"\r\nGET /",
+    b"GET / HTTP/1.1\r", b"GET / HTTP/1.1\r\nHost: x\r\nX-A: \x01", b"\r\n", b"\r\nGET /",
     b"\r\n\r",
 ])
 def test_partial_request_line_waits_for_more(data):
@@ -200,13 +200,13 @@ def test_one_leading_crlf_skipped_even_when_split():
     p = proto()
     p.receive_data(b"\r")
     assert p.next_event() is NEED_DATA
-    p.receive_data(b"\nGET / HTTP/1.1\r\n\r\n")
+    p.receive_data(b"\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert isinstance(p.next_event(), Request)
 
 
 def test_expect_continue_flow():
     p = proto()
-    p.receive_data(b"PUT / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+    p.receive_data(b"PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
     req = p.next_event()
     assert req.expect_continue
     assert p.next_event() is NEED_DATA
@@ -221,7 +221,7 @@ def test_expect_continue_flow():
 
 def test_expect_continue_unanswered_closes_connection():
     p = proto()
-    p.receive_data(b"PUT / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+    p.receive_data(b"PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
     p.next_event()
     wire = respond(p, headers=[("Content-Length", "0")])
     assert b"Connection: close\r\n" in wire and not p.keep_alive
@@ -229,7 +229,7 @@ def test_expect_continue_unanswered_closes_connection():
 
 def test_early_hints_and_http10_gets_no_1xx():
     p = proto()
-    p.receive_data(b"GET / HTTP/1.1\r\n\r\n")
+    p.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     p.next_event()
     wire = p.send(InformationalResponse(103, [("Link", "</s.css>; rel=preload")]))
     assert wire == b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
@@ -243,7 +243,7 @@ def test_send_order_enforced():
     p = proto()
     with pytest.raises(LocalProtocolError):
         p.send(Response(200))
-    p.receive_data(b"GET / HTTP/1.1\r\n\r\n")
+    p.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     p.next_event()
     with pytest.raises(LocalProtocolError):
         p.send(Data(b"x"))
@@ -260,7 +260,7 @@ def test_send_order_enforced():
 
 def test_short_content_length_response_closes():
     p = proto()
-    p.receive_data(b"GET / HTTP/1.1\r\n\r\n")
+    p.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     events(p)
     respond(p, b"abc", headers=[("Content-Length", "5")])
     assert not p.keep_alive
@@ -270,7 +270,7 @@ def test_short_content_length_response_closes():
 
 def test_long_content_length_response_truncated_and_closes():
     p = proto()
-    p.receive_data(b"GET / HTTP/1.1\r\n\r\n")
+    p.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     events(p)
     p.send(Response(200, "OK", [("Content-Length", "3")]))
     assert p.send(Data(b"abcdef")) == b"abc"
@@ -299,7 +299,7 @@ def test_http10_keep_alive_with_length():
 
 def test_chunked_response_on_http11():
     p = proto()
-    p.receive_data(b"GET / HTTP/1.1\r\n\r\n")
+    p.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     events(p)
     wire = respond(p, b"hello", b"", b"!")
     assert b"Transfer-Encoding: chunked\r\n" in wire
@@ -309,7 +309,7 @@ def test_chunked_response_on_http11():
 
 def test_head_response_has_no_body_but_keeps_length():
     p = proto()
-    p.receive_data(b"HEAD / HTTP/1.1\r\n\r\n")
+    p.receive_data(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
     events(p)
     wire = respond(p, b"ignored", headers=[("Content-Length", "7")])
     assert wire.endswith(b"Content-Length: 7\r\n\r\n") and p.keep_alive
@@ -318,7 +318,7 @@ def test_head_response_has_no_body_but_keeps_length():
 @pytest.mark.parametrize("status", [204, 304])
 def test_no_body_statuses(status):
     p = proto()
-    p.receive_data(b"GET / HTTP/1.1\r\n\r\n")
+    p.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     events(p)
     wire = p.send(Response(status, "", [("Content-Length", "3")]))
     wire += p.send(Data(b"abc")) + p.send(EndOfMessage())
@@ -329,7 +329,7 @@ def test_no_body_statuses(status):
 
 def test_app_connection_close_honoured():
     p = proto()
-    p.receive_data(b"GET / HTTP/1.1\r\n\r\n")
+    p.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     events(p)
     wire = respond(p, headers=[("Connection", "close"), ("Content-Length", "0")])
     assert wire.count(b"Connection:") == 1 and b"Connection: close" in wire
@@ -338,7 +338,7 @@ def test_app_connection_close_honoured():
 
 def test_request_connection_close_answered_with_close():
     p = proto()
-    p.receive_data(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+    p.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     events(p)
     assert b"Connection: close" in respond(p, headers=[("Content-Length", "0")])
     assert not p.keep_alive
@@ -346,7 +346,7 @@ def test_request_connection_close_answered_with_close():
 
 def test_upgrade_101_passes_bytes_through():
     p = proto()
-    p.receive_data(b"GET /ws HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+    p.receive_data(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
     events(p)
     wire = p.send(Response(101, "Switching Protocols", [("Upgrade", "websocket"),
                                                          ("Connection", "Upgrade")]))
@@ -357,7 +357,7 @@ def test_upgrade_101_passes_bytes_through():
 
 def test_note_body_sent_for_sendfile():
     p = proto()
-    p.receive_data(b"GET / HTTP/1.1\r\n\r\n")
+    p.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     events(p)
     p.send(Response(200, "OK", [("Content-Length", "10")]))
     assert p.response_framing == "content-length"
@@ -368,7 +368,7 @@ def test_note_body_sent_for_sendfile():
 
 def test_peer_close_after_request_done_keeps_response_possible():
     p = proto()
-    p.receive_data(b"GET / HTTP/1.1\r\n\r\n")
+    p.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     p.receive_data(b"")
     events(p)
     respond(p)
@@ -390,7 +390,7 @@ def test_keep_alive_false_after_http10_request():
 
 def test_bodyless_request_completes_without_reading_end_of_message():
     p = proto()
-    p.receive_data(b"GET /1 HTTP/1.1\r\nExpect: 100-continue\r\n\r\nGET /2 HTTP/1.1\r\n\r\n")
+    p.receive_data(b"GET /1 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
     assert p.next_event().path == "/1"
     respond(p)
     assert p.keep_alive

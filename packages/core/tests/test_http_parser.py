@@ -32,11 +32,11 @@ def test_request_attributes():
 
 
 def test_https_scheme_from_tls():
-    assert parse_head(b"GET / HTTP/1.1", ctx(is_ssl=True)).scheme == "https"
+    assert parse_head(b"GET / HTTP/1.1\r\nHost: x", ctx(is_ssl=True)).scheme == "https"
 
 
 def test_scheme_header_ignored_for_untrusted_peer():
-    req = parse_head(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https", ctx(trusted=False))
+    req = parse_head(b"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https", ctx(trusted=False))
     assert req.scheme == "http"
 
 
@@ -49,8 +49,8 @@ def test_trust_is_not_asked_without_scheme_headers():
 
 def test_custom_secure_scheme_headers():
     settings = {"secure_scheme_headers": {"X-Scheme": "https"}}
-    assert parse(b"GET / HTTP/1.1\r\nX-Scheme: https", **settings).scheme == "https"
-    assert parse(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https", **settings).scheme == "http"
+    assert parse(b"GET / HTTP/1.1\r\nHost: x\r\nX-Scheme: https", **settings).scheme == "https"
+    assert parse(b"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https", **settings).scheme == "http"
 
 
 @pytest.mark.parametrize("version, expected", [("HTTP/1.0", (1, 0)), ("HTTP/1.1", (1, 1)),
@@ -97,106 +97,108 @@ def test_request_line_split():
 
 def test_method_casefold_only_with_permit():
     with pytest.raises(errors.InvalidRequestMethod):
-        parse(b"get / HTTP/1.1", casefold_http_method=True)
-    req = parse(b"get / HTTP/1.1", casefold_http_method=True,
+        parse(b"get / HTTP/1.1\r\nHost: x", casefold_http_method=True)
+    req = parse(b"get / HTTP/1.1\r\nHost: x", casefold_http_method=True,
                 permit_unconventional_http_method=True)
     assert req.method == "GET"
 
 
 def test_content_length_and_duplicates():
-    assert parse(b"POST / HTTP/1.1\r\nContent-Length: 012").content_length == 12
+    assert parse(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 012").content_length == 12
     # RFC 9110 section 8.6 lets a recipient refuse any repeat; upstream does.
     for second in (b"13", b"12", b"012"):
         with pytest.raises(errors.InvalidContentLength) as info:
-            parse(b"POST / HTTP/1.1\r\nContent-Length: 12\r\nContent-Length: " + second)
+            parse(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\nContent-Length: " + second)
         assert info.value.req is not None and info.value.req.method == "POST"
 
 
 def test_transfer_encoding_rules():
-    assert parse(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked").chunked
-    req = parse(b"POST / HTTP/1.1\r\nTransfer-Encoding: deflate\r\nTransfer-Encoding: chunked")
+    assert parse(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked").chunked
+    req = parse(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: deflate\r\nTransfer-Encoding: chunked")
     assert req.chunked and req.should_close()
     with pytest.raises(errors.UnsupportedTransferCoding) as info:
-        parse(b"POST / HTTP/1.1\r\nTransfer-Encoding: foo, chunked")
+        parse(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: foo, chunked")
     assert info.value.status_code == 501
     for bad in (b"chunked, gzip", b"gzip", b"chunked,chunked", b" , "):
         with pytest.raises(errors.InvalidHeader):
-            parse(b"POST / HTTP/1.1\r\nTransfer-Encoding: " + bad)
+            parse(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + bad)
 
 
 def test_connection_semantics():
     assert parse(b"GET / HTTP/1.0").should_close()
     assert not parse(b"GET / HTTP/1.0\r\nConnection: Keep-Alive").should_close()
-    assert parse(b"GET / HTTP/1.1\r\nConnection: te, close").should_close()
-    assert not parse(b"GET / HTTP/1.1\r\nConnection: upgrade").should_close()
-    assert parse(b"CONNECT h:1 HTTP/1.1").should_close()
-    req = parse(b"GET / HTTP/1.1")
+    assert parse(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: te, close").should_close()
+    assert not parse(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: upgrade").should_close()
+    assert parse(b"CONNECT h:1 HTTP/1.1\r\nHost: x").should_close()
+    req = parse(b"GET / HTTP/1.1\r\nHost: x")
     req.force_close()
     assert req.should_close()
 
 
 def test_expect_continue():
-    assert parse(b"PUT / HTTP/1.1\r\nExpect: 100-continue").expect_continue
+    assert parse(b"PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue").expect_continue
     assert not parse(b"PUT / HTTP/1.0\r\nExpect: 100-continue").expect_continue
     with pytest.raises(errors.ExpectationFailed) as info:
-        parse(b"PUT / HTTP/1.1\r\nExpect: nope")
+        parse(b"PUT / HTTP/1.1\r\nHost: x\r\nExpect: nope")
     assert info.value.status_code == 417
 
 
 def test_obs_fold_joined_with_one_space():
-    req = parse(b"GET / HTTP/1.1\r\nX-A: a  \r\n   b\r\n\tc\r\nX-B: d",
+    req = parse(b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a  \r\n   b\r\n\tc\r\nX-B: d",
                 permit_obsolete_folding=True)
-    assert req.headers == [("X-A", "a b c"), ("X-B", "d")]
+    assert req.headers == [("HOST", "x"), ("X-A", "a b c"), ("X-B", "d")]
 
 
 def test_strip_header_spaces():
-    assert parse(b"GET / HTTP/1.1\r\nX-A \t: 1", strip_header_spaces=True).headers == [
-        ("X-A", "1")]
+    assert parse(b"GET / HTTP/1.1\r\nHost: x\r\nX-A \t: 1", strip_header_spaces=True).headers == [
+        ("HOST", "x"), ("X-A", "1")]
     with pytest.raises(errors.InvalidHeader):
-        parse(b"GET / HTTP/1.1\r\n \t: 1", strip_header_spaces=True)
+        parse(b"GET / HTTP/1.1\r\n \t: 1\r\nHost: x", strip_header_spaces=True)
     with pytest.raises(errors.InvalidHeaderName):
-        parse(b"GET / HTTP/1.1\r\nX A : 1", strip_header_spaces=True)
+        parse(b"GET / HTTP/1.1\r\nHost: x\r\nX A : 1", strip_header_spaces=True)
 
 
 def test_header_map_policies():
-    raw = b"GET / HTTP/1.1\r\nX_A: 1\r\nX-B: 2"
-    assert parse(raw).headers == [("X-B", "2")]
-    assert parse(raw, header_map="dangerous").headers == [("X_A", "1"), ("X-B", "2")]
+    raw = b"GET / HTTP/1.1\r\nHost: x\r\nX_A: 1\r\nX-B: 2"
+    assert parse(raw).headers == [("HOST", "x"), ("X-B", "2")]
+    assert parse(raw, header_map="dangerous").headers == [("HOST", "x"), ("X_A", "1"),
+                                                          ("X-B", "2")]
     with pytest.raises(errors.InvalidHeaderName):
         parse(raw, header_map="refuse")
 
 
 def test_forwarder_header_wildcard():
-    raw = b"GET / HTTP/1.1\r\nX_A: 1"
-    assert parse(raw, header_map="refuse", forwarder_headers="*").headers == [("X_A", "1")]
+    raw = b"GET / HTTP/1.1\r\nHost: x\r\nX_A: 1"
+    assert parse(raw, header_map="refuse", forwarder_headers="*").headers == [("HOST", "x"),
+                                                                               ("X_A", "1")]
     with pytest.raises(errors.InvalidHeaderName):
         parse(raw, header_map="refuse", forwarder_headers="*", trusted=False)
 
 
 def test_field_limits():
-    raw = b"GET / HTTP/1.1\r\n" + b"\r\n".join(b"X-%d: v" % i for i in range(5))
-    assert len(parse(raw, limit_request_fields=5).headers) == 5
+    raw = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"\r\n".join(b"X-%d: v" % i for i in range(5))
+    assert len(parse(raw, limit_request_fields=6).headers) == 6
     with pytest.raises(errors.LimitRequestHeaders) as info:
-        parse(raw, limit_request_fields=4)
+        parse(raw, limit_request_fields=5)
     assert info.value.status_code == 431
     with pytest.raises(errors.LimitRequestHeaders):
-        parse(b"GET / HTTP/1.1\r\nX-A: 12345", limit_request_field_size=10)
-    assert parse(b"GET / HTTP/1.1\r\nX-A: 1234", limit_request_field_size=11).headers
+        parse(b"GET / HTTP/1.1\r\nHost: x\r\nX-A: 12345", limit_request_field_size=10)
+    assert parse(b"GET / HTTP/1.1\r\nHost: x\r\nX-A: 1234", limit_request_field_size=11).headers
 
 
 def test_request_line_limit_in_head():
     with pytest.raises(errors.LimitRequestLine) as info:
-        parse(b"GET /123456 HTTP/1.1", limit_request_line=10)
+        parse(b"GET /123456 HTTP/1.1\r\nHost: x", limit_request_line=10)
     assert info.value.status_code == 414
 
 
 @pytest.mark.parametrize("raw, error", [
-    (b"GET / HTTP/1.1\r\nX: \x00", errors.InvalidHeader),
-    (b"GET / HTTP/1.1\r\nX: a\nY: b", errors.InvalidHeader),
-    (b"GET / HTTP/1.1\r\nX: a\rY: b", errors.InvalidHeader),
-    (b"GET /\x01 HTTP/1.1\r\nX: a", errors.InvalidRequestLine),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX: \x00", errors.InvalidHeader),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX: a\nY: b", errors.InvalidHeader),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX: a\rY: b", errors.InvalidHeader),
+    (b"GET /\x01 HTTP/1.1\r\nHost: x\r\nX: a", errors.InvalidRequestLine),
     (b"GET / HTTP/1.1\r\nHost: a\r\nHost: a", errors.InvalidHeader),
-    (b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Ssl: off",
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Ssl: off",
      errors.InvalidSchemeHeaders),
 ])
 def test_head_errors(raw, error):

@@ -57,7 +57,7 @@ def test_partial_prefix_waits(prefix):
     assert read_proxy_header(buffer(prefix), "auto", True) is NOT_PROXY
 
 
-@pytest.mark.parametrize("data", [b"GET / HTTP/1.1\r\n", b"\r\nGET", b"PROXX "])
+@pytest.mark.parametrize("data", [b"GET / HTTP/1.1\r\nHost: x\r\n", b"\r\nGET", b"PROXX "])
 def test_not_proxy(data):
     buf = buffer(data)
     assert read_proxy_header(buf, "auto", False) is NOT_PROXY
@@ -91,7 +91,7 @@ def connection(peer=("127.0.0.1", 9), **settings):
 
 def test_connection_exposes_proxy_on_every_request():
     p = connection(proxy_protocol="v1")
-    p.receive_data(V1_LINE + b"GET / HTTP/1.1\r\n\r\n")
+    p.receive_data(V1_LINE + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     req = p.next_event()
     assert isinstance(req, Request)
     assert req.proxy is p.proxy and req.proxy_protocol_info["client_addr"] == "192.0.2.1"
@@ -101,7 +101,7 @@ def test_connection_exposes_proxy_on_every_request():
 
 def test_connection_unix_peer_always_allowed():
     p = connection(peer="/tmp/sock", proxy_protocol="v1", proxy_allow_ips=["10.0.0.1"])
-    p.receive_data(V1_LINE + b"GET / HTTP/1.1\r\n\r\n")
+    p.receive_data(V1_LINE + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert isinstance(p.next_event(), Request)
 
 
@@ -115,7 +115,7 @@ def test_connection_forbidden_peer():
 
 def test_connection_allow_cidr():
     p = connection(peer=("10.1.2.3", 9), proxy_protocol="v1", proxy_allow_ips=["10.0.0.0/8"])
-    p.receive_data(V1_LINE + b"GET / HTTP/1.1\r\n\r\n")
+    p.receive_data(V1_LINE + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert p.next_event().proxy.protocol == "TCP4"
 
 

@@ -27,7 +27,7 @@ def state(p):
     b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
     b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n",
     b"GET / HTTP/1.0\r\n\r\n",
-    b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
 ])
 @pytest.mark.parametrize("status, headers, body", [
     (200, [("Content-Length", "5")], b"hello"),

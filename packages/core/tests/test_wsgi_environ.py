@@ -207,7 +207,7 @@ def test_scheme_fallback_logic_without_protocol_verdict():
 def test_unix_socket_peer():
     cfg = make_cfg()
     proto = HTTP1Protocol(cfg, "", "/tmp/g.sock", False)
-    proto.receive_data(b"GET / HTTP/1.1\r\nX-Forwarded-Proto: https\r\n\r\n")
+    proto.receive_data(b"GET / HTTP/1.0\r\nX-Forwarded-Proto: https\r\n\r\n")
     req = proto.next_event()
     facts = ConnectionEnviron(cfg, PieceSocket(family=socket.AF_UNIX), "", "/tmp/g.sock")
     env = facts.build(req, object())

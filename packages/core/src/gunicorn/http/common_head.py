@@ -6,6 +6,7 @@ else (which the full parser then accepts or refuses with the right error).
 It never raises a ParseError itself: refusing stays the full parser's job.
 """
 
+from gunicorn.http.abnf import HOST_RE
 from gunicorn.http.events import Request
 from gunicorn.http.field_lines import NAME_CACHE
 
@@ -24,6 +25,9 @@ _MAX_CONTENT_LENGTH_DIGITS = 19
 _LINES = {}
 _LINES_MAX = 512
 _CACHED_LINE_MAX = 256
+# Host values this path found valid: a server sees the same few names over and over.
+_HOSTS = set()
+_HOSTS_MAX = 64
 
 
 def _parse_request_line(line):
@@ -99,6 +103,12 @@ def parse_common_head(head, ctx, req_number):
             if upper == "HOST":
                 if host:
                     return None
+                if value not in _HOSTS:
+                    if HOST_RE.fullmatch(value) is None:
+                        return None
+                    if len(_HOSTS) >= _HOSTS_MAX:
+                        _HOSTS.clear()
+                    _HOSTS.add(value)
                 host = True
             elif upper == "CONTENT-LENGTH":
                 # RFC 9110 section 8.6: 1*DIGIT, once.
@@ -128,6 +138,8 @@ def parse_common_head(head, ctx, req_number):
                 return None
         headers.append((upper, value))
 
+    if not host and version >= (1, 1):
+        return None  # RFC 9112 section 3.2: the full parser refuses it
     return Request(method, uri, path, query, fragment, version, headers,
                    "https" if ctx.is_ssl else "http", content_length, False, False,
                    must_close, ctx.peer_addr, req_number)

@@ -1,6 +1,6 @@
 """Turn the bytes of one request head into a Request event, applying every head rule."""
 
-from gunicorn.http.abnf import CONTENT_LENGTH_RE
+from gunicorn.http.abnf import CONTENT_LENGTH_RE, HOST_RE
 from gunicorn.http.common_head import parse_common_head
 from gunicorn.http.errors import (
     ExpectationFailed,
@@ -8,6 +8,7 @@ from gunicorn.http.errors import (
     InvalidHeader,
     InvalidSchemeHeaders,
     LimitRequestLine,
+    MissingHost,
     UnsupportedTransferCoding,
 )
 from gunicorn.http.events import Request
@@ -102,6 +103,8 @@ def parse_any_head(head, ctx, req_number=1):
                   version < (1, 1), ctx.peer_addr, req_number)
     if special is not None:
         _apply_framing_fields(req, special, ctx)
+    elif version >= (1, 1):
+        raise MissingHost(req)
     elif method == "CONNECT":
         req.must_close = True
     return req
@@ -148,6 +151,8 @@ def _apply_framing_fields(req, fields, ctx):
             if name in seen:
                 raise InvalidHeader(name, req)
             seen.add(name)
+            if name == "HOST" and HOST_RE.fullmatch(value) is None:
+                raise InvalidHeader(name, req)
         if name in scheme_headers and ctx.trusted():
             this = "https" if value == scheme_headers[name] else "http"
             if scheme is not None and this != scheme:
@@ -155,6 +160,9 @@ def _apply_framing_fields(req, fields, ctx):
             scheme = this
     if scheme is not None:
         req.scheme = scheme
+    if "HOST" not in seen and req.version >= (1, 1):
+        # RFC 9112 section 3.2: every HTTP/1.1 request names its host.
+        raise MissingHost(req)
 
     if codings is not None:
         _apply_transfer_codings(req, codings, content_length)
