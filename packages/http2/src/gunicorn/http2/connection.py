@@ -218,24 +218,11 @@ class HTTP2Connection:
             if sid in self._active:
                 out.append(ev.StreamEnded(sid, trailers))
         elif kind is h2.events.StreamReset:
-            sid = event.stream_id
-            self._outbound.pop(sid, None)
-            self._trailers.pop(sid, None)
-            self._stream_credit.pop(sid, None)
-            if sid in self._active:
-                self._active.discard(sid)
-                out.append(ev.StreamReset(sid, event.error_code))
-                if not self._resets.spend():
-                    out.append(self._calm_down("too many streams reset (rapid reset)"))
+            if self._forget_reset_stream(event, out) and not self._resets.spend():
+                out.append(self._calm_down("too many streams reset (rapid reset)"))
         elif kind is LocalReset:
             # Our stream error while h2 read frames (stream_errors): not the peer's cancel.
-            sid = event.stream_id
-            self._outbound.pop(sid, None)
-            self._trailers.pop(sid, None)
-            self._stream_credit.pop(sid, None)
-            if sid in self._active:
-                self._active.discard(sid)
-                out.append(ev.StreamReset(sid, event.error_code))
+            self._forget_reset_stream(event, out)
             self._spend_stream_error(out)
         elif kind is h2.events.WindowUpdated:
             self._pump()
@@ -309,6 +296,18 @@ class HTTP2Connection:
         if active:
             out.append(ev.StreamReset(sid, PROTOCOL_ERROR))
         self._spend_stream_error(out)
+
+    def _forget_reset_stream(self, event, out):
+        """Drop a reset stream's state; True (and a StreamReset event) if the app had it."""
+        sid = event.stream_id
+        self._outbound.pop(sid, None)
+        self._trailers.pop(sid, None)
+        self._stream_credit.pop(sid, None)
+        if sid not in self._active:
+            return False
+        self._active.discard(sid)
+        out.append(ev.StreamReset(sid, event.error_code))
+        return True
 
     def _spend_stream_error(self, out):
         # A stream we refuse or find malformed costs work and serves nothing: on
