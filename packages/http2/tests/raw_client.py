@@ -9,19 +9,24 @@ import h2.events
 import h2.settings
 
 
+def connect_h2(port, tls=False, timeout=5.0):
+    """A socket to the test server: plain (h2c) or TLS that must have picked h2 by ALPN."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    if tls:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["h2"])
+        sock = ctx.wrap_socket(sock, server_hostname="localhost")
+        assert sock.selected_alpn_protocol() == "h2"
+    return sock
+
+
 class RawH2Client:
     """One HTTP/2 connection to the test server; collects events per stream."""
 
     def __init__(self, port, tls=False, timeout=5.0, preface=True, local_settings=None):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        if tls:
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            ctx.set_alpn_protocols(["h2"])
-            sock = ctx.wrap_socket(sock, server_hostname="localhost")
-            assert sock.selected_alpn_protocol() == "h2"
-        self.sock = sock
+        self.sock = connect_h2(port, tls, timeout)
         self.conn = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True, header_encoding=None))
         if local_settings:

@@ -7,12 +7,12 @@ or ``timeout`` passes; each returns a short description of what it saw, or
 raises ``AssertionError`` with the frames read so far.
 """
 
-import socket
 import ssl
 import struct
 import time
 
 from hpack import Encoder
+from raw_client import connect_h2
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -55,15 +55,7 @@ class SpecConnection:
     """One connection to an HTTP/2 server: h2c with prior knowledge, or TLS with ALPN h2."""
 
     def __init__(self, port, timeout=5.0, tls=False):
-        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        if tls:
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            ctx.set_alpn_protocols(["h2"])
-            sock = ctx.wrap_socket(sock, server_hostname="localhost")
-            assert sock.selected_alpn_protocol() == "h2"
-        self.sock = sock
+        self.sock = connect_h2(port, tls, timeout)
         self.port = port
         self.scheme = "https" if tls else "http"
         self.timeout = timeout
