@@ -383,3 +383,19 @@ def test_websocket_send_with_text_and_bytes_fails_the_app():
 
     with _audit() as srv:
         assert asyncio.run(talk(srv.port)) == 1011
+
+
+def test_messages_after_a_complete_response_are_ignored():
+    # ASGI (more_body): once complete, further messages on the channel are ignored.
+    with _audit() as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+            sock.sendall(b"GET /after-end HTTP/1.1\r\nHost: x\r\n\r\n"
+                         b"GET /str-headers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            out = b""
+            while chunk := sock.recv(65536):
+                out += chunk
+        time.sleep(0.2)
+        log = srv.log
+    first, _, second = out.partition(b"HTTP/1.1 200 OK\r\n")[2].partition(b"HTTP/1.1 ")
+    assert first.endswith(b"\r\n\r\none") and second.startswith(b"200 OK") and out.endswith(b"str")
+    assert "Error handling request" not in log and "Traceback" not in log

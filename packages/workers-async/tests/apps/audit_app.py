@@ -58,6 +58,10 @@ async def app(scope, receive, send):
         await send({"type": "http.response.informational", "status": 103,
                     "headers": [(b"link", b"</app.js>; rel=preload")]})
         await _finish(send, b"informed")
+    elif path == "/after-end":
+        await _finish(send, b"one")
+        await send({"type": "http.response.body", "body": b"two"})
+        await send({"type": "http.response.start", "status": 500, "headers": []})
     elif path == "/str-headers":
         await _finish(send, b"str", [("x-str", "yes"), ("Content-Type", "text/plain")])
     else:

@@ -251,6 +251,10 @@ class HTTPCycle:
         kind = message["type"]
         if self.disconnected:
             raise ClientDisconnected("client disconnected")
+        if self.response_complete:
+            # ASGI http spec (more_body): once the response is complete, further
+            # messages are ignored; upstream ignores them too.
+            return
         if not self.response_started:
             if kind != "http.response.start":
                 if kind in _INFORMATIONAL_KINDS:
