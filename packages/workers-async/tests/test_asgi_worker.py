@@ -399,3 +399,12 @@ def test_messages_after_a_complete_response_are_ignored():
     first, _, second = out.partition(b"HTTP/1.1 200 OK\r\n")[2].partition(b"HTTP/1.1 ")
     assert first.endswith(b"\r\n\r\none") and second.startswith(b"200 OK") and out.endswith(b"str")
     assert "Error handling request" not in log and "Traceback" not in log
+
+
+def test_websocket_accept_takes_str_headers_as_upstream_does():
+    async def talk(port):
+        async with websockets.connect(f"ws://127.0.0.1:{port}/ws-str-headers") as ws:
+            return ws.response.headers.get("x-str")
+
+    with _audit() as srv:
+        assert asyncio.run(talk(srv.port)) == "yes"

@@ -39,7 +39,9 @@ async def app(scope, receive, send):
         return await _lifespan(scope, receive, send)
     if scope["type"] == "websocket":
         await receive()
-        if scope["path"] == "/ws-both":
+        if scope["path"] == "/ws-str-headers":
+            await send({"type": "websocket.accept", "headers": [("x-str", "yes")]})
+        elif scope["path"] == "/ws-both":
             await send({"type": "websocket.accept"})
             await send({"type": "websocket.send", "text": "t", "bytes": b"b"})
         await send({"type": "websocket.close"})

@@ -27,7 +27,7 @@ class ClientDisconnected(OSError):
     """send() after the client went away (ASGI http spec 2.4: an OSError subclass)."""
 
 
-def _field_bytes(value):
+def field_bytes(value):
     # ASGI says bytes; upstream's worker also takes str (latin-1), so apps written
     # against it keep working.
     if isinstance(value, str):
@@ -36,8 +36,8 @@ def _field_bytes(value):
 
 
 def _checked_pair(name, value):
-    name = _field_bytes(name)
-    value = _field_bytes(value)
+    name = field_bytes(name)
+    value = field_bytes(value)
     # RFC 9110 section 5.5: CR, LF and NUL never belong in a field; refuse injection.
     if b"\r" in name or b"\n" in name or b"\r" in value or b"\n" in value \
             or b"\x00" in value or b":" in name or not name:

@@ -10,7 +10,7 @@ from collections import deque
 from gunicorn import SERVER
 from gunicorn.asgi import websocket_frames as frames
 from gunicorn.asgi.access import ResponseSummary, reason_phrase
-from gunicorn.asgi.http_cycle import ClientDisconnected, header_pairs
+from gunicorn.asgi.http_cycle import ClientDisconnected, field_bytes, header_pairs
 from gunicorn.asgi.scope import websocket_scope
 from gunicorn.asgi.websocket_deflate import negotiate
 from gunicorn.asgi.websocket_handshake import (
@@ -223,7 +223,7 @@ class WebSocketSession:
         inflater = None
         if offer is not None:
             extension, inflater, self.deflater = offer
-        extra = [(bytes(k), bytes(v)) for k, v in message.get("headers", ())]
+        extra = [(field_bytes(k), field_bytes(v)) for k, v in message.get("headers", ())]
         self.conn.write(accept_response(self._key, message.get("subprotocol"), extension,
                                         extra, SERVER))
         self._log_exchange(101, [], 0)
