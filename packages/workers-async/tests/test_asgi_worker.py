@@ -373,18 +373,6 @@ def test_grace_period_cancellation_is_not_a_warning():
     assert "[WARNING] request cancelled" not in log
 
 
-def test_websocket_send_with_text_and_bytes_fails_the_app():
-    # ASGI: exactly one of text/bytes; like upstream, the app's error closes with 1011.
-    async def talk(port):
-        async with websockets.connect(f"ws://127.0.0.1:{port}/ws-both") as ws:
-            with pytest.raises(websockets.ConnectionClosed) as info:
-                await ws.recv()
-            return info.value.rcvd.code
-
-    with _audit() as srv:
-        assert asyncio.run(talk(srv.port)) == 1011
-
-
 def test_messages_after_a_complete_response_are_ignored():
     # ASGI (more_body): once complete, further messages on the channel are ignored.
     with _audit() as srv:

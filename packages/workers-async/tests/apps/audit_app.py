@@ -41,9 +41,6 @@ async def app(scope, receive, send):
         await receive()
         if scope["path"] == "/ws-str-headers":
             await send({"type": "websocket.accept", "headers": [("x-str", "yes")]})
-        elif scope["path"] == "/ws-both":
-            await send({"type": "websocket.accept"})
-            await send({"type": "websocket.send", "text": "t", "bytes": b"b"})
         await send({"type": "websocket.close"})
         return
     path = scope["path"]

@@ -200,15 +200,9 @@ class WebSocketSession:
             raise ClientDisconnected("websocket is closed")
         if kind == "websocket.send":
             text = message.get("text")
-            if text is None:
-                data = message.get("bytes")
-                if data is None:
-                    raise RuntimeError("websocket.send needs 'text' or 'bytes'")
-            elif message.get("bytes") is not None:
-                # ASGI: exactly one of them is non-None; the app fails (1011), as upstream.
-                raise RuntimeError("websocket.send has both 'text' and 'bytes'")
-            else:
-                data = text
+            data = text if text is not None else message.get("bytes")
+            if data is None:
+                raise RuntimeError("websocket.send needs 'text' or 'bytes'")
             self.conn.write(frames.encode_message(data, self.deflater))
             await self.conn.drain()
         elif kind == "websocket.close":
