@@ -542,3 +542,15 @@ def test_reading_pauses_while_the_client_does_not_read_our_writes():
     assert session.writing_paused and calls == ["pause"]
     session.resume_writing()
     assert not session.writing_paused and calls == ["pause", "resume"]
+
+
+@needs_http2
+def test_early_hint_is_a_103_headers_frame_over_h2c():
+    need("curl")
+    with ServerProcess("-k", "asgi", "--http-protocols", "h2,h1", "--http2-cleartext",
+                       "prior-knowledge", "apps.audit_app:app", cwd=TESTS) as srv:
+        out = curl("--http2-prior-knowledge", "-i", f"http://127.0.0.1:{srv.port}/early-hint")
+    text = out.stdout.decode()
+    assert text.startswith("HTTP/2 103"), out
+    assert "link: </style.css>; rel=preload; as=style" in text
+    assert "HTTP/2 200" in text and text.endswith("hinted")
