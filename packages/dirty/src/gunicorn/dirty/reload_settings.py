@@ -37,16 +37,49 @@ def write_settings(socket_path, cfg):
 
     Written aside and renamed, so the arbiter never reads half a file; owned by
     the directory's owner, the user the arbiter runs as, so it can read it
-    whatever the master's umask.
+    whatever the master's umask. Raises ``OSError`` when it cannot.
+
+    The directory belongs to that user while the master may be root, so no
+    name in it is trusted: everything goes through one descriptor of the
+    directory, the temp file is created fresh (never through a planted
+    symlink) and chowned by descriptor, and the rename replaces whatever sits
+    at the final name without following it.
     """
-    path = settings_path(socket_path)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(dirty_settings(cfg), f)
-    directory = os.stat(os.path.dirname(path))
-    if os.geteuid() == 0 and (directory.st_uid, directory.st_gid) != (0, 0):
-        os.chown(tmp, directory.st_uid, directory.st_gid)
-    os.replace(tmp, path)
+    final = FILE_NAME
+    tmp = FILE_NAME + ".tmp"
+    data = json.dumps(dirty_settings(cfg)).encode()
+    dfd = os.open(os.path.dirname(settings_path(socket_path)),
+                  os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        _unlink_at(tmp, dfd)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
+                     dir_fd=dfd)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                directory = os.fstat(dfd)
+                if os.geteuid() == 0 and (directory.st_uid, directory.st_gid) != (0, 0):
+                    os.fchown(fd, directory.st_uid, directory.st_gid)
+            finally:
+                os.close(fd)
+            os.replace(tmp, final, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            try:
+                _unlink_at(tmp, dfd)
+            except OSError:
+                pass  # the first error is the one to report
+            raise
+    finally:
+        os.close(dfd)
+
+
+def _unlink_at(name, dfd):
+    try:
+        os.unlink(name, dir_fd=dfd)
+    except FileNotFoundError:
+        pass
 
 
 def take_settings(socket_path):
