@@ -53,8 +53,9 @@ CONTENT_LENGTH_RE = re.compile(r"[0-9]+")
 # RFC 9110 section 7.2: Host = uri-host [ ":" port ], with uri-host an
 # IP-literal or a reg-name (RFC 3986 section 3.2.2; an IPv4 address is a
 # reg-name by its characters).  Empty is valid: a target without authority.
+# An IP-literal may carry an RFC 6874 zone id ("%25eth0").
 _REG_NAME = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*"
-_IP_LITERAL = r"\[[0-9A-Za-z:.\-_~!$&'()*+,;=]+\]"
+_IP_LITERAL = r"\[[0-9A-Za-z:.\-_~!$&'()*+,;=%]+\]"
 HOST_RE = re.compile("(?:" + _IP_LITERAL + "|" + _REG_NAME + ")(?::[0-9]*)?")
 
 # A bare LF (not preceded by CR), searched for while a head is incomplete.

@@ -138,8 +138,6 @@ def parse_common_head(head, ctx, req_number):
                 return None
         headers.append((upper, value))
 
-    if not host and version >= (1, 1):
-        return None  # RFC 9112 section 3.2: the full parser refuses it
     return Request(method, uri, path, query, fragment, version, headers,
                    "https" if ctx.is_ssl else "http", content_length, False, False,
                    must_close, ctx.peer_addr, req_number)

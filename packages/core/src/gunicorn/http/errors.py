@@ -79,15 +79,6 @@ class InvalidHeader(ParseError):
         self.hdr = hdr
 
 
-class MissingHost(InvalidHeader):
-    """An HTTP/1.1 request without Host (RFC 9112 section 3.2: answered with 400)."""
-
-    def __init__(self, req=None):
-        super().__init__("HOST", req)
-        self.message = "Missing Host header (required in HTTP/1.1)"
-        self.args = (self.message,)
-
-
 class InvalidHeaderName(ParseError):
     def __init__(self, hdr="", req=None):
         super().__init__("Invalid HTTP header name: %r" % (hdr,), req)
