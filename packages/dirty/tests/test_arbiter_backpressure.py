@@ -41,8 +41,8 @@ def vm_rss(pid):
 def test_slow_stream_client_bounds_the_arbiter_and_others_flow(tmp_path):
     # one dirty worker with two threads: the other call shares the slow
     # stream's worker, so pausing must be per call, not per worker link;
-    # dirty_timeout 2 < the stall: a paused stream is not timed out
-    with dirty_server(tmp_path, "--dirty-threads", "2", "--dirty-timeout", "2",
+    # a stall shorter than dirty_timeout does not time the paused stream out
+    with dirty_server(tmp_path, "--dirty-threads", "2", "--dirty-timeout", "8",
                       workers=1) as srv:
         status = booted_workers(srv, 1)
         arbiter_pid = status["pid"]
@@ -128,4 +128,60 @@ def test_a_paused_stream_finishes_on_a_worker_retired_by_hup(tmp_path):
             raise AssertionError(f"{exc} after {index} chunks\n{srv.log}")
         assert received == total
         assert all_gone(old) == []
+        client.close()
+
+
+def read_on_until_error(stream, limit=100000):
+    """Read a cancelled stream's queued chunks; the DirtyError that ends it (None if it ends)."""
+    try:
+        for n, _ in enumerate(stream):
+            assert n < limit, "the stream never ended"
+    except DirtyError as exc:
+        return exc
+    return None
+
+
+def test_a_stream_paused_past_dirty_timeout_is_cancelled_and_frees_its_thread(tmp_path):
+    # a client that stays connected but never reads must not hold the only
+    # worker thread forever: after dirty_timeout the stream is cancelled
+    with dirty_server(tmp_path, "--dirty-threads", "1", "--dirty-timeout", "2",
+                      workers=1) as srv:
+        status = booted_workers(srv, 1)
+        old = worker_pids(status)
+        client = DirtyClient(status["socket"], timeout=30)
+        stream = client.stream(ECHO, "endless_blob", CHUNK)
+        next(stream)
+        start = time.monotonic()
+        # the only thread is held by the paused stream: this call waits for it
+        assert call(srv, ECHO, "echo", "freed")["result"] == "freed"
+        waited = time.monotonic() - start
+        assert 1.0 < waited < 5.0, (waited, srv.log)
+        # the generator was closed (its finally ran) in the same worker, not killed
+        wait_for(lambda: any(e.startswith("endless_blob closed") for e in events(srv)), 5,
+                 message=f"the generator was never closed\n{srv.log}")
+        assert worker_pids(booted_workers(srv, 1)) == old
+        exc = read_on_until_error(stream)
+        assert type(exc).__name__ == "DirtyTimeoutError", (exc, srv.log)
+        client.close()
+
+
+def test_a_paused_stream_does_not_keep_a_hup_retired_worker_past_graceful_timeout(tmp_path):
+    # no dirty_timeout: only the graceful timeout bounds the retiring worker's wait
+    with dirty_server(tmp_path, "--dirty-timeout", "0", "--dirty-graceful-timeout", "2",
+                      workers=1) as srv:
+        status = booted_workers(srv, 1)
+        old = worker_pids(status)
+        client = DirtyClient(status["socket"], timeout=30)
+        stream = client.stream(ECHO, "endless_blob", CHUNK)
+        next(stream)
+        time.sleep(0.5)   # paused by now
+        hup = time.monotonic()
+        srv.signal(signal.SIGHUP)
+        assert all_gone(old, timeout=6.0) == [], srv.log
+        assert time.monotonic() - hup < 5.0
+        assert any(e.startswith("endless_blob closed") for e in events(srv)), srv.log
+        exc = read_on_until_error(stream)
+        assert type(exc).__name__ == "DirtyTimeoutError", (exc, srv.log)
+        # the fresh worker serves
+        assert call(srv, ECHO, "echo", "fresh")["result"] == "fresh"
         client.close()

@@ -3,6 +3,7 @@
 import logging
 import os
 import signal
+import types
 
 import httpx
 import pytest
@@ -124,3 +125,19 @@ def test_reload_problem_refuses_what_a_running_arbiter_cannot_take(settings, exp
         assert problem is None
     else:
         assert expected in problem
+
+
+def test_a_settings_file_that_cannot_be_written_is_logged_not_raised(tmp_path, caplog):
+    # the socket dir swapped for a symlink (by the user owning it): the master
+    # refuses to write through it, logs, and keeps running
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    companion = DirtyCompanion()
+    companion.log = logging.getLogger("gunicorn.error")
+    companion.arbiter = types.SimpleNamespace(cfg=config(dirty_workers=2, dirty_apps=[ECHO]))
+    companion.socket_path = str(tmp_path / "link" / "arbiter.sock")
+    with caplog.at_level("ERROR", logger="gunicorn.error"):
+        companion._pass_settings()
+    assert "keeps its settings after the reload: cannot pass them on" in caplog.text
+    assert list(real.iterdir()) == []

@@ -55,6 +55,7 @@ class WorkerLink:
         self.booted = False
         self.last_picked = 0
         self.retiring = False   # we told it to stop (or killed it)
+        self.retired_at = None  # loop time of the graceful stop (bounds its paused streams)
         self.lost = False       # its link closed: it is on its way out
         self.calls = {}
         self.reader = None
@@ -332,7 +333,9 @@ class DirtyArbiter:
 
     def retire(self, link):
         link.retiring = True
+        link.retired_at = self.loop.time()
         link.send_signal(signal.SIGTERM)
+        self.relay.worker_retiring(link)
 
     def kill_worker(self, link, why="was killed after a call timed out"):
         """Drop ``link`` at once: SIGKILL, close the link; reaping replaces it."""

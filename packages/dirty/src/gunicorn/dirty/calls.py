@@ -13,6 +13,11 @@ from gunicorn.dirty.errors import (
 from gunicorn.dirty.flow import StreamFlow
 from gunicorn.dirty.routing import pick_worker
 
+# How long a paused stream (flow.py) waits for its client when dirty_timeout is
+# 0 (no limit): a client that stays connected but never reads must not hold a
+# worker thread, or keep a retired worker alive, forever.
+PAUSE_LIMIT_WITHOUT_TIMEOUT = 300.0
+
 
 class ClientLink:
     """The arbiter's end of one client connection (a web worker's DirtyClient)."""
@@ -44,7 +49,7 @@ class Call:
     """One REQUEST on its way: who asked (and under which id), which worker has it, if any."""
 
     __slots__ = ("id", "client", "client_id", "payload", "link", "timer", "app_path", "action",
-                 "unwanted", "cancelled", "paused")
+                 "unwanted", "cancelled", "paused", "answered")
 
     def __init__(self, call_id, client, client_id, payload, app_path, action):
         self.id = call_id
@@ -55,6 +60,7 @@ class Call:
         self.unwanted = False       # its client stopped listening (an END from it)
         self.cancelled = False      # the worker was told to stop the stream
         self.paused = False         # the worker holds the stream: its client is behind
+        self.answered = False       # its client has had its last word (a pause timed out)
         self.timer = None
         self.app_path = app_path
         self.action = action
@@ -140,6 +146,28 @@ class CallRelay:
         if timeout and timeout > 0:
             call.timer = self.arbiter.loop.call_later(timeout, self._timed_out, call)
 
+    def arm_paused(self, call):
+        """The deadline of a paused stream: its client reads on within ``dirty_timeout``
+        (``PAUSE_LIMIT_WITHOUT_TIMEOUT`` when that is 0), and within
+        ``dirty_graceful_timeout`` of its worker's retirement, or the stream is
+        cancelled and the client gets the timeout error."""
+        self.disarm(call)
+        cfg = self.arbiter.cfg
+        limit = cfg.dirty_timeout if cfg.dirty_timeout and cfg.dirty_timeout > 0 \
+            else PAUSE_LIMIT_WITHOUT_TIMEOUT
+        loop = self.arbiter.loop
+        deadline = loop.time() + limit
+        retired_at = getattr(call.link, "retired_at", None)
+        if retired_at is not None:
+            deadline = min(deadline, retired_at + max(0, cfg.dirty_graceful_timeout))
+        call.timer = loop.call_at(deadline, self._pause_timed_out, call, limit)
+
+    def worker_retiring(self, link):
+        """``link`` was told to stop: its paused streams get ``dirty_graceful_timeout`` at most."""
+        for call in list(link.calls.values()):
+            if call.paused and not call.answered:
+                self.arm_paused(call)
+
     def disarm(self, call):
         if call.timer is not None:
             call.timer.cancel()
@@ -157,6 +185,13 @@ class CallRelay:
         call = link.calls.get(msg.request_id)
         if call is None:
             return  # answered already (timed out): discard
+        if call.answered:
+            # a cancelled paused stream: its client has its error; the END
+            # (or a last word) means the worker's thread is free
+            if msg.type != wire.CHUNK:
+                self._finish(call)
+                self.dispatch()
+            return
         if msg.type == wire.CHUNK:
             if call.client.closed or call.unwanted:
                 self.cancel_stream(call)
@@ -198,10 +233,39 @@ class CallRelay:
         # goes nowhere, and put a fresh worker in its place
         self.arbiter.kill_worker(call.link)
 
+    def _pause_timed_out(self, call, limit):
+        if self.calls.get(call.id) is not call:
+            return
+        # The client has not read for too long. Its stream is stopped in the
+        # worker (the generator's finally runs) and the client gets what a
+        # timed-out call gets; the call stays the worker's until the worker's
+        # END, so its thread is not handed another call before it is free.
+        self.calls.pop(call.id, None)
+        self.flow.forget(call)
+        call.answered = True
+        call.client.send_error(call.client_id, DirtyTimeoutError(
+            f"Dirty task {call.app_path}.{call.action} timed out after {limit}s",
+            timeout=limit))
+        self.log.warning("Dirty worker %s: %s.%s: its client has not read the stream for "
+                         "%ss; stream cancelled", call.link.pid, call.app_path, call.action,
+                         limit)
+        self.cancel_stream(call)
+        # a generator that will not stop still loses its worker
+        self.disarm(call)
+        call.timer = self.arbiter.loop.call_later(max(limit, 1.0), self._stuck, call)
+
+    def _stuck(self, call):
+        if call.link.calls.get(call.id) is call:
+            self.log.warning("Dirty worker %s: %s.%s did not stop its cancelled stream; "
+                             "replacing the worker", call.link.pid, call.app_path, call.action)
+            self.arbiter.kill_worker(call.link, "was killed: a cancelled stream did not stop")
+
     def worker_lost(self, link, why):
         """``link`` is gone: every call it had fails with DirtyWorkerError."""
         for call in list(link.calls.values()):
             self._finish(call)
+            if call.answered:
+                continue
             call.client.send_error(call.client_id, DirtyWorkerError(
                 f"Dirty worker {link.pid} {why} while handling {call.app_path}.{call.action}",
                 worker_id=link.pid))

@@ -56,8 +56,9 @@ class StreamFlow:
         if call.paused or client.closed or queued_bytes(client) <= HIGH_WATER:
             return
         call.paused = True
-        # the worker is not late while it waits for the client: no dirty_timeout
-        self.relay.disarm(call)
+        # the worker is not late while it waits for the client: no dirty_timeout,
+        # but the client must read on within it (calls.CallRelay.arm_paused)
+        self.relay.arm_paused(call)
         self._tell_worker(call, paused=True)
         client.paused.add(call)
         if client.drain_waiter is None:

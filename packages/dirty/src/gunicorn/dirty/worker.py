@@ -244,7 +244,7 @@ class DirtyWorker:
                     break
                 self._send(wire.CHUNK, request_id, {"data": item})
                 # paused: hold the generator here, before it makes the next item
-                if not self._wait_for_gate(gate):
+                if not self._wait_for_gate(gate) or request_id in self._cancelled:
                     break
         finally:
             self._streaming.pop(request_id, None)
