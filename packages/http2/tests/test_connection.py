@@ -60,6 +60,21 @@ def test_request_body_and_trailers(pair):
     assert of(ev.StreamEnded, events)[0].trailers == [("X-CHECKSUM", "abc")]
 
 
+def test_trailers_ending_a_body_short_of_its_content_length_reset_the_stream(pair):
+    # RFC 9113 section 8.1.1: h2 checks the length only on DATA that ends the stream.
+    pair.client.send_headers(1, [(":method", "POST"), (":path", "/up"), (":scheme", "http"),
+                                 (":authority", "h"), ("content-length", "10")])
+    pair.client.send_data(1, b"hello")
+    pair.client.send_headers(1, [("x-checksum", "abc")], end_stream=True)
+    events = pair.to_server()
+    assert not of(ev.StreamEnded, events)
+    pair.to_client()
+    resets = of(h2.events.StreamReset, pair.client_events)
+    assert [(e.stream_id, e.error_code) for e in resets] == [(1, PROTOCOL_ERROR)]
+    # The connection goes on serving.
+    assert of(ev.StreamRequest, pair.request(3))
+
+
 def test_response_goes_out_with_server_and_date(pair):
     pair.request()
     pair.server.send_response(1, 200, [("Content-Type", "text/plain"), ("Connection", "close"),

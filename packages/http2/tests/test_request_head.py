@@ -55,6 +55,14 @@ MALFORMED = {
     "TE other than trailers": block(("te", "gzip")),
     "content-length not a number": block(("content-length", "+1")),
     "content-lengths that disagree": block(("content-length", "1"), ("content-length", "2")),
+    # str.isdigit() is true for superscript two, int() is not.
+    "content-length a non-ASCII digit": block() + [(b"content-length", b"\xb2")],
+    # Section 8.3.1: :authority is host[:port], :path a printable ASCII target.
+    "userinfo in :authority": [(b":method", b"GET"), (b":path", b"/"), (b":scheme", b"http"),
+                               (b":authority", b"u@h")],
+    "space in :authority": [(b":method", b"GET"), (b":path", b"/"), (b":scheme", b"http"),
+                            (b":authority", b"a b")],
+    "control character in :path": block(path="/a\x01b"),
 }
 
 

@@ -10,6 +10,7 @@ str pairs as the HTTP/1 parser gives.
 
 import re
 
+from gunicorn.http.abnf import HOST_RE, TARGET_INVALID_RE
 from gunicorn.http.events import Request
 
 VERSION = (2, 0)
@@ -106,7 +107,8 @@ def build_request(headers, peer_addr, is_ssl, req_number=1, weight=DEFAULT_WEIGH
             host = value
             continue
         if name == "content-length":
-            if not value.isdigit():
+            # 1*DIGIT in ASCII: str.isdigit() alone also takes "\xb2" and the like.
+            if not (value.isascii() and value.isdigit()):
                 raise MalformedRequest("invalid content-length %r" % (value,))
             if content_length is not None and int(value) != content_length:
                 raise MalformedRequest("conflicting content-length fields")
@@ -123,6 +125,9 @@ def build_request(headers, peer_addr, is_ssl, req_number=1, weight=DEFAULT_WEIGH
         raise MalformedRequest("no :scheme")
     if not path:
         raise MalformedRequest("no :path")
+    if TARGET_INVALID_RE.search(path) is not None:
+        # Section 8.3.1 / RFC 9112 section 3.2: a target is printable ASCII.
+        raise MalformedRequest("invalid :path")
     # Section 8.3.1: :authority names the target; a host field must agree with it.
     if authority is None:
         if host is None:
@@ -130,6 +135,9 @@ def build_request(headers, peer_addr, is_ssl, req_number=1, weight=DEFAULT_WEIGH
         authority = host
     elif host is not None and host != authority:
         raise MalformedRequest("host differs from :authority")
+    if HOST_RE.fullmatch(authority) is None:
+        # Section 8.3.1: host[:port], no userinfo (RFC 9110 section 7.2).
+        raise MalformedRequest("invalid :authority")
     # Joined cookies, then HOST, after the other fields: the order upstream 27.0.1 gives.
     if cookies:
         fields.append(("COOKIE", "; ".join(cookies)))

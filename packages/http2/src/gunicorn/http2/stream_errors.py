@@ -4,8 +4,8 @@ h2 ends the whole connection for some errors RFC 9113 scopes to one stream.
 This subclass answers them with RST_STREAM and goes on serving the others:
 
 - a content-length that is not a number or disagrees with another one, a
-  body longer or shorter than its content-length, and trailers without
-  END_STREAM: malformed requests, stream errors of type PROTOCOL_ERROR
+  body longer or shorter than its content-length (also when trailers end
+  it), and trailers without END_STREAM: malformed requests, stream errors of type PROTOCOL_ERROR
   (section 8.1.1);
 - a HEADERS frame over our SETTINGS_MAX_CONCURRENT_STREAMS: a stream error
   of type REFUSED_STREAM (section 5.1.2), so a client that raced a lower
@@ -50,10 +50,11 @@ class ServerH2Connection(H2Connection):
     def _receive_headers_frame(self, frame):
         sid = frame.stream_id
         stream = self.streams.get(sid)
-        if (stream is not None and "END_STREAM" not in frame.flags
-                and stream.state_machine.state in RECEIVING
-                and stream.state_machine.headers_received):
-            # Trailers must end the stream (section 8.1): a malformed request.
+        if (stream is not None and stream.state_machine.state in RECEIVING
+                and stream.state_machine.headers_received
+                and ("END_STREAM" not in frame.flags or _body_short(stream))):
+            # Trailers must end the stream (section 8.1), and the body they end
+            # must be as long as its content-length (8.1.1): else malformed.
             _decode_headers(self.decoder, frame.data)   # the HPACK state stays in step
             self.state_machine.process_input(ConnectionInputs.RECV_HEADERS)
             return self._stream_error(sid, ErrorCodes.PROTOCOL_ERROR)
@@ -98,6 +99,15 @@ class ServerH2Connection(H2Connection):
         self.state_machine.process_input(ConnectionInputs.SEND_RST_STREAM)
         frames = self.streams[stream_id].reset_stream(error_code)
         return frames, [LocalReset(stream_id, error_code)]
+
+
+def _body_short(stream):
+    """Whether ``stream`` got fewer DATA bytes than its content-length announced.
+
+    h2 checks the length on a DATA frame that ends the stream, not on trailers.
+    """
+    expected = stream._expected_content_length
+    return expected is not None and expected != stream._actual_content_length
 
 
 def _lenient_content_length(stream):
