@@ -182,14 +182,13 @@ class HTTP1Connection:
                 if not self._closed:
                     return NEED_DATA
             elif data[1] == 10:
-                if not self._skipped_crlf:
-                    # RFC 9112 section 2.2: ignore one empty line before a request.
-                    buf.discard(2)
-                    self._skipped_crlf = True
-                if data.startswith(b"\r\n"):
-                    # A second one is an empty request line: refuse it now
-                    # rather than wait for a CRLF CRLF that may never come.
+                # RFC 9112 section 2.2: one empty line before a request is
+                # ignored; a second one is an empty request line, refused now
+                # rather than after waiting for a CRLF CRLF that may never come.
+                if self._skipped_crlf or data[2:4] == b"\r\n":
                     raise InvalidRequestLine("")
+                buf.discard(2)
+                self._skipped_crlf = True
         end = data.find(b"\r\n\r\n", buf._searched)
         if end < 0:
             # Later searches skip what was searched (less 3 bytes of a split CRLF CRLF).
