@@ -217,8 +217,7 @@ def test_body_length_falls_back_on_the_forwarded_header():
 def test_lazy_header_list_is_built_once_and_can_be_replaced():
     from gunicorn.uwsgi.request_vars import UWSGIRequest, environ_parts
     parts = environ_parts({"HTTP_HOST": "h", "CONTENT_TYPE": "a/b", "REQUEST_URI": "/"})
-    req = UWSGIRequest(parts.method, parts.uri, parts.path, parts.query, "", parts.version,
-                       None, extra_environ=parts.environ, environ_complete=True)
+    req = UWSGIRequest(parts, must_close=False, peer_addr=None, req_number=1)
     assert req.headers == [("HOST", "h"), ("CONTENT-TYPE", "a/b")]
     assert req.headers is req.headers
     req.headers = [("X", "1")]

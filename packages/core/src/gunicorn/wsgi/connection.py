@@ -88,11 +88,14 @@ class ClientConnection:
 
         Only for a protocol with a ``whole_sender`` (see ``__init__``).
         """
-        for data in self.whole_sender(event, body):
-            if data:
-                self._pending.append(data)
-                self._pending_size += len(data)
-        self.flush()
+        head, data, tail = self.whole_sender(event, body)
+        pending = self._pending
+        if pending:
+            pending += (head, data, tail)
+            self.flush()
+            return
+        self.sock.sendall(head + data + tail if tail else head + data)
+        self.wrote = True
 
     def discard_pending(self):
         """Drop bytes not yet written (an error page replaces them)."""

@@ -183,17 +183,24 @@ class ConnectionEnviron:
         self.script_name = settings.script_name
         self.server = self._listener_server(server)
 
-        base = dict(settings.base)
-        base["gunicorn.socket"] = sock
+        # The connection's own keys, laid over the worker's shared ones per request
+        # (most connections carry one request: no merged copy is kept).
         if isinstance(peer, tuple):
-            base["REMOTE_ADDR"] = peer[0]
-            base["REMOTE_PORT"] = str(peer[1])
+            own = {"gunicorn.socket": sock, "REMOTE_ADDR": peer[0], "REMOTE_PORT": str(peer[1])}
         elif isinstance(peer, bytes):
-            base["REMOTE_ADDR"] = peer.decode("latin-1")
+            own = {"gunicorn.socket": sock, "REMOTE_ADDR": peer.decode("latin-1")}
         else:
             # Unix-socket peers are usually unnamed: REMOTE_ADDR is then "".
-            base["REMOTE_ADDR"] = peer or ""
-        self.base = base
+            own = {"gunicorn.socket": sock, "REMOTE_ADDR": peer or ""}
+        self._own = own
+        self._shared = settings.base
+
+    @property
+    def base(self):
+        """A new dict of the environ keys every request of this connection starts with."""
+        environ = self._shared.copy()
+        environ.update(self._own)
+        return environ
 
     @staticmethod
     def _listener_server(server):
@@ -237,7 +244,8 @@ class ConnectionEnviron:
         """The environ dict for request head ``req`` reading its body from ``wsgi_input``."""
         if getattr(req, "environ_complete", False):
             return self._copy_cgi(req, wsgi_input, early_hints)
-        environ = dict(self.base)
+        environ = self._shared.copy()
+        environ.update(self._own)
         environ["wsgi.input"] = wsgi_input
         if early_hints is not None:
             environ["wsgi.early_hints"] = early_hints
@@ -321,7 +329,8 @@ class ConnectionEnviron:
         for HTTP/1.1: the server name from Host or the listener, PATH_INFO from
         the request path.
         """
-        environ = self.base.copy()
+        environ = self._shared.copy()
+        environ.update(self._own)
         proxy = getattr(req, "proxy", None)
         if proxy is not None:
             environ.update(proxy_environ(proxy))

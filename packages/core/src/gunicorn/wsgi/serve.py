@@ -223,7 +223,8 @@ class ServedConnection:
         self.addr = addr
         server, nodelay = settings.listener_facts(listener, sock)
         self.listener_name = server
-        is_ssl = is_tls_socket(sock)
+        # (A plain socket object is the common case, and is never TLS.)
+        is_ssl = type(sock) is not socket.socket and is_tls_socket(sock)
         if not nodelay:
             _no_delay(sock)
         if proto is None:
@@ -310,14 +311,17 @@ class ServedConnection:
             environ = self.environ.build(req, body, resp.early_hints)
             if not self.keepalive:
                 req.force_close()
-            settings.count_request(worker)
+            if settings.count_lock is None:
+                worker.nr += 1
+            else:
+                settings.count_request(worker)
             if worker.nr >= worker.max_requests:
                 if worker.alive:
                     log.info("Autorestarting worker after current request.")
                 worker.alive = False
                 req.force_close()
             result = worker.wsgi(environ, resp.start_response)
-            if self._already_handled(result):
+            if settings.already_handled is not None and self._already_handled(result):
                 # The app took the socket over (e.g. a websocket): write nothing.
                 self.conn.broken = True
                 return False
@@ -463,11 +467,11 @@ class ServedConnection:
 
     def _fallback_environ(self, req, body):
         if req is None:
-            return dict(self.environ.base)
+            return self.environ.base
         try:
             return self.environ.build(req, body)
         except Exception:
-            return dict(self.environ.base)
+            return self.environ.base
 
     def _close_iterable(self, result):
         close = getattr(result, "close", None)

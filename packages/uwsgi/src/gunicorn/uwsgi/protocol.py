@@ -161,25 +161,22 @@ class UWSGIProtocol:
 
     def next_event(self):
         """The next request-side event, ``NEED_DATA`` or ``PAUSED``; raises on bad input."""
-        if self._state == ERROR:
-            raise self._error
+        state = self._state
         try:
-            return self._next_event()
+            if state == IDLE:
+                return self._read_head()
+            if state == BODY:
+                return self._read_body()
+            if state == DONE:
+                return PAUSED
+            if state == ERROR:
+                raise self._error
+            return ConnectionClosed()
         except Exception as exc:
             self._state = ERROR
             self._error = exc
             self._must_close = True
             raise
-
-    def _next_event(self):
-        state = self._state
-        if state == IDLE:
-            return self._read_head()
-        if state == BODY:
-            return self._read_body()
-        if state == DONE:
-            return PAUSED
-        return ConnectionClosed()
 
     def _read_head(self):
         if not self._buffer:
@@ -209,16 +206,7 @@ class UWSGIProtocol:
         # Without uwsgi_keepalive the connection closes after this response, as
         # uWSGI's does: nginx would only close it itself.
         self._must_close = self._must_close or not (self._reuse and parts.keep_alive)
-        self.request = UWSGIRequest(
-            parts.method, parts.uri, parts.path, parts.query, "", parts.version,
-            parts.explicit_headers, scheme=parts.scheme, content_length=parts.content_length,
-            chunked=False,
-            # nginx has read the whole body before it connects: never ask for it.
-            expect_continue=False,
-            must_close=self._must_close, peer_addr=self.peer_addr,
-            req_number=self._req_number, extra_environ=parts.environ,
-            environ_complete=True,
-        )
+        self.request = UWSGIRequest(parts, self._must_close, self.peer_addr, self._req_number)
         self._body_left = parts.content_length
         self._state = BODY
         return self.request

@@ -71,6 +71,30 @@ class UWSGIRequest(Request):
 
     __slots__ = ("_headers", "_headers_seen", "_environ")
 
+    def __init__(self, parts: RequestParts, must_close: bool, peer_addr, req_number: int):
+        # Request.__init__'s fields, set directly: one of these per nginx request.
+        self.method = parts.method
+        self.uri = parts.uri
+        self.path = parts.path
+        self.query = parts.query
+        self.fragment = ""
+        self.version = parts.version
+        self._headers = parts.explicit_headers
+        self._headers_seen = None
+        self.trailers = []
+        self.scheme = parts.scheme
+        self.content_length = parts.content_length
+        self.chunked = False
+        # nginx has read the whole body before it connects: never ask for it.
+        self.expect_continue = False
+        self.must_close = must_close
+        self.peer_addr = self.remote_addr = peer_addr
+        self.req_number = req_number
+        self.proxy = None
+        self._environ = parts.environ
+        self.environ_complete = True
+        self.body = None
+
     @property
     def headers(self):
         headers = self._headers
@@ -181,7 +205,8 @@ def environ_parts(env: dict[str, str], is_ssl: bool = False, script_name: str = 
         _append_body_headers(env, headers)
     connection = get("HTTP_CONNECTION")
     # Default keep-alive, whatever SERVER_PROTOCOL says; only "Connection: close" ends it.
-    keep_alive = not connection or not _says_close(connection)
+    keep_alive = not connection or "close" not in connection.lower() \
+        or not _says_close(connection)
     return RequestParts(method, uri, path, query, version, scheme,
                         _content_length(get("CONTENT_LENGTH", "")), keep_alive, env, headers)
 
