@@ -169,7 +169,7 @@ def test_busy_address_gives_up_with_clear_error(monkeypatch, caplog):
 
 
 def test_missing_tls_files_fail_early(tmp_path):
-    with pytest.raises(ValueError, match="certfile"):
+    with pytest.raises(RuntimeError, match="certfile"):
         sock.create_sockets(make_conf(("127.0.0.1", 0), certfile=str(tmp_path / "no.pem")), LOG)
 
 

@@ -39,10 +39,14 @@ def parse_address(netloc, default_port="8000"):
         host, port = netloc, default_port
 
     try:
-        port = int(port)
+        number = int(port)
     except (TypeError, ValueError):
         raise RuntimeError(f"{port!r} is not a valid port number.") from None
-    return host.lower(), port
+    # a TCP port is 16 bits (RFC 9293 section 3.1); a larger one would only
+    # fail at bind() in the master, as an OverflowError traceback
+    if not 0 <= number <= 65535:
+        raise RuntimeError(f"{port!r} is not a valid port number.")
+    return host.lower(), number
 
 
 def is_ipv6(addr):

@@ -193,7 +193,7 @@ class Config:
         uri = self.settings["worker_class"].get()
         if isinstance(uri, str) and _is_sync(uri) and self.threads > 1:
             uri = THREADED_WORKER
-        worker_class = load_class(uri)
+        worker_class = _naming("worker_class", load_class, uri)
         if hasattr(worker_class, "setup"):
             worker_class.setup()
         return worker_class
@@ -202,7 +202,8 @@ class Config:
     def address(self):
         from gunicorn.addresses import parse_address
 
-        return [parse_address(_text(bind)) for bind in self.settings["bind"].get()]
+        return [_naming("bind", parse_address, _text(bind), show=True)
+                for bind in self.settings["bind"].get()]
 
     @property
     def uid(self):
@@ -229,7 +230,8 @@ class Config:
         statsd = self.settings.get("statsd_host")
         if uri == DEFAULT_LOGGER and statsd is not None and statsd.value is not None:
             uri = STATSD_LOGGER
-        logger_class = load_class(uri, default=DEFAULT_LOGGER, section="gunicorn.loggers")
+        logger_class = _naming("logger_class", load_class, uri, default=DEFAULT_LOGGER,
+                               section="gunicorn.loggers")
         if hasattr(logger_class, "install"):
             logger_class.install()
         return logger_class
@@ -249,7 +251,8 @@ class Config:
         for item in self.settings["raw_env"].get() or ():
             key, sep, value = _text(item).partition("=")
             if not sep:
-                raise RuntimeError(f"environment setting {item!r} invalid")
+                raise RuntimeError(f"Invalid value for raw_env: environment setting {item!r} "
+                                   "invalid (KEY=VALUE expected)")
             env[key] = value
         return env
 
@@ -276,7 +279,8 @@ class Config:
             # ``\=`` is an escaped equals sign inside the key.
             parts = re.split(r"(?<!\\)=", _text(item), maxsplit=1)
             if len(parts) != 2:
-                raise RuntimeError(f"environment setting {item!r} invalid")
+                raise RuntimeError(f"Invalid value for raw_paste_global_conf: environment setting "
+                                   f"{item!r} invalid (KEY=VALUE expected)")
             key, value = (part.replace("\\=", "=") for part in parts)
             conf[key] = value
         return conf
@@ -286,6 +290,19 @@ class Config:
 
     def proxy_allow_networks(self):
         return _networks(self.proxy_allow_ips)
+
+
+def _naming(name, resolve, value, show=False, **kwargs):
+    """``resolve(value)``; its RuntimeError names the setting to change, as every config error must."""
+    from gunicorn.plugins import MissingExtension
+
+    try:
+        return resolve(value, **kwargs)
+    except MissingExtension:
+        raise  # already says which worker class or protocol needs which extra
+    except RuntimeError as exc:
+        shown = f"{value!r}: " if show else ""
+        raise RuntimeError(f"Invalid value for {name}: {shown}{exc}") from None
 
 
 def _mirrorable(setting):

@@ -167,7 +167,9 @@ def _module_available(module):
 
 
 def check_config(cfg):
-    """Raise ``MissingExtension`` for settings whose sibling is not installed.
+    """Raise ``MissingExtension`` for settings whose sibling is not installed,
+    ``RuntimeError`` for a protocol no installed distribution registers and for
+    ``--paste`` without PasteDeploy.
 
     Only looks for the modules (no import), so it is safe before daemonizing
     and before a worker class's ``setup()`` (e.g. gevent's monkey patching).
@@ -178,8 +180,18 @@ def check_config(cfg):
     protocol = getattr(cfg, "protocol", "http")
     if protocol:
         require_extension("protocol", protocol)
+        if find_entry_point(PROTOCOLS_GROUP, protocol) is None:
+            # else every worker would fail to boot on it (exit 3, a traceback each)
+            known = ", ".join(sorted({ep.name for ep in entry_points(PROTOCOLS_GROUP)})) or "none"
+            raise RuntimeError(f"Invalid value for protocol: {protocol!r} is not a known "
+                               f"protocol (installed: {known})")
     for proto in getattr(cfg, "http_protocols", None) or ():
         require_extension("http_protocols", proto)
+    paste = getattr(cfg, "paste", None)
+    if isinstance(paste, str) and not _module_available("paste.deploy"):
+        # else the master starts and every worker fails to boot on the import
+        raise RuntimeError(f"Invalid value for paste: {paste!r} needs the PasteDeploy package: "
+                           "pip install PasteDeploy")
     if getattr(cfg, "dirty_apps", None):
         require_extension("setting", "dirty_apps")
     if getattr(cfg, "dirty_workers", 0):

@@ -176,12 +176,12 @@ def _adopt(fd, conf, log):
     return listener_class(name, conf, log, fd=fd)
 
 
-def _check_tls_files(conf):
-    # fail at start, not on the first TLS handshake in a worker
+def check_tls_files(conf):
+    """Fail at start (one ``Error:`` line naming the setting), not on the first TLS handshake."""
     for setting in ("certfile", "keyfile"):
         path = getattr(conf, setting, None)
         if path and not os.path.exists(path):
-            raise ValueError(f'{setting} "{path}" does not exist')
+            raise RuntimeError(f"Invalid value for {setting}: {path!r} does not exist")
 
 
 def _bind(addr, conf, log):
@@ -214,7 +214,7 @@ def create_sockets(conf, log, fds=None):
         inherited += list(fds)
     to_bind = [a for a in addresses if not isinstance(a, int)]
 
-    _check_tls_files(conf)
+    check_tls_files(conf)
 
     if inherited:
         return [_adopt(fd, conf, log) for fd in inherited]

@@ -120,7 +120,7 @@ class Application(BaseApplication):
     def get_config_from_filename(self, filename):
         """Execute a Python config file and return its globals."""
         if not os.path.exists(filename):
-            raise RuntimeError(f"{filename!r} doesn't exist")
+            raise RuntimeError(f"Invalid value for config: {filename!r} doesn't exist")
 
         if os.path.splitext(filename)[1] in (".py", ".pyc"):
             spec = importlib.util.spec_from_file_location(CONFIG_MODULE_NAME, filename)
@@ -258,6 +258,9 @@ class Application(BaseApplication):
             # a bad --bind or -e would otherwise pass the check and fail at start
             self.cfg.address  # noqa: B018
             self.cfg.env  # noqa: B018
+            from gunicorn.sock import check_tls_files
+
+            check_tls_files(self.cfg)
         except RuntimeError as exc:
             # gunicorn's own verdict on a setting: one line, as at start
             raise ConfigError(str(exc)) from None

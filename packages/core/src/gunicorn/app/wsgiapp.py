@@ -18,7 +18,7 @@ class WSGIApplication(Application):
             config_uri = os.path.abspath(opts.paste)
             config_file = config_uri.split("#", 1)[0]
             if not os.path.exists(config_file):
-                raise ConfigError(f"{config_file!r} not found")
+                raise ConfigError(f"Invalid value for paste: {config_file!r} not found")
             self.cfg.set("default_proc_name", config_file)
             self.app_uri = config_uri
             if has_logging_config(config_file):
