@@ -129,3 +129,46 @@ def test_known_protocols_pass_check_config():
     cfg = Config()
     plugins.check_config(cfg)  # http
     assert cfg.protocol == "http"
+
+
+# -- logging and worker settings read at start ----------------------------------------
+
+@pytest.mark.parametrize("args, needle", [
+    # upstream: "Error: Error: '...' isn't writable", no setting named
+    (["--error-logfile", "/nonexistent/dir/e.log"], "Error: Invalid value for errorlog: "),
+    (["--access-logfile", "/nonexistent/dir/a.log"], "Error: Invalid value for accesslog: "),
+    (["--log-config", "/nonexistent/log.ini"], "Error: Invalid value for logconfig: "),
+    (["--log-config-json", "/nonexistent/log.json"], "Error: Invalid value for logconfig_json: "),
+    (["--log-syslog", "--log-syslog-to", "bogus://x"], "Error: Invalid value for syslog_addr: "),
+    # upstream: "Unhandled exception in main loop", a traceback and exit status 255
+    (["--worker-tmp-dir", "/nonexistent/tmpdir"], "Error: Invalid value for worker_tmp_dir: "),
+])
+def test_start_names_the_logging_or_worker_setting(project, args, needle):
+    result = gunicorn(project, "--bind", "127.0.0.1:0", *args, "app:app")
+    assert result.returncode == 1
+    assert one_error_line(result).startswith(needle)
+    assert "Error: Error:" not in result.stderr
+    assert "Booting worker" not in result.stderr
+
+
+def test_check_config_refuses_a_missing_worker_tmp_dir(project):
+    result = gunicorn(project, "--check-config", "--worker-tmp-dir", "/nonexistent/tmpdir",
+                      "app:app")
+    assert result.returncode == 1
+    assert "Invalid value for worker_tmp_dir: " in one_error_line(result)
+
+
+def test_unreachable_statsd_is_one_warning_line(tmp_path):
+    from gunicorn.instrument.statsd import Statsd
+
+    cfg = Config()
+    cfg.set("statsd_host", f"unix://{tmp_path / 'absent.sock'}")
+    cfg.set("errorlog", str(tmp_path / "error.log"))
+    logger = Statsd(cfg)
+    assert logger.sock is None
+    for handler in logger.error_log.handlers:
+        handler.flush()
+    text = (tmp_path / "error.log").read_text()
+    logger.setup(Config())  # the shared gunicorn.error logger back on stderr
+    assert "Cannot open statsd socket for statsd_host " in text
+    assert "Traceback" not in text

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import contextlib
 import datetime
 import json
 import logging
@@ -104,6 +105,17 @@ class SafeAtoms(dict):
             if lowered != key and dict.__contains__(self, lowered):
                 return dict.__getitem__(self, lowered)
         return "-"
+
+
+@contextlib.contextmanager
+def _naming_setting(name):
+    """Make a failure inside a one-line error naming the setting to change, as every config error must."""
+    try:
+        yield
+    except (RuntimeError, OSError) as exc:
+        if str(exc).startswith("Invalid value for "):
+            raise
+        raise RuntimeError(f"Invalid value for {name}: {exc}") from None
 
 
 def parse_syslog_address(addr):
@@ -249,15 +261,16 @@ class Logger:
         self._drop_own_handlers()
 
         errorlog = getattr(cfg, "errorlog", "-")
-        if getattr(cfg, "capture_output", False) and errorlog not in (None, "-"):
-            self._capture_stdio(errorlog)
-
-        self._set_handler(self.error_log, errorlog,
-                          logging.Formatter(self.error_fmt, self.datefmt))
+        with _naming_setting("errorlog"):
+            if getattr(cfg, "capture_output", False) and errorlog not in (None, "-"):
+                self._capture_stdio(errorlog)
+            self._set_handler(self.error_log, errorlog,
+                              logging.Formatter(self.error_fmt, self.datefmt))
         accesslog = getattr(cfg, "accesslog", None)
         if accesslog is not None:
-            self._set_handler(self.access_log, accesslog,
-                              logging.Formatter(self.access_fmt), stream=sys.stdout)
+            with _naming_setting("accesslog"):
+                self._set_handler(self.access_log, accesslog,
+                                  logging.Formatter(self.access_fmt), stream=sys.stdout)
 
         if getattr(cfg, "syslog", False):
             self._set_syslog_handler(self.error_log, cfg, self.syslog_fmt, "error")
@@ -316,7 +329,7 @@ class Logger:
             try:
                 handler = logging.FileHandler(output)
             except OSError as exc:
-                raise RuntimeError("Error: '%s' isn't writable [%r]" % (output, exc))
+                raise RuntimeError("'%s' isn't writable [%r]" % (output, exc)) from None
             self._give_to_worker_user(handler.baseFilename)
         self._install(log, handler, fmt)
 
@@ -347,15 +360,17 @@ class Logger:
         try:
             facility = SYSLOG_FACILITIES[facility_name]
         except KeyError:
-            raise RuntimeError("unknown syslog facility name: %r" % facility_name)
+            raise RuntimeError("Invalid value for syslog_facility: unknown syslog facility "
+                               "name: %r" % facility_name) from None
 
         addr = getattr(cfg, "syslog_addr", None) or "udp://localhost:%d" % SYSLOG_DEFAULT_PORT
-        socktype, address = parse_syslog_address(addr)
-        try:
-            handler = logging.handlers.SysLogHandler(
-                address=address, facility=facility, socktype=socktype)
-        except OSError as exc:
-            raise RuntimeError("Error: cannot reach syslog at %r: %s" % (addr, exc))
+        with _naming_setting("syslog_addr"):
+            socktype, address = parse_syslog_address(addr)
+            try:
+                handler = logging.handlers.SysLogHandler(
+                    address=address, facility=facility, socktype=socktype)
+            except OSError as exc:
+                raise RuntimeError("cannot reach syslog at %r: %s" % (addr, exc)) from None
         self._install(log, handler, formatter)
 
     def _apply_logconfig(self, cfg):
@@ -363,27 +378,30 @@ class Logger:
         logconfig_json = getattr(cfg, "logconfig_json", None)
         logconfig = getattr(cfg, "logconfig", None)
         if logconfig_dict:
-            self._dict_config(logconfig_dict)
+            with _naming_setting("logconfig_dict"):
+                self._dict_config(logconfig_dict)
         elif logconfig_json:
-            try:
-                with open(logconfig_json) as source:
-                    loaded = json.load(source)
-            except FileNotFoundError:
-                raise RuntimeError("Error: log config JSON '%s' not found" % logconfig_json)
-            except (OSError, ValueError) as exc:
-                raise RuntimeError("Error: log config JSON '%s': %s" % (logconfig_json, exc))
-            if not isinstance(loaded, dict):
-                raise RuntimeError("Error: log config JSON '%s' is not an object" % logconfig_json)
-            self._dict_config(loaded)
+            with _naming_setting("logconfig_json"):
+                try:
+                    with open(logconfig_json) as source:
+                        loaded = json.load(source)
+                except FileNotFoundError:
+                    raise RuntimeError("log config JSON '%s' not found" % logconfig_json) from None
+                except (OSError, ValueError) as exc:
+                    raise RuntimeError("log config JSON '%s': %s" % (logconfig_json, exc)) from None
+                if not isinstance(loaded, dict):
+                    raise RuntimeError("log config JSON '%s' is not an object" % logconfig_json)
+                self._dict_config(loaded)
         elif logconfig:
-            if not os.path.exists(logconfig):
-                raise RuntimeError("Error: log config '%s' not found" % logconfig)
-            defaults = {"__file__": logconfig, "here": os.path.dirname(logconfig)}
-            try:
-                logging.config.fileConfig(
-                    logconfig, defaults=defaults, disable_existing_loggers=False)
-            except Exception as exc:
-                raise RuntimeError("Error: log config '%s': %s" % (logconfig, exc))
+            with _naming_setting("logconfig"):
+                if not os.path.exists(logconfig):
+                    raise RuntimeError("log config '%s' not found" % logconfig)
+                defaults = {"__file__": logconfig, "here": os.path.dirname(logconfig)}
+                try:
+                    logging.config.fileConfig(
+                        logconfig, defaults=defaults, disable_existing_loggers=False)
+                except Exception as exc:
+                    raise RuntimeError("log config '%s': %s" % (logconfig, exc)) from None
 
     @staticmethod
     def _dict_config(user_config):

@@ -239,8 +239,10 @@ class Application(BaseApplication):
 
         try:
             from gunicorn import plugins
+            from gunicorn.workers.workertmp import check_worker_tmp_dir
 
             plugins.check_config(self.cfg)
+            check_worker_tmp_dir(self.cfg)
         except RuntimeError as exc:
             print(f"Error: {exc}", file=sys.stderr, flush=True)
             sys.exit(1)
@@ -259,8 +261,10 @@ class Application(BaseApplication):
             self.cfg.address  # noqa: B018
             self.cfg.env  # noqa: B018
             from gunicorn.sock import check_tls_files
+            from gunicorn.workers.workertmp import check_worker_tmp_dir
 
             check_tls_files(self.cfg)
+            check_worker_tmp_dir(self.cfg)
         except RuntimeError as exc:
             # gunicorn's own verdict on a setting: one line, as at start
             raise ConfigError(str(exc)) from None

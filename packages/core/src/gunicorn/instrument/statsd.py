@@ -83,6 +83,10 @@ class Statsd(Logger):
         self.sock = None
         try:
             self.sock = _open_socket(statsd_target(cfg.statsd_host))
+        except OSError as exc:
+            # an unreachable address is the user's setting, not a bug: one line
+            Logger.warning(self, "Cannot open statsd socket for statsd_host %r: %s",
+                           cfg.statsd_host, exc)
         except Exception:
             Logger.warning(self, "Cannot open statsd socket for %r", cfg.statsd_host,
                            exc_info=True)

@@ -5,6 +5,18 @@ import tempfile
 import time
 
 
+def check_worker_tmp_dir(cfg):
+    """Raise RuntimeError naming ``worker_tmp_dir`` when it is not a directory.
+
+    Run before the first spawn too: in a worker's spawn it could only end the
+    master's loop with a traceback.
+    """
+    tmp_dir = getattr(cfg, "worker_tmp_dir", None)
+    if tmp_dir and not os.path.isdir(tmp_dir):
+        raise RuntimeError(f"Invalid value for worker_tmp_dir: {tmp_dir} doesn't exist. "
+                           "Can't create workertmp.")
+
+
 class WorkerTmp:
     """A heartbeat file in ``cfg.worker_tmp_dir``.
 
@@ -15,9 +27,8 @@ class WorkerTmp:
     """
 
     def __init__(self, cfg):
+        check_worker_tmp_dir(cfg)
         tmp_dir = getattr(cfg, "worker_tmp_dir", None)
-        if tmp_dir and not os.path.isdir(tmp_dir):
-            raise RuntimeError(f"{tmp_dir} doesn't exist. Can't create workertmp.")
         fd, name = tempfile.mkstemp(prefix="wgunicorn-", dir=tmp_dir)
         try:
             self._chown_for_workers(fd, cfg)
