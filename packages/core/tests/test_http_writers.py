@@ -138,14 +138,24 @@ def test_render_parse_error():
     assert head.startswith(b"HTTP/1.1 414 URI Too Long\r\n")
     assert b"Connection: close" in head
     assert b"Content-Length: %d" % len(body) in head
-    assert body.startswith(b"URI Too Long\n")
+    assert b"Content-Type: text/html" in head
+    assert b"<title>URI Too Long</title>" in body and b"<h1>URI Too Long</h1>" in body
 
 
 def test_render_parse_error_sanitises_message():
-    wire = render_parse_error(ParseError("evil\r\nSet-Cookie: x\x00" + "a" * 500))
+    wire = render_parse_error(ParseError("evil\r\nSet-Cookie: x\x00<b>" + "a" * 500))
     body = wire.partition(b"\r\n\r\n")[2]
-    assert b"\r" not in body[:-1] and b"\x00" not in body and len(body) < 260
+    assert b"\r" not in body and b"\x00" not in body and b"<b>" not in body
+    assert len(body) < 400
+
+
+def test_error_body_is_ascii_whatever_the_message():
+    from gunicorn.http.error_response import error_body
+
+    body = error_body("Bad Request", "caf\xe9 \u2603")
+    assert body.isascii() and b"caf&#233;" in body and b"&#9731;" in body
 
 
 def test_render_error_without_message():
-    assert render_error(500, "Internal Server Error").endswith(b"\r\n\r\nInternal Server Error\n")
+    body = render_error(500, "Internal Server Error").partition(b"\r\n\r\n")[2]
+    assert b"<h1>Internal Server Error</h1>" in body and b"<p></p>" in body

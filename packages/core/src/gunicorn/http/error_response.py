@@ -1,24 +1,43 @@
-"""How a ParseError is answered (a short plain-text response, never a traceback) and logged."""
+"""How a ParseError is answered (a short HTML page, never a traceback) and logged."""
 
+import html
 import ssl
 
 from gunicorn import SERVER
 from gunicorn.http.dates import http_date
 
 
+def error_body(reason, message=""):
+    """The HTML page of an error response: its reason as title and heading, then the message.
+
+    Both are escaped, and anything beyond ASCII is written as a character
+    reference, so the page is plain ASCII whatever the message echoes.
+    """
+    title = html.escape(str(reason))
+    page = (
+        "<!DOCTYPE html>\n"
+        f"<html><head><title>{title}</title></head>\n"
+        f"<body><h1>{title}</h1>\n<p>{html.escape(str(message or ''))}</p>\n</body></html>\n"
+    )
+    return page.encode("ascii", "xmlcharrefreplace")
+
+
 def render_error(status_code, reason, message=""):
-    """Bytes of an HTTP/1.1 error response that closes the connection."""
-    body = ("%s\n%s\n" % (reason, message) if message else "%s\n" % reason)
-    body = body.encode("latin-1", "replace")
+    """Bytes of an HTTP/1.1 error response (an HTML page) that closes the connection.
+
+    HTML as upstream's WSGI workers answer a malformed request, with the
+    Server and Date fields every other response of ours carries.
+    """
+    body = error_body(reason, message)
     head = (
         "HTTP/1.1 %d %s\r\n"
         "Server: %s\r\n"
         "Date: %s\r\n"
         "Connection: close\r\n"
-        "Content-Type: text/plain; charset=latin-1\r\n"
+        "Content-Type: text/html; charset=utf-8\r\n"
         "Content-Length: %d\r\n"
         "\r\n" % (status_code, reason, SERVER, http_date(), len(body))
-    ).encode("latin-1")
+    ).encode("latin-1", "replace")
     return head + body
 
 

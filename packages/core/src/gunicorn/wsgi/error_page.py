@@ -4,8 +4,9 @@ It always closes the connection (the request stream may be out of sync) and
 never carries a traceback: details go to the error log, not to the client.
 """
 
-import html
 from http import HTTPStatus
+
+from gunicorn.http.error_response import error_body
 
 
 def reason_for(status_int):
@@ -19,12 +20,7 @@ def reason_for(status_int):
 def render_error(status_int, reason, mesg):
     """The full HTTP/1.1 response (head and HTML body) as bytes."""
     reason = _one_line(reason) or reason_for(status_int)
-    title = html.escape(reason)
-    body = (
-        "<!DOCTYPE html>\n"
-        f"<html><head><title>{title}</title></head>\n"
-        f"<body><h1>{title}</h1>\n<p>{html.escape(str(mesg or ''))}</p>\n</body></html>\n"
-    ).encode()
+    body = error_body(reason, mesg)
     head = (
         f"HTTP/1.1 {int(status_int)} {reason}\r\n"
         "Connection: close\r\n"
