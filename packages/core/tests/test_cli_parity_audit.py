@@ -172,3 +172,18 @@ def test_unreachable_statsd_is_one_warning_line(tmp_path):
     logger.setup(Config())  # the shared gunicorn.error logger back on stderr
     assert "Cannot open statsd socket for statsd_host " in text
     assert "Traceback" not in text
+
+
+# -- settings read from the environment -----------------------------------------------
+
+def test_bad_web_concurrency_names_workers_and_the_variable(project):
+    result = gunicorn(project, "--check-config", "app:app", env={"WEB_CONCURRENCY": "abc"})
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "Invalid value for workers: WEB_CONCURRENCY='abc'" in line
+
+
+def test_unbalanced_quote_in_gunicorn_cmd_args_names_the_variable(project):
+    result = gunicorn(project, "--check-config", "app:app", env={"GUNICORN_CMD_ARGS": "--name 'a"})
+    assert result.returncode == 1
+    assert one_error_line(result) == "Error: GUNICORN_CMD_ARGS: No closing quotation"

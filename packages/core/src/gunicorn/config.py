@@ -155,7 +155,10 @@ class Config:
 
     def get_cmd_args_from_env(self):
         if "GUNICORN_CMD_ARGS" in os.environ:
-            return shlex.split(os.environ["GUNICORN_CMD_ARGS"])
+            try:
+                return shlex.split(os.environ["GUNICORN_CMD_ARGS"])
+            except ValueError as exc:
+                raise ValueError(f"GUNICORN_CMD_ARGS: {exc}") from None
         return []
 
     def parser(self):

@@ -36,7 +36,12 @@ class Workers(_PosInt):
     def initial_default(cls):
         concurrency = os.environ.get("WEB_CONCURRENCY")
         if concurrency:
-            return int(concurrency)
+            try:
+                return int(concurrency)
+            except ValueError:
+                # the one config error that comes from the environment: say so
+                raise ValueError(f"Invalid value for workers: WEB_CONCURRENCY={concurrency!r} "
+                                 "is not an integer") from None
         return cls.default
 
 
