@@ -100,7 +100,7 @@ class SyncWorker(Worker):
 
         clock = time.monotonic
         while self.alive:
-            self.notify()
+            # wait() touches the heartbeat before it blocks.
             notified = clock()
             try:
                 ready = self.wait(timeout)
