@@ -187,3 +187,12 @@ def test_unbalanced_quote_in_gunicorn_cmd_args_names_the_variable(project):
     result = gunicorn(project, "--check-config", "app:app", env={"GUNICORN_CMD_ARGS": "--name 'a"})
     assert result.returncode == 1
     assert one_error_line(result) == "Error: GUNICORN_CMD_ARGS: No closing quotation"
+
+
+# -- gunicornc ------------------------------------------------------------------------
+
+def test_gunicornc_without_a_server_exits_1_as_upstream(tmp_path, capsys):
+    from gunicorn.ctl import cli
+
+    assert cli.main(["-s", str(tmp_path / "absent.ctl"), "-c", "show workers"]) == 1
+    assert capsys.readouterr().err.startswith("Error: cannot connect to ")

@@ -64,7 +64,7 @@ def run_one(client, text, as_json, out, err):
         return 1
     except ControlClientError as exc:
         err.write(f"Error: {exc}\n")
-        return 2
+        return 1  # as upstream's gunicornc: every failure is status 1
     show(reply, text, as_json, out)
     return 1 if failed(reply) else 0
 
@@ -104,7 +104,7 @@ def main(argv=None):
         client.connect()
     except ControlClientError as exc:
         sys.stderr.write(f"Error: {exc} (is gunicorn running with a control socket?)\n")
-        return 2
+        return 1
     try:
         if args.command is not None:
             return run_one(client, args.command, args.json, sys.stdout, sys.stderr)
