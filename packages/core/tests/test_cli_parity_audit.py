@@ -196,3 +196,32 @@ def test_gunicornc_without_a_server_exits_1_as_upstream(tmp_path, capsys):
 
     assert cli.main(["-s", str(tmp_path / "absent.ctl"), "-c", "show workers"]) == 1
     assert capsys.readouterr().err.startswith("Error: cannot connect to ")
+
+
+# -- h2 listed where no client can reach it ------------------------------------------
+
+@pytest.mark.parametrize("args, warned", [
+    (["--http-protocols", "h2,h1"], True),
+    (["--http-protocols", "h2", "--http2-cleartext", "upgrade"], False),
+    (["--http-protocols", "h1"], False),
+])
+def test_unreachable_h2_is_a_warning_as_upstream(project, args, warned):
+    result = gunicorn(project, "--check-config", *args, "app:app")
+    assert result.returncode == 0, result.stderr
+    assert ("Warning: http_protocols lists h2" in result.stderr) is warned
+
+
+def test_http2_unreachable_needs_neither_tls_nor_h2c():
+    from gunicorn.workers.http2_modes import http2_unreachable
+
+    def cfg(**kw):
+        base = dict(http_protocols=["h2", "h1"], is_ssl=False, protocol="http",
+                    http2_cleartext="off")
+        return SimpleNamespace(**{**base, **kw})
+
+    assert http2_unreachable(cfg())
+    assert not http2_unreachable(cfg(is_ssl=True))
+    assert not http2_unreachable(cfg(http2_cleartext="prior-knowledge"))
+    assert not http2_unreachable(cfg(http_protocols=["h1"]))
+    # h2c rides on core's HTTP/1 protocol only
+    assert http2_unreachable(cfg(protocol="uwsgi", http2_cleartext="both"))

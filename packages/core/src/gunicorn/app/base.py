@@ -218,6 +218,13 @@ class Application(BaseApplication):
 
         self._add_pythonpath()
 
+        from gunicorn.workers.http2_modes import http2_unreachable
+
+        if http2_unreachable(self.cfg):
+            print("Warning: http_protocols lists h2, but with neither TLS (certfile/keyfile) "
+                  "nor http2_cleartext no client can negotiate HTTP/2.",
+                  file=sys.stderr, flush=True)
+
         if self.cfg.print_config or self.cfg.check_config:
             try:
                 self.check()

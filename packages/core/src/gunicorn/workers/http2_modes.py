@@ -31,6 +31,17 @@ def h2c_modes(cfg, is_ssl):
     return mode in H2C_PRIOR_MODES, mode in H2C_UPGRADE_MODES
 
 
+def http2_unreachable(cfg):
+    """Whether ``http_protocols`` lists h2 that no listener can negotiate.
+
+    With neither TLS (ALPN, RFC 9113 section 3.2) nor ``--http2-cleartext``,
+    no client can ever reach HTTP/2.
+    """
+    if not wants_http2(cfg) or getattr(cfg, "is_ssl", False):
+        return False
+    return h2c_modes(cfg, False) == (False, False)
+
+
 def load_http2_plugin():
     """gunicorn-http2's plugin class (LookupError or ImportError when it is absent)."""
     from gunicorn import plugins
