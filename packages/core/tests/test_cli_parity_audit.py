@@ -225,3 +225,13 @@ def test_http2_unreachable_needs_neither_tls_nor_h2c():
     assert not http2_unreachable(cfg(http_protocols=["h1"]))
     # h2c rides on core's HTTP/1 protocol only
     assert http2_unreachable(cfg(protocol="uwsgi", http2_cleartext="both"))
+
+
+def test_core_http_protocol_passes_without_distribution_metadata(monkeypatch):
+    # A source tree on PYTHONPATH has no entry points at all: the default
+    # protocol must still pass (serve.protocol_class falls back to core's own).
+    monkeypatch.setattr(plugins, "find_entry_point", lambda group, name: None)
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [])
+    plugins.check_config(SimpleNamespace(protocol="http", http_protocols=["h1"]))
+    with pytest.raises(RuntimeError, match="Invalid value for protocol"):
+        plugins.check_config(SimpleNamespace(protocol="nosuch", http_protocols=["h1"]))

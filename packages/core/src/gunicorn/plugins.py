@@ -180,7 +180,9 @@ def check_config(cfg):
     protocol = getattr(cfg, "protocol", "http")
     if protocol:
         require_extension("protocol", protocol)
-        if find_entry_point(PROTOCOLS_GROUP, protocol) is None:
+        # (Core's own "http" is there even without distribution metadata: a
+        # source tree on PYTHONPATH serves it, see wsgi.serve.protocol_class.)
+        if protocol != "http" and find_entry_point(PROTOCOLS_GROUP, protocol) is None:
             # else every worker would fail to boot on it (exit 3, a traceback each)
             known = ", ".join(sorted({ep.name for ep in entry_points(PROTOCOLS_GROUP)})) or "none"
             raise RuntimeError(f"Invalid value for protocol: {protocol!r} is not a known "
