@@ -142,6 +142,11 @@ def test_bad_requests_over_the_wire(appdir):
         assert parse_responses(srv.request(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n"))[0][0] \
             == 414
         assert parse_responses(srv.request(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"))[0][0] == 200
+        # As upstream's WSGI workers: an HTML page, the message escaped in it.
+        code, headers, body = parse_responses(
+            srv.request(b"GET / HTTP/1.1\r\nHost: x\r\nBad <b>: 1\r\n\r\n"))[0]
+        assert code == 400 and headers["content-type"].startswith("text/html")
+        assert b"<title>Bad Request</title>" in body and b"&lt;b&gt;" in body
 
 
 def test_access_and_error_logs(appdir):
