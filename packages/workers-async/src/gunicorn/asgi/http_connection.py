@@ -65,6 +65,7 @@ class HTTPConnection(asyncio.Protocol):
         self._lingering = False
         self._lingered = 0
         self._h2c_seen = None  # first bytes kept while telling an h2c preface apart
+        self._next_after_drain = False  # a kept-alive connection waits for the client to read
 
     # -- asyncio.Protocol --------------------------------------------------------
 
@@ -219,6 +220,12 @@ class HTTPConnection(asyncio.Protocol):
             if not waiter.done():
                 waiter.set_result(None)
         self._drain_waiters.clear()
+        if self._next_after_drain:
+            self._next_after_drain = False
+            if not self.closed and self.cycle is None:
+                self._arm_idle_timer()
+                self.resume_reading()
+                self._pump()
 
     # -- used by cycles and sessions ---------------------------------------------
 
@@ -384,6 +391,14 @@ class HTTPConnection(asyncio.Protocol):
             return
         self.cycle = None
         proto.start_next_cycle()
+        if self._writing_paused:
+            # The client is not reading our answers: take no further (pipelined)
+            # request and read no more until it does, or its requests and our
+            # responses pile up in memory. The keep-alive wait starts after the drain.
+            self._idle_deadline = None
+            self.pause_reading()
+            self._next_after_drain = True
+            return
         # _arm_idle_timer() for a kept-alive connection, spelled out on this hot path.
         deadline = self._idle_deadline = self._loop.time() + keepalive
         timer = self._idle_timer

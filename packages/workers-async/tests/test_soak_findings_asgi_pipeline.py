@@ -1,0 +1,84 @@
+"""A client that pipelines requests and never reads cannot make the asgi worker buffer without bound."""
+
+import socket
+import time
+
+import pytest
+from inprocess import InProcessServer
+
+from gunicorn.asgi.http_connection import WRITE_HIGH_WATER
+
+REQUEST = b"GET /small HTTP/1.1\r\nHost: x\r\n\r\n"
+BIG_REQUEST = b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n"
+BODY = b"y" * 512
+BIG_BODY = b"z" * 32768
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = BIG_BODY if scope["path"] == "/big" else BODY
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture
+def server():
+    with InProcessServer(app, lifespan="off", keepalive=30) as srv:
+        yield srv
+
+
+def _flood(sock, seconds):
+    """Send pipelined requests until the kernel pushes back or time runs out."""
+    sock.setblocking(False)
+    batch = REQUEST * 200
+    sent = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            sent += sock.send(batch)
+        except BlockingIOError:
+            time.sleep(0.01)
+    return sent
+
+
+def _peak_write_buffer(server, seconds):
+    peak = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for conn in list(server.server.connections):
+            if conn.transport is not None:
+                peak = max(peak, conn.transport.get_write_buffer_size())
+        time.sleep(0.02)
+    return peak
+
+
+def test_unread_pipelined_responses_stay_bounded(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sent = _flood(s, 1.0)
+        peak = _peak_write_buffer(server, 0.3)
+        # Before the fix every pipelined request was answered into the transport
+        # buffer (megabytes within a second); now the next request waits for a drain.
+        assert sent > 100 * len(REQUEST)
+        assert peak <= WRITE_HIGH_WATER + 4 * len(BODY) + 4096
+
+
+def test_pipelined_requests_all_answered_once_client_reads(server):
+    # Ten megabytes of answers: more than the kernel buffers, so the server
+    # stalls on the unread responses and must pick the pipeline up again.
+    count = 300
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.sendall(BIG_REQUEST * count)
+        time.sleep(0.3)
+        received = 0
+        expected = count * len(BIG_BODY)
+        deadline = time.monotonic() + 8
+        while received < expected and time.monotonic() < deadline:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            received += chunk.count(b"z")
+    assert received == expected
