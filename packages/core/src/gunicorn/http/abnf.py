@@ -23,6 +23,9 @@ TARGET_INVALID_RE = re.compile(r"[^\x21-\x7e]")
 ABSOLUTE_FORM_RE = re.compile(
     r"([A-Za-z][A-Za-z0-9+\-.]*)://([A-Za-z0-9\-._~%!$&'()*+,;=:@\[\]]*)([/?#].*)?", re.S)
 
+# RFC 3986 section 3.2.2: IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+IPVFUTURE_RE = re.compile(r"[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+")
+
 # RFC 9110 section 5.5: field-value characters are VCHAR, obs-text, SP and
 # HTAB; every other control (and DEL) is refused.
 FIELD_VALUE_INVALID_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")

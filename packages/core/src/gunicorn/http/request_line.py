@@ -1,8 +1,11 @@
 """Parse and check the request line: method, request-target form and HTTP version (RFC 9112 section 3)."""
 
+import ipaddress
+
 from gunicorn.http.abnf import (
     ABSOLUTE_FORM_RE,
     HTTP_VERSION_RE,
+    IPVFUTURE_RE,
     METHOD_BADCHAR_RE,
     TARGET_INVALID_RE,
     TOKEN_RE,
@@ -62,6 +65,32 @@ def _names_host(authority):
     return host.partition(":")[0] != ""
 
 
+def _brackets_well_placed(authority):
+    """Whether "[" and "]" in an authority only enclose an IP-literal host.
+
+    RFC 3986 section 3.2.2: IP-literal = "[" ( IPv6address / IPvFuture ) "]",
+    followed by nothing or ":" port; upstream's urlsplit refuses the rest too.
+    """
+    if "[" not in authority and "]" not in authority:
+        return True
+    userinfo, _, host = authority.rpartition("@")
+    if "[" in userinfo or "]" in userinfo or host[:1] != "[":
+        return False
+    literal, bracket, after = host[1:].partition("]")
+    if not bracket or "[" in literal or "]" in after:
+        return False
+    port = after[1:]
+    if after and (after[0] != ":" or port and not port.isdigit()):
+        return False
+    if IPVFUTURE_RE.fullmatch(literal) is not None:
+        return True
+    try:
+        ipaddress.IPv6Address(literal)
+    except ValueError:
+        return False
+    return True
+
+
 def split_target(target, method, line):
     """Return (path, query, fragment) for one of the four forms of RFC 9112 section 3.2."""
     if not target or TARGET_INVALID_RE.search(target) is not None:
@@ -77,6 +106,8 @@ def split_target(target, method, line):
     else:
         match = ABSOLUTE_FORM_RE.fullmatch(target)
         if match is not None:
+            if not _brackets_well_placed(match.group(2)):
+                raise InvalidRequestLine(line)
             # RFC 9110 sections 4.2.1-4.2.2: an http(s) URI with an empty
             # host is invalid and must be rejected.
             if not _names_host(match.group(2)) and match.group(1).lower() in _HTTP_SCHEMES:
