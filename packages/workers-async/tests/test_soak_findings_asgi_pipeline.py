@@ -82,3 +82,18 @@ def test_pipelined_requests_all_answered_once_client_reads(server):
                 break
             received += chunk.count(b"z")
     assert received == expected
+
+
+def test_a_client_that_never_reads_is_let_go_after_the_worker_timeout():
+    # Waiting for the drain must not hold the connection forever: after
+    # ``timeout`` seconds without reading, the connection is dropped (closing
+    # would wait for the unsent answers the client never reads).
+    with InProcessServer(app, lifespan="off", keepalive=30, timeout=1) as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            _flood(s, 0.5)
+            assert srv.server.connections
+            deadline = time.monotonic() + 5
+            while srv.server.connections and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not srv.server.connections

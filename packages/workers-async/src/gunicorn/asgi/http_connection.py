@@ -66,6 +66,7 @@ class HTTPConnection(asyncio.Protocol):
         self._lingered = 0
         self._h2c_seen = None  # first bytes kept while telling an h2c preface apart
         self._next_after_drain = False  # a kept-alive connection waits for the client to read
+        self._drain_timer = None  # bounds that wait (the worker timeout)
 
     # -- asyncio.Protocol --------------------------------------------------------
 
@@ -142,6 +143,8 @@ class HTTPConnection(asyncio.Protocol):
     def connection_lost(self, exc) -> None:
         self.closed = True
         self._stop_idle_timer()
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.disconnect()
             self._start_grace_timer()
@@ -222,6 +225,7 @@ class HTTPConnection(asyncio.Protocol):
         self._drain_waiters.clear()
         if self._next_after_drain:
             self._next_after_drain = False
+            self._drain_timer.cancel()
             if not self.closed and self.cycle is None:
                 self._arm_idle_timer()
                 self.resume_reading()
@@ -394,10 +398,13 @@ class HTTPConnection(asyncio.Protocol):
         if self._writing_paused:
             # The client is not reading our answers: take no further (pipelined)
             # request and read no more until it does, or its requests and our
-            # responses pile up in memory. The keep-alive wait starts after the drain.
+            # responses pile up in memory. The keep-alive wait starts after the drain;
+            # a client that reads nothing for the worker timeout is let go.
             self._idle_deadline = None
             self.pause_reading()
             self._next_after_drain = True
+            self._drain_timer = self._loop.call_later(self.server.first_request_wait,
+                                                      self._drain_timeout)
             return
         # _arm_idle_timer() for a kept-alive connection, spelled out on this hot path.
         deadline = self._idle_deadline = self._loop.time() + keepalive
@@ -440,6 +447,11 @@ class HTTPConnection(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
             self._idle_timer = loop.call_at(deadline, self._idle_check)
+
+    def _drain_timeout(self) -> None:
+        # Closing would wait for the unsent answers, which this client never reads.
+        if self._next_after_drain and not self.closed:
+            self.transport.abort()
 
     def _stop_idle_timer(self) -> None:
         self._idle_deadline = None
