@@ -141,16 +141,21 @@ def read_on_until_error(stream, limit=100000):
     return None
 
 
+def _open_endless_stream(srv):
+    """(worker pids, client, stream) with the stream's first chunk read and the rest left unread."""
+    status = booted_workers(srv, 1)
+    client = DirtyClient(status["socket"], timeout=30)
+    stream = client.stream(ECHO, "endless_blob", CHUNK)
+    next(stream)
+    return worker_pids(status), client, stream
+
+
 def test_a_stream_paused_past_dirty_timeout_is_cancelled_and_frees_its_thread(tmp_path):
     # a client that stays connected but never reads must not hold the only
     # worker thread forever: after dirty_timeout the stream is cancelled
     with dirty_server(tmp_path, "--dirty-threads", "1", "--dirty-timeout", "2",
                       workers=1) as srv:
-        status = booted_workers(srv, 1)
-        old = worker_pids(status)
-        client = DirtyClient(status["socket"], timeout=30)
-        stream = client.stream(ECHO, "endless_blob", CHUNK)
-        next(stream)
+        old, client, stream = _open_endless_stream(srv)
         start = time.monotonic()
         # the only thread is held by the paused stream: this call waits for it
         assert call(srv, ECHO, "echo", "freed")["result"] == "freed"
@@ -169,11 +174,7 @@ def test_a_paused_stream_does_not_keep_a_hup_retired_worker_past_graceful_timeou
     # no dirty_timeout: only the graceful timeout bounds the retiring worker's wait
     with dirty_server(tmp_path, "--dirty-timeout", "0", "--dirty-graceful-timeout", "2",
                       workers=1) as srv:
-        status = booted_workers(srv, 1)
-        old = worker_pids(status)
-        client = DirtyClient(status["socket"], timeout=30)
-        stream = client.stream(ECHO, "endless_blob", CHUNK)
-        next(stream)
+        old, client, stream = _open_endless_stream(srv)
         time.sleep(0.5)   # paused by now
         hup = time.monotonic()
         srv.signal(signal.SIGHUP)

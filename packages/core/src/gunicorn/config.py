@@ -8,7 +8,10 @@ import shlex
 import sys
 
 from gunicorn import __version__
-from gunicorn.errors import ConfigError  # noqa: F401  (upstream exposes it here)
+from gunicorn.errors import (
+    ConfigError,  # noqa: F401  (upstream exposes it here)
+    naming_setting,
+)
 from gunicorn.settings import KNOWN_SETTINGS, SECTIONS, Setting, make_settings
 from gunicorn.settings.logs import AccessLogFormat  # noqa: F401  (aiohttp.worker imports it)
 from gunicorn.settings.validators import (  # noqa: F401  (public gunicorn.config names)
@@ -196,7 +199,8 @@ class Config:
         uri = self.settings["worker_class"].get()
         if isinstance(uri, str) and _is_sync(uri) and self.threads > 1:
             uri = THREADED_WORKER
-        worker_class = _naming("worker_class", load_class, uri)
+        with naming_setting("worker_class"):
+            worker_class = load_class(uri)
         if hasattr(worker_class, "setup"):
             worker_class.setup()
         return worker_class
@@ -205,8 +209,12 @@ class Config:
     def address(self):
         from gunicorn.addresses import parse_address
 
-        return [_naming("bind", parse_address, _text(bind), show=True)
-                for bind in self.settings["bind"].get()]
+        addresses = []
+        for bind in self.settings["bind"].get():
+            bind = _text(bind)
+            with naming_setting("bind", bind):
+                addresses.append(parse_address(bind))
+        return addresses
 
     @property
     def uid(self):
@@ -233,8 +241,8 @@ class Config:
         statsd = self.settings.get("statsd_host")
         if uri == DEFAULT_LOGGER and statsd is not None and statsd.value is not None:
             uri = STATSD_LOGGER
-        logger_class = _naming("logger_class", load_class, uri, default=DEFAULT_LOGGER,
-                               section="gunicorn.loggers")
+        with naming_setting("logger_class"):
+            logger_class = load_class(uri, default=DEFAULT_LOGGER, section="gunicorn.loggers")
         if hasattr(logger_class, "install"):
             logger_class.install()
         return logger_class
@@ -293,19 +301,6 @@ class Config:
 
     def proxy_allow_networks(self):
         return _networks(self.proxy_allow_ips)
-
-
-def _naming(name, resolve, value, show=False, **kwargs):
-    """``resolve(value)``; its RuntimeError names the setting to change, as every config error must."""
-    from gunicorn.plugins import MissingExtension
-
-    try:
-        return resolve(value, **kwargs)
-    except MissingExtension:
-        raise  # already says which worker class or protocol needs which extra
-    except RuntimeError as exc:
-        shown = f"{value!r}: " if show else ""
-        raise RuntimeError(f"Invalid value for {name}: {shown}{exc}") from None
 
 
 def _mirrorable(setting):

@@ -1,5 +1,9 @@
 """Exceptions shared by the config, the application loader and the arbiter."""
 
+import contextlib
+
+_UNSHOWN = object()
+
 
 class HaltServer(BaseException):
     """Stops the master; raised where continuing would be worse than exiting.
@@ -23,3 +27,21 @@ class ConfigError(Exception):
 
 class AppImportError(Exception):
     """The application named on the command line could not be loaded."""
+
+
+@contextlib.contextmanager
+def naming_setting(name, value=_UNSHOWN):
+    """Turn a failure inside into one ``RuntimeError`` naming the setting to change.
+
+    Every config error must say which setting is wrong: "Invalid value for
+    <name>: [<value>: ]<what failed>". An error that already names its setting
+    (one from an inner ``naming_setting``, or a class with ``names_setting``
+    set, such as a missing extension) goes through unchanged.
+    """
+    try:
+        yield
+    except (RuntimeError, OSError) as exc:
+        if getattr(exc, "names_setting", False) or str(exc).startswith("Invalid value for "):
+            raise
+        shown = "" if value is _UNSHOWN else f"{value!r}: "
+        raise RuntimeError(f"Invalid value for {name}: {shown}{exc}") from None

@@ -2,7 +2,6 @@
 
 import base64
 import binascii
-import contextlib
 import datetime
 import json
 import logging
@@ -16,6 +15,7 @@ import time
 import traceback
 
 from gunicorn.config_derived import derived_from_settings
+from gunicorn.errors import naming_setting
 
 LOG_LEVELS = {
     "critical": logging.CRITICAL,
@@ -105,17 +105,6 @@ class SafeAtoms(dict):
             if lowered != key and dict.__contains__(self, lowered):
                 return dict.__getitem__(self, lowered)
         return "-"
-
-
-@contextlib.contextmanager
-def _naming_setting(name):
-    """Make a failure inside a one-line error naming the setting to change, as every config error must."""
-    try:
-        yield
-    except (RuntimeError, OSError) as exc:
-        if str(exc).startswith("Invalid value for "):
-            raise
-        raise RuntimeError(f"Invalid value for {name}: {exc}") from None
 
 
 def parse_syslog_address(addr):
@@ -261,14 +250,14 @@ class Logger:
         self._drop_own_handlers()
 
         errorlog = getattr(cfg, "errorlog", "-")
-        with _naming_setting("errorlog"):
+        with naming_setting("errorlog"):
             if getattr(cfg, "capture_output", False) and errorlog not in (None, "-"):
                 self._capture_stdio(errorlog)
             self._set_handler(self.error_log, errorlog,
                               logging.Formatter(self.error_fmt, self.datefmt))
         accesslog = getattr(cfg, "accesslog", None)
         if accesslog is not None:
-            with _naming_setting("accesslog"):
+            with naming_setting("accesslog"):
                 self._set_handler(self.access_log, accesslog,
                                   logging.Formatter(self.access_fmt), stream=sys.stdout)
 
@@ -364,7 +353,7 @@ class Logger:
                                "name: %r" % facility_name) from None
 
         addr = getattr(cfg, "syslog_addr", None) or "udp://localhost:%d" % SYSLOG_DEFAULT_PORT
-        with _naming_setting("syslog_addr"):
+        with naming_setting("syslog_addr"):
             socktype, address = parse_syslog_address(addr)
             try:
                 handler = logging.handlers.SysLogHandler(
@@ -378,10 +367,10 @@ class Logger:
         logconfig_json = getattr(cfg, "logconfig_json", None)
         logconfig = getattr(cfg, "logconfig", None)
         if logconfig_dict:
-            with _naming_setting("logconfig_dict"):
+            with naming_setting("logconfig_dict"):
                 self._dict_config(logconfig_dict)
         elif logconfig_json:
-            with _naming_setting("logconfig_json"):
+            with naming_setting("logconfig_json"):
                 try:
                     with open(logconfig_json) as source:
                         loaded = json.load(source)
@@ -393,7 +382,7 @@ class Logger:
                     raise RuntimeError("log config JSON '%s' is not an object" % logconfig_json)
                 self._dict_config(loaded)
         elif logconfig:
-            with _naming_setting("logconfig"):
+            with naming_setting("logconfig"):
                 if not os.path.exists(logconfig):
                     raise RuntimeError("log config '%s' not found" % logconfig)
                 defaults = {"__file__": logconfig, "here": os.path.dirname(logconfig)}

@@ -65,6 +65,9 @@ class MissingExtension(RuntimeError):
     ``Error:`` line and exits 1.
     """
 
+    #: Its message already says which setting needs which extra (naming_setting).
+    names_setting = True
+
     def __init__(self, kind, name, missing, extra):
         self.kind = kind
         self.name = name

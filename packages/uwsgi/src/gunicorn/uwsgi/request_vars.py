@@ -72,28 +72,12 @@ class UWSGIRequest(Request):
     __slots__ = ("_headers", "_headers_seen", "_environ")
 
     def __init__(self, parts: RequestParts, must_close: bool, peer_addr, req_number: int):
-        # Request.__init__'s fields, set directly: one of these per nginx request.
-        self.method = parts.method
-        self.uri = parts.uri
-        self.path = parts.path
-        self.query = parts.query
-        self.fragment = ""
-        self.version = parts.version
-        self._headers = parts.explicit_headers
-        self._headers_seen = None
-        self.trailers = []
-        self.scheme = parts.scheme
-        self.content_length = parts.content_length
-        self.chunked = False
-        # nginx has read the whole body before it connects: never ask for it.
-        self.expect_continue = False
-        self.must_close = must_close
-        self.peer_addr = self.remote_addr = peer_addr
-        self.req_number = req_number
-        self.proxy = None
-        self._environ = parts.environ
-        self.environ_complete = True
-        self.body = None
+        super().__init__(
+            parts.method, parts.uri, parts.path, parts.query, "", parts.version,
+            parts.explicit_headers, scheme=parts.scheme, content_length=parts.content_length,
+            # nginx has read the whole body before it connects: never ask for it.
+            expect_continue=False, must_close=must_close, peer_addr=peer_addr,
+            req_number=req_number, extra_environ=parts.environ, environ_complete=True)
 
     @property
     def headers(self):
