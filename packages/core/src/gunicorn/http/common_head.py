@@ -138,6 +138,9 @@ def parse_common_head(head, ctx, req_number):
                 return None
         headers.append((upper, value))
 
+    if not host and version >= (1, 1):
+        return None  # HTTP/1.1 without Host: the full parser refuses it
+
     return Request(method, uri, path, query, fragment, version, headers,
                    "https" if ctx.is_ssl else "http", content_length, False, False,
                    must_close, ctx.peer_addr, req_number)

@@ -79,6 +79,14 @@ class InvalidHeader(ParseError):
         self.hdr = hdr
 
 
+class MissingHost(InvalidHeader):
+    """An HTTP/1.1 request without a Host field (RFC 9112 section 3.2: answer 400)."""
+
+    def __init__(self, req=None):
+        ParseError.__init__(self, "Missing HTTP Header: 'HOST' (required in HTTP/1.1)", req)
+        self.hdr = "HOST"
+
+
 class InvalidHeaderName(ParseError):
     def __init__(self, hdr="", req=None):
         super().__init__("Invalid HTTP header name: %r" % (hdr,), req)

@@ -8,6 +8,7 @@ from gunicorn.http.errors import (
     InvalidHeader,
     InvalidSchemeHeaders,
     LimitRequestLine,
+    MissingHost,
     UnsupportedTransferCoding,
 )
 from gunicorn.http.events import Request
@@ -102,6 +103,8 @@ def parse_any_head(head, ctx, req_number=1):
                   version < (1, 1), ctx.peer_addr, req_number)
     if special is not None:
         _apply_framing_fields(req, special, ctx)
+    elif version >= (1, 1):
+        raise MissingHost(req)
     elif method == "CONNECT":
         req.must_close = True
     return req
@@ -157,6 +160,8 @@ def _apply_framing_fields(req, fields, ctx):
             scheme = this
     if scheme is not None:
         req.scheme = scheme
+    if "HOST" not in seen and req.version >= (1, 1):
+        raise MissingHost(req)
 
     if codings is not None:
         _apply_transfer_codings(req, codings, content_length)
