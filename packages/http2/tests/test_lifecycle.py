@@ -74,6 +74,20 @@ def test_an_idle_http2_connection_does_not_hold_the_only_thread():
         assert idle.response(idle.request("/sized"))[0] == 200
 
 
+def test_busy_http2_connections_do_not_hold_the_http1_threads():
+    # Two HTTP/2 connections with a slow stream each: their apps run on the two
+    # stream threads; their socket I/O must not take both request threads too.
+    with h2c_server(threads="2") as srv, RawH2Client(srv.port) as a, \
+            RawH2Client(srv.port) as b:
+        slow = [(c, c.request("/slow?2")) for c in (a, b)]
+        time.sleep(0.3)
+        started = time.monotonic()
+        got = curl("-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:%d/sized" % srv.port)
+        assert got.stdout == b"200"
+        assert time.monotonic() - started < 1.2
+        assert all(c.response(sid)[0] == 200 for c, sid in slow)
+
+
 def test_concurrent_connections_with_uploads():
     with h2c_server(threads="2") as srv:
         errors = []

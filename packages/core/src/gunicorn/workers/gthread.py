@@ -50,8 +50,6 @@ ACCEPT_BACKOFF_SECONDS = 0.5
 
 _STOP = object()
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
-# client.req of a connection whose HTTP/2 driver has more to do on a pool thread.
-_H2_TURN = object()
 
 
 class ThreadWorker(Worker):
@@ -99,6 +97,7 @@ class ThreadWorker(Worker):
         # alone none of the HTTP/2 paths below is ever entered.
         self._h2 = None
         self._h2c_prior = False
+        self._h2_threads = None
         if wants_http2(cfg):
             self._enable_h2(cfg)
 
@@ -111,6 +110,13 @@ class ThreadWorker(Worker):
         if h2c_upgrade:
             # Pool threads look at each request for Upgrade: h2c only in this mode.
             self._serve = self._serve_or_upgrade
+        # An HTTP/2 connection with streams in flight keeps a thread for its
+        # socket I/O until it is idle again; its streams' app calls run on the
+        # plugin's --threads stream threads.  Those I/O threads come from here,
+        # not from the request pool: a few busy HTTP/2 connections must not
+        # leave HTTP/1.1 requests (or other HTTP/2 connections) waiting.
+        self._h2_threads = futures.ThreadPoolExecutor(
+            max_workers=max(1, cfg.worker_connections), thread_name_prefix="h2-connection")
 
     @classmethod
     def check_config(cls, cfg, log):
@@ -136,8 +142,9 @@ class ThreadWorker(Worker):
     def handle_quit(self, sig, frame):
         """QUIT/INT: leave now; queued requests are dropped, running ones abandoned."""
         self._quitting = True
-        if self.tpool is not None:
-            self.tpool.shutdown(wait=False)
+        for pool in (self.tpool, self._h2_threads):
+            if pool is not None:
+                pool.shutdown(wait=False)
         super().handle_quit(sig, frame)
 
     def _wake(self):
@@ -371,8 +378,30 @@ class ThreadWorker(Worker):
         self._dispatch_h2(client)
 
     def _dispatch_h2(self, client):
-        client.req = _H2_TURN
-        self._dispatch(client)
+        """Lend an HTTP/2 connection with frames to read to an HTTP/2 I/O thread."""
+        client.head_started = False
+        client.deadline = 0.0
+        try:
+            self._h2_threads.submit(self._h2_thread, client)
+        except RuntimeError:
+            # Shut down: the worker is exiting.
+            self._close_lent(client)
+
+    def _h2_thread(self, client):
+        self._pool_threads.add(threading.current_thread())
+        try:
+            if self._quitting:
+                self._close_lent(client)
+                return
+            if client.tls:
+                client.sock.settimeout(self._io_seconds)
+            self._serve_h2(client)
+        except BaseException:
+            try:
+                self.log.exception("Error serving an HTTP/2 connection")
+            except Exception:
+                pass
+            self._close_lent(client)
 
     def _serve_or_upgrade(self, client):
         req = client.req
@@ -381,12 +410,12 @@ class ThreadWorker(Worker):
             if settings is not None:
                 client.req = None
                 client.h2 = self._h2.upgraded_server(client.served, client.sock, req, settings)
-                self._serve_h2(client)
+                self._dispatch_h2(client)
                 return
         ThreadWorker._serve(self, client)
 
     def _serve_h2(self, client):
-        """Pool thread: run the HTTP/2 connection until it is idle or over."""
+        """HTTP/2 I/O thread: run the connection until it is idle or over."""
         sock = client.sock
         if not client.h2.serve(keepalive=self._keepalive_allowed() and self.alive):
             self._close_lent(client)
@@ -502,9 +531,6 @@ class ThreadWorker(Worker):
         if client.tls:
             sock.settimeout(self._io_seconds)
         if req.__class__ is not Request:
-            if req is _H2_TURN:
-                self._serve_h2(client)
-                return
             if isinstance(req, ParseError):
                 served.reply_error(req, getattr(req, "req", None), datetime.now())
                 self._close_lent(client)
@@ -615,8 +641,9 @@ class ThreadWorker(Worker):
                 self._close_owned(client)
         for _ in range(self.cfg.threads):
             self._queue.put(_STOP)
-        if self.tpool is not None:
-            self.tpool.shutdown(wait=False)
+        for pool in (self.tpool, self._h2_threads):
+            if pool is not None:
+                pool.shutdown(wait=False)
         for sock in self.sockets:
             _close_quietly(sock)
 

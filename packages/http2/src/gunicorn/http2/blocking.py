@@ -1,7 +1,7 @@
 """The blocking driver: one HTTP/2 connection on a socket, its streams run through core's WSGI adapter.
 
 Used by the gthread worker and the greenlet workers: ``serve()`` runs
-on a pool thread (or the connection's greenlet), which does all of the connection's socket I/O, until the
+on an I/O thread of gthread (or the connection's greenlet), which does all of the connection's socket I/O, until the
 connection is idle (True: hand the socket back to the poller, call ``serve()``
 again once it is readable) or over (False: close it).  Each stream's request
 runs on the worker's ``StreamRunner`` threads (``--threads`` of them), through ``gunicorn.wsgi.serve.ServedConnection.handle``

@@ -11,7 +11,7 @@ _runner = None   # (pid, StreamRunner): a forked child builds its own
 class StreamRunner:
     """A worker's daemon threads taking stream jobs in arrival order.
 
-    Each connection's own pool thread does its socket I/O; the application
+    Each busy connection's own I/O thread does its socket I/O; the application
     calls of all its streams run here, at most ``size`` at once per worker
     (as many as ``--threads`` HTTP/1.1 requests).  Daemon threads: a stream
     still inside the app never holds up the worker's exit.
