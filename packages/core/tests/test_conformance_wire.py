@@ -380,7 +380,12 @@ def test_head_and_bodyless_statuses_carry_no_body(server):
     req(b"HEAD /no-start HTTP/1.1"),
     req(b"HEAD / HTTP/1.1", H + b"Content-Length: x\r\n"),
     req(b"HEAD / HTTP/1.1", H + b"Expect: foo\r\n"),
-], ids=["app-error", "no-start-response", "bad-content-length", "bad-expect"])
+    # Refused while the fields are read, before any request exists.
+    req(b"HEAD / HTTP/1.1", H + b"Bad Name: x\r\n"),
+    req(b"HEAD / HTTP/1.1", b"Host: a b\r\n"),
+    b"HEAD / HTTP/1.1\r\n\r\n",
+], ids=["app-error", "no-start-response", "bad-content-length", "bad-expect",
+        "bad-field-name", "bad-host", "missing-host"])
 def test_error_answers_to_head_carry_no_content(server, raw):
     # RFC 9110 section 9.3.2 (upstream sends its error page body here).
     response, _ = exchange(server.port, raw)

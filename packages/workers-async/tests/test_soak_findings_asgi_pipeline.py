@@ -91,9 +91,39 @@ def test_a_client_that_never_reads_is_let_go_after_the_worker_timeout():
     with InProcessServer(app, lifespan="off", keepalive=30, timeout=1) as srv:
         with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            _flood(s, 0.5)
+            # 13 MB of answers: more than loopback's socket buffers ever take,
+            # however slowly this client gets to send (a timed flood may not be).
+            s.sendall(BIG_REQUEST * 400)
+            time.sleep(0.2)
             assert srv.server.connections
             deadline = time.monotonic() + 5
             while srv.server.connections and time.monotonic() < deadline:
                 time.sleep(0.05)
+            assert not srv.server.connections
+
+
+def test_a_response_the_client_never_reads_is_given_up_after_the_worker_timeout():
+    # The app's send() waits for the drain while the client reads nothing;
+    # that wait is bounded by ``timeout`` too: the connection is dropped and
+    # send() raises, instead of holding the app and its buffers forever.
+    outcome = []
+
+    async def streaming(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        try:
+            while True:
+                await send({"type": "http.response.body", "body": BIG_BODY, "more_body": True})
+        except OSError as exc:
+            outcome.append(exc)
+
+    with InProcessServer(streaming, lifespan="off", keepalive=30, timeout=1) as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(BIG_REQUEST)
+            deadline = time.monotonic() + 8
+            while not outcome and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert outcome, "the app's send() still waits on a client that reads nothing"
             assert not srv.server.connections

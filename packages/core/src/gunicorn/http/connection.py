@@ -207,7 +207,14 @@ class HTTP1Connection:
         head = data[:end]
         del data[:end + 4]
         buf._searched = buf._lf_checked = 0
-        req = parse_head(head, self._ctx, self.req_number)
+        try:
+            req = parse_head(head, self._ctx, self.req_number)
+        except ParseError as exc:
+            if exc.req is None and head[:5] == b"HEAD ":
+                # Refused before a Request existed: the answer to a HEAD still
+                # carries no content (RFC 9110 section 9.3.2).
+                exc.head_method = True
+            raise
         if self.proxy is not None:
             req.proxy = self.proxy
             req.extra_environ.update(self.proxy.environ())
@@ -349,7 +356,8 @@ class HTTP1Connection:
         self._keep_alive = False
         self.our_state = ERROR
         req = exc.req if exc.req is not None else self.request
-        return render_parse_error(exc, getattr(req, "method", None))
+        method = "HEAD" if getattr(exc, "head_method", False) else getattr(req, "method", None)
+        return render_parse_error(exc, method)
 
     @property
     def response_framing(self):

@@ -248,11 +248,21 @@ class HTTPConnection(asyncio.Protocol):
             raise ClientDisconnected("client disconnected")
         if not self._writing_paused:
             return
-        waiter = asyncio.get_running_loop().create_future()
+        waiter = self._loop.create_future()
         self._drain_waiters.append(waiter)
-        await waiter
+        # A client that reads nothing for the worker timeout is let go, as a
+        # kept-alive one is after its unread answers (_drain_timeout).
+        timer = self._loop.call_later(self.server.first_request_wait, self._drain_stalled, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
         if self.closed:
             raise ClientDisconnected("client disconnected")
+
+    def _drain_stalled(self, waiter) -> None:
+        if not waiter.done() and not self.closed:
+            self.transport.abort()
 
     def pause_reading(self) -> None:
         if not self._reading_paused and not self.closed:
