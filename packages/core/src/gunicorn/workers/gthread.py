@@ -24,6 +24,7 @@ from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import NEED_DATA, Request
 from gunicorn.workers.acceptor import acceptor
 from gunicorn.workers.base import Worker
+from gunicorn.workers.connection_threads import ConnectionThreads
 from gunicorn.workers.http2_modes import h2c_modes, load_http2_plugin, wants_http2
 from gunicorn.workers.readiness import make_poller
 from gunicorn.workers.thread_exit import abandon_busy_threads_at_exit
@@ -115,8 +116,9 @@ class ThreadWorker(Worker):
         # plugin's --threads stream threads.  Those I/O threads come from here,
         # not from the request pool: a few busy HTTP/2 connections must not
         # leave HTTP/1.1 requests (or other HTTP/2 connections) waiting.
-        self._h2_threads = futures.ThreadPoolExecutor(
-            max_workers=max(1, cfg.worker_connections), thread_name_prefix="h2-connection")
+        # Their threads end once idle for a while, so a burst of busy connections
+        # does not leave hundreds of idle threads behind.
+        self._h2_threads = ConnectionThreads(cfg.worker_connections, "h2-connection")
 
     @classmethod
     def check_config(cls, cfg, log):
@@ -388,7 +390,7 @@ class ThreadWorker(Worker):
             self._close_lent(client)
 
     def _h2_thread(self, client):
-        self._pool_threads.add(threading.current_thread())
+        # A daemon thread: the worker's exit never waits for it.
         try:
             if self._quitting:
                 self._close_lent(client)
