@@ -1,4 +1,4 @@
-"""gthread's HTTP/2 I/O threads: one per busy connection, given back once the burst is over."""
+"""gthread's HTTP/2 I/O threads: at most --threads of them, ended once idle."""
 
 import threading
 import time
@@ -29,9 +29,11 @@ def _wait_threads(pid, done, seconds):
     return count
 
 
-def test_io_threads_of_a_burst_end_once_it_is_over():
-    # A burst of busy connections takes an I/O thread each; a worker must not
-    # keep that many idle threads (and their stacks) for the rest of its life.
+def test_a_burst_of_busy_connections_takes_at_most_threads_io_threads():
+    # One I/O thread per busy connection would have hundreds of threads fight
+    # the main thread for the GIL; the worker stays within --threads of them
+    # (plus --threads stream threads), serves every connection in turn, and
+    # ends the idle ones afterwards.
     with h2c_server("--keep-alive", "1", threads="2") as srv:
         with RawH2Client(srv.port) as warm:
             assert warm.response(warm.request("/sized"))[0] == 200
@@ -40,12 +42,12 @@ def test_io_threads_of_a_burst_end_once_it_is_over():
         clients = [RawH2Client(srv.port) for _ in range(BURST)]
         try:
             sids = [c.request("/slow?0.3") for c in clients]
-            peak = _wait_threads(pid, lambda n: n >= baseline + BURST - 2, 5)
+            peak = _wait_threads(pid, lambda n: n > baseline + 4, 2)
             assert all(c.response(sid)[0] == 200 for c, sid in zip(clients, sids, strict=True))
         finally:
             for c in clients:
                 c.close()
-        assert peak >= baseline + BURST - 2, (baseline, peak)
+        assert peak <= baseline + 4, (baseline, peak)
         settled = _wait_threads(pid, lambda n: n <= baseline + 1, 12)
         assert settled <= baseline + 1, (baseline, peak, settled)
         # Served as before once the threads are gone.

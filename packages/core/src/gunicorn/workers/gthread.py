@@ -114,11 +114,13 @@ class ThreadWorker(Worker):
         # An HTTP/2 connection with streams in flight keeps a thread for its
         # socket I/O until it is idle again; its streams' app calls run on the
         # plugin's --threads stream threads.  Those I/O threads come from here,
-        # not from the request pool: a few busy HTTP/2 connections must not
-        # leave HTTP/1.1 requests (or other HTTP/2 connections) waiting.
-        # Their threads end once idle for a while, so a burst of busy connections
-        # does not leave hundreds of idle threads behind.
-        self._h2_threads = ConnectionThreads(cfg.worker_connections, "h2-connection")
+        # not from the request pool, so busy HTTP/2 connections never leave
+        # HTTP/1.1 requests waiting.  At most --threads of them: one per busy
+        # connection would have hundreds of threads fight the main thread for
+        # the GIL (late heartbeats, missed deadlines); a connection past the cap
+        # has no stream in flight, so waiting for a thread holds nothing up.
+        # Idle ones end after a while.
+        self._h2_threads = ConnectionThreads(cfg.threads, "h2-connection")
 
     @classmethod
     def check_config(cls, cfg, log):
