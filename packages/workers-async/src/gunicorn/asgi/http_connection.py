@@ -66,7 +66,7 @@ class HTTPConnection(asyncio.Protocol):
         self._lingered = 0
         self._h2c_seen = None  # first bytes kept while telling an h2c preface apart
         self._next_after_drain = False  # a kept-alive connection waits for the client to read
-        self._drain_timer = None  # bounds that wait (the worker timeout)
+        self._stall_timer = None  # while writing is paused: the client must read within timeout
 
     # -- asyncio.Protocol --------------------------------------------------------
 
@@ -143,8 +143,8 @@ class HTTPConnection(asyncio.Protocol):
     def connection_lost(self, exc) -> None:
         self.closed = True
         self._stop_idle_timer()
-        if self._drain_timer is not None:
-            self._drain_timer.cancel()
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.disconnect()
             self._start_grace_timer()
@@ -216,16 +216,22 @@ class HTTPConnection(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._writing_paused = True
+        # Whoever waits for the drain (an app's send(), a websocket, the next
+        # pipelined request) waits at most the worker timeout for this client.
+        self._stall_timer = self._loop.call_later(self.server.first_request_wait,
+                                                  self._write_stalled)
 
     def resume_writing(self) -> None:
         self._writing_paused = False
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
         for waiter in self._drain_waiters:
             if not waiter.done():
                 waiter.set_result(None)
         self._drain_waiters.clear()
         if self._next_after_drain:
             self._next_after_drain = False
-            self._drain_timer.cancel()
             if not self.closed and self.cycle is None:
                 self._arm_idle_timer()
                 self.resume_reading()
@@ -250,18 +256,15 @@ class HTTPConnection(asyncio.Protocol):
             return
         waiter = self._loop.create_future()
         self._drain_waiters.append(waiter)
-        # A client that reads nothing for the worker timeout is let go, as a
-        # kept-alive one is after its unread answers (_drain_timeout).
-        timer = self._loop.call_later(self.server.first_request_wait, self._drain_stalled, waiter)
-        try:
-            await waiter
-        finally:
-            timer.cancel()
+        await waiter
         if self.closed:
             raise ClientDisconnected("client disconnected")
 
-    def _drain_stalled(self, waiter) -> None:
-        if not waiter.done() and not self.closed:
+    def _write_stalled(self) -> None:
+        # The client read nothing for the worker timeout. Closing would wait
+        # for the unsent bytes it never reads: abort.
+        self._stall_timer = None
+        if self._writing_paused and not self.closed:
             self.transport.abort()
 
     def pause_reading(self) -> None:
@@ -409,12 +412,10 @@ class HTTPConnection(asyncio.Protocol):
             # The client is not reading our answers: take no further (pipelined)
             # request and read no more until it does, or its requests and our
             # responses pile up in memory. The keep-alive wait starts after the drain;
-            # a client that reads nothing for the worker timeout is let go.
+            # a client that reads nothing for the worker timeout is let go (_write_stalled).
             self._idle_deadline = None
             self.pause_reading()
             self._next_after_drain = True
-            self._drain_timer = self._loop.call_later(self.server.first_request_wait,
-                                                      self._drain_timeout)
             return
         # _arm_idle_timer() for a kept-alive connection, spelled out on this hot path.
         deadline = self._idle_deadline = self._loop.time() + keepalive
@@ -457,11 +458,6 @@ class HTTPConnection(asyncio.Protocol):
             if timer is not None:
                 timer.cancel()
             self._idle_timer = loop.call_at(deadline, self._idle_check)
-
-    def _drain_timeout(self) -> None:
-        # Closing would wait for the unsent answers, which this client never reads.
-        if self._next_after_drain and not self.closed:
-            self.transport.abort()
 
     def _stop_idle_timer(self) -> None:
         self._idle_deadline = None
