@@ -4,7 +4,7 @@ Used by the gthread worker and the greenlet workers: ``serve()`` runs
 on an I/O thread of gthread (or the connection's greenlet), which does all of the connection's socket I/O, until the
 connection is idle (True: hand the socket back to the poller, call ``serve()``
 again once it is readable) or over (False: close it).  Each stream's request
-runs on the worker's ``StreamRunner`` threads (``--threads`` of them), through ``gunicorn.wsgi.serve.ServedConnection.handle``
+runs on the worker's stream threads (``stream_runner``, ``--threads`` of them), through ``gunicorn.wsgi.serve.ServedConnection.handle``
 with a ``StreamWire`` in place of the HTTP/1 connection, so environ, hooks,
 access log and error pages are core's.
 
@@ -66,7 +66,7 @@ class BlockingHTTP2Server:
             # One connection may hold at most half the worker's stream threads:
             # its streams stuck on a closed window (or a slow upload) must not
             # keep every other connection's streams waiting.
-            self.stream_limit = max(1, runner.size // 2)
+            self.stream_limit = max(1, runner.limit // 2)
         else:
             self.stream_limit = None    # a greenlet per stream: nothing shared to hog
         self.spawn = spawn
