@@ -26,7 +26,7 @@ from gunicorn.workers.acceptor import acceptor
 from gunicorn.workers.base import Worker
 from gunicorn.workers.connection_threads import ConnectionThreads
 from gunicorn.workers.http2_modes import h2c_modes, load_http2_plugin, wants_http2
-from gunicorn.workers.readiness import make_poller
+from gunicorn.workers.readiness import make_poller, readable_now
 from gunicorn.workers.thread_exit import abandon_busy_threads_at_exit
 from gunicorn.workers.threaded_client import (
     FIRST_BYTE_SECONDS,
@@ -494,7 +494,12 @@ class ThreadWorker(Worker):
                 self._close_owned(client)
 
     def _close_expired(self, now):
-        """Close idle connections past their deadline (all idle ones when stopping)."""
+        """Close idle connections past their deadline (all idle ones when stopping).
+
+        A kept-alive connection whose next request has already arrived is left
+        to the poll that follows, which reads it: the loop runs late under load,
+        and closing then would reset a request the client has sent.
+        """
         stopping = self._stopping
         expired = []
         for client in self.clients.values():
@@ -502,8 +507,14 @@ class ThreadWorker(Worker):
             # deadline 0.0: lent to a pool thread, not ours to close
             if deadline and (deadline <= now or (stopping and not client.head_started)):
                 expired.append(client)
+        if not expired:
+            return
+        # (Only clients waiting to read: a TLS handshake may be waiting to write.)
+        waiting = readable_now([client.fd for client in expired
+                                if not client.head_started and not client.handshaking])
         for client in expired:
-            self._close_owned(client)
+            if client.fd not in waiting:
+                self._close_owned(client)
 
     # -- serving requests (pool threads) ------------------------------------
     def _pool_thread(self):
