@@ -27,6 +27,16 @@ class ClientDisconnected(OSError):
     """send() after the client went away (ASGI http spec 2.4: an OSError subclass)."""
 
 
+def _raised_for_disconnect(exc, depth=8) -> bool:
+    """Whether ``exc`` was raised while handling send()'s ClientDisconnected."""
+    while exc is not None and depth:
+        if isinstance(exc, ClientDisconnected):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        depth -= 1
+    return False
+
+
 def field_bytes(value):
     # ASGI says bytes; upstream's worker also takes str (latin-1), so apps written
     # against it keep working.
@@ -473,8 +483,14 @@ class HTTPCycle:
                 log.warning("request cancelled: %s %s", self.request.method, self.request.uri)
             self._abandon()
             raise
-        except Exception:
-            log.exception("Error handling request %s", self.request.uri)
+        except Exception as exc:
+            if _raised_for_disconnect(exc):
+                # Frameworks turn send()'s OSError into their own exception
+                # (Starlette: ClientDisconnect); the client leaving is routine.
+                log.debug("client went away during %s %s (%s)", self.request.method,
+                          self.request.uri, type(exc).__name__)
+            else:
+                log.exception("Error handling request %s", self.request.uri)
             self._abandon()
         else:
             if not self.response_started and not self.disconnected:

@@ -53,6 +53,7 @@ class WebSocketSession:
         self._inbox: deque = deque()
         self._waiter = None
         self._disconnect_queued = False
+        self._disconnect_message = None
         self._early = bytearray()  # client bytes that arrived before accept
         self._close_timer = None
         self._key = None
@@ -152,7 +153,8 @@ class WebSocketSession:
     async def receive(self) -> dict:
         while not self._inbox:
             if self.state == CLOSED and self._disconnect_queued:
-                return {"type": "websocket.disconnect", "code": frames.CLOSE_ABNORMAL, "reason": ""}
+                # Asked again: the same close the app already heard, not a new code.
+                return dict(self._disconnect_message)
             self._waiter = asyncio.get_running_loop().create_future()
             try:
                 await self._waiter
@@ -307,7 +309,9 @@ class WebSocketSession:
         if self._disconnect_queued:
             return
         self._disconnect_queued = True
-        self._push({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self._disconnect_message = {"type": "websocket.disconnect", "code": code,
+                                    "reason": reason}
+        self._push(dict(self._disconnect_message))
 
     # -- keepalive pings (RFC 6455 section 5.5.2) --------------------------------
 
