@@ -57,9 +57,14 @@ CONTENT_LENGTH_RE = re.compile(r"[0-9]+")
 # IP-literal or a reg-name (RFC 3986 section 3.2.2; an IPv4 address is a
 # reg-name by its characters).  Empty is valid: a target without authority.
 # An IP-literal may carry an RFC 6874 zone id ("%25eth0").
-_REG_NAME = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*"
+_REG_NAME_CHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})"
+_REG_NAME = _REG_NAME_CHAR + "*"
 _IP_LITERAL = r"\[[0-9A-Za-z:.\-_~!$&'()*+,;=%]+\]"
 HOST_RE = re.compile("(?:" + _IP_LITERAL + "|" + _REG_NAME + ")(?::[0-9]*)?")
+
+# RFC 9112 section 3.2.3: authority-form = uri-host ":" port, for CONNECT;
+# the host is not empty and the port is given (RFC 9110 section 9.3.6).
+AUTHORITY_FORM_RE = re.compile("(?:" + _IP_LITERAL + "|" + _REG_NAME_CHAR + "+):([0-9]{1,5})")
 
 # A bare LF (not preceded by CR), searched for while a head is incomplete.
 BARE_LF_RE = re.compile(rb"(?<!\r)\n")

@@ -19,7 +19,7 @@ from gunicorn.http.field_lines import (
     field_name,
     unfold,
 )
-from gunicorn.http.request_line import parse_request_line
+from gunicorn.http.request_line import absolute_form_host, parse_request_line
 
 # Fields that steer framing or connection handling, looked at after the loop.
 FRAMING_FIELDS = frozenset((
@@ -73,6 +73,10 @@ def parse_any_head(head, ctx, req_number=1):
     if opts.limit_request_line and len(line) > opts.limit_request_line:
         raise LimitRequestLine(len(line), opts.limit_request_line)
     method, uri, path, query, fragment, version = parse_request_line(line, opts)
+    # absolute-form (RFC 9112 section 3.2.2): its host stands for the Host field.
+    target_host = None
+    if uri[0] != "/" and uri != "*" and method != "CONNECT":
+        target_host = absolute_form_host(uri, line)
 
     if "\r\n " in text or "\r\n\t" in text:
         lines = unfold(lines, opts, 1)
@@ -107,7 +111,23 @@ def parse_any_head(head, ctx, req_number=1):
         raise MissingHost(req)
     elif method == "CONNECT":
         req.must_close = True
+    if target_host is not None:
+        _use_target_host(headers, target_host)
     return req
+
+
+def _use_target_host(headers, host):
+    """Put the absolute-form target's host in place of the received Host field.
+
+    RFC 9112 section 3.2.2: the origin server MUST ignore the received Host
+    (already checked: one, valid) and use the target's host information, so
+    the app and any URL it rebuilds see what the client addressed.
+    """
+    for index, (name, _) in enumerate(headers):
+        if name == "HOST":
+            headers[index] = ("HOST", host)
+            return
+    headers.append(("HOST", host))
 
 
 def _apply_framing_fields(req, fields, ctx):

@@ -4,6 +4,8 @@ import ipaddress
 
 from gunicorn.http.abnf import (
     ABSOLUTE_FORM_RE,
+    AUTHORITY_FORM_RE,
+    HOST_RE,
     HTTP_VERSION_RE,
     IPVFUTURE_RE,
     METHOD_BADCHAR_RE,
@@ -95,6 +97,14 @@ def split_target(target, method, line):
     """Return (path, query, fragment) for one of the four forms of RFC 9112 section 3.2."""
     if not target or TARGET_INVALID_RE.search(target) is not None:
         raise InvalidRequestLine(line)
+    if method == "CONNECT":
+        # RFC 9112 section 3.2.3: CONNECT takes the authority-form and no
+        # other; RFC 9110 section 9.3.6: an empty or invalid port MUST be refused.
+        match = AUTHORITY_FORM_RE.fullmatch(target)
+        if (match is None or not 0 < int(match.group(1)) <= 65535
+                or not _brackets_well_placed(target)):
+            raise InvalidRequestLine(line)
+        return "", "", ""
     if target[0] == "/":
         # origin-form; "//x" stays a path, it is not a network-path reference.
         rest = target
@@ -114,17 +124,26 @@ def split_target(target, method, line):
                 raise InvalidRequestLine(line)
             # absolute-form (section 3.2.2): keep only the path and query.
             rest = match.group(3) or ""
-        elif method == "CONNECT":
-            # authority-form (section 3.2.3): host ":" port, nothing else.
-            host, colon, port = target.rpartition(":")
-            if not colon or not host or not port.isdigit() or "/" in target:
-                raise InvalidRequestLine(line)
-            return "", "", ""
         else:
             raise InvalidRequestLine(line)
     path, _, fragment = rest.partition("#")
     path, _, query = path.partition("?")
     return path, query, fragment
+
+
+def absolute_form_host(target, line):
+    """The host [":" port] of an absolute-form target, userinfo dropped, for the Host field.
+
+    RFC 9112 section 3.2.2: an origin server MUST ignore a received Host
+    and use the target's host instead.  Only called for targets that
+    split_target took as absolute-form.
+    """
+    authority = ABSOLUTE_FORM_RE.fullmatch(target).group(2)
+    host = authority.rpartition("@")[2]
+    # RFC 3986 section 3.2: port = *DIGIT, "%" only in "%" HEXDIG HEXDIG.
+    if HOST_RE.fullmatch(host) is None:
+        raise InvalidRequestLine(line)
+    return host
 
 
 def parse_request_line(line, opts):

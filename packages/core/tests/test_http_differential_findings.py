@@ -1,0 +1,94 @@
+"""Findings of the differential audit against upstream gunicorn and h11: request targets and Host (RFC 9110, RFC 9112)."""
+
+import pytest
+from corpus.inprocess import StubConfig
+
+from gunicorn.http import errors
+from gunicorn.http.connection import HTTP1Connection
+from gunicorn.http.events import Request
+from gunicorn.http.parser_options import ParserOptions
+from gunicorn.http.request_head import HeadContext, parse_head
+
+
+def parse(raw):
+    ctx = HeadContext(ParserOptions(StubConfig()), ("127.0.0.1", 1), False, lambda: False)
+    return parse_head(raw, ctx)
+
+
+def host_of(req):
+    return [value for name, value in req.headers if name == "HOST"]
+
+
+# RFC 9110 section 9.3.6 / RFC 9112 section 3.2.3: a CONNECT target is the
+# authority-form, uri-host ":" port and nothing else; a server MUST reject an
+# empty or invalid port.  Upstream accepted all of these and handed them to the app.
+@pytest.mark.parametrize("target", [
+    "/",                  # origin-form
+    "/x",
+    "http://h:80/",       # absolute-form
+    "u@h:443",            # userinfo is not part of authority-form
+    "h:443:443",          # ":" is not a reg-name character
+    "h:99999",            # past the TCP port range
+    "h:0",
+    "h:+443",
+    "h%zz:443",
+    "[::1:443",
+    "[zz]:443",
+])
+def test_connect_requires_authority_form(target):
+    with pytest.raises(errors.InvalidRequestLine):
+        parse(b"CONNECT %s HTTP/1.1\r\nHost: h" % target.encode())
+
+
+@pytest.mark.parametrize("target", ["h:443", "[::1]:443", "1.2.3.4:8080", "a-b.example:1",
+                                    "h%41:65535", "[v1.x]:443"])
+def test_connect_authority_form_accepted(target):
+    req = parse(b"CONNECT %s HTTP/1.1\r\nHost: h" % target.encode())
+    assert req.method == "CONNECT" and req.uri == target and req.should_close()
+
+
+# RFC 9112 section 3.2.2: an origin server that receives the absolute-form
+# MUST ignore the received Host and use the target's host instead.  Upstream
+# and h11 hand the app the Host field as received.
+@pytest.mark.parametrize("target, host", [
+    ("http://a/p", "a"),
+    ("http://a:8080/p?q", "a:8080"),
+    ("https://u:pw@a/p", "a"),
+    ("HTTP://[::1]:80/", "[::1]:80"),
+    ("http://a", "a"),
+    ("http://a?x", "a"),
+    ("file:///x", ""),
+])
+def test_absolute_form_host_replaces_host_field(target, host):
+    req = parse(b"GET %s HTTP/1.1\r\nHost: b\r\nX-A: 1" % target.encode())
+    assert host_of(req) == [host]
+    assert req.headers[-1] == ("X-A", "1")
+
+
+def test_absolute_form_host_given_to_http10_without_host():
+    req = parse(b"GET http://a:81/p HTTP/1.0")
+    assert host_of(req) == ["a:81"]
+
+
+def test_absolute_form_received_host_is_still_checked():
+    # RFC 9112 section 3.2: a duplicated or invalid Host is a 400 whatever the target.
+    with pytest.raises(errors.InvalidHeader):
+        parse(b"GET http://a/p HTTP/1.1\r\nHost: b c")
+    with pytest.raises(errors.InvalidHeader):
+        parse(b"GET http://a/p HTTP/1.1\r\nHost: a\r\nHost: a")
+    with pytest.raises(errors.MissingHost):
+        parse(b"GET http://a/p HTTP/1.1")
+
+
+@pytest.mark.parametrize("target", ["http://h:abc/", "http://h%zz/", "http://h:1:2/"])
+def test_absolute_form_authority_must_be_a_valid_host(target):
+    # RFC 3986 section 3.2: port = *DIGIT, pct-encoded = "%" HEXDIG HEXDIG.
+    with pytest.raises(errors.InvalidRequestLine):
+        parse(b"GET %s HTTP/1.1\r\nHost: h" % target.encode())
+
+
+def test_absolute_form_host_on_the_wire():
+    conn = HTTP1Connection(ParserOptions(StubConfig()), ("127.0.0.1", 1))
+    conn.receive_data(b"GET http://a/p HTTP/1.1\r\nHost: b\r\n\r\n")
+    req = conn.next_event()
+    assert isinstance(req, Request) and host_of(req) == ["a"]
