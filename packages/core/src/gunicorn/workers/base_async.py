@@ -27,6 +27,8 @@ H2_IDLE_CHECK_SECONDS = 1.0
 # third one (an h2c preface cut by the network), and how often to look.
 PREFACE_WAIT_SECONDS = 1.0
 PREFACE_POLL_SECONDS = 0.01
+# How long one keep-alive connection is served before the others get a turn.
+TURN_SECONDS = 0.001
 
 
 class AsyncWorker(Worker):
@@ -87,6 +89,9 @@ class AsyncWorker(Worker):
         """Run ``fn(*args)`` (an HTTP/2 stream's application call) in a new greenlet."""
         raise NotImplementedError()
 
+    def yield_turn(self):
+        """Let the event loop run the other connections' greenlets before this one goes on."""
+
     def is_already_handled(self, respiter):
         """Whether the app answered by taking the socket over (e.g. a websocket)."""
         return respiter is ALREADY_HANDLED
@@ -111,6 +116,8 @@ class AsyncWorker(Worker):
                     self._serve_h2(h2, client)
                     return
             keepalive = bool(self.cfg.keepalive)
+            clock = time.monotonic
+            turn_started = clock()
             while True:
                 req = None
                 if keepalive:
@@ -126,6 +133,12 @@ class AsyncWorker(Worker):
                     break
                 if not self.alive:
                     break
+                # A client whose next request is already in the socket never makes
+                # recv() wait, and only a wait switches greenlets: without turns, a
+                # busy keep-alive connection would starve every other one.
+                if clock() - turn_started >= TURN_SECONDS:
+                    self.yield_turn()
+                    turn_started = clock()
         except ssl.SSLError as exc:
             # the handshake failed (plain HTTP on a TLS port...), or TLS broke later
             log_tls_failure(self.log, addr, exc)

@@ -80,6 +80,9 @@ class EventletWorker(AsyncWorker):
     def timeout_ctx(self):
         return eventlet.Timeout(self.cfg.keepalive or None, False)
 
+    def yield_turn(self):
+        eventlet.sleep(0)
+
     def spawn_stream(self, fn, *args):
         eventlet.spawn_n(fn, *args)
 

@@ -57,6 +57,9 @@ class GeventWorker(AsyncWorker):
     def timeout_ctx(self):
         return gevent.Timeout(self.cfg.keepalive or None, False)
 
+    def yield_turn(self):
+        gevent.sleep(0)
+
     def spawn_stream(self, fn, *args):
         gevent.spawn(fn, *args)
 
