@@ -112,3 +112,27 @@ def test_websocket_receive_after_disconnect_repeats_the_close():
     first, second = RESULTS[0]
     assert first == {"type": "websocket.disconnect", "code": 4005, "reason": "client bye"}
     assert second == first
+
+
+async def _long_reason_app(scope, receive, send):
+    if scope["type"] != "websocket":
+        return
+    await receive()
+    await send({"type": "websocket.accept"})
+    # 200 UTF-8 bytes: more than a close frame holds (RFC 6455 section 5.5).
+    await send({"type": "websocket.close", "code": 4000, "reason": "\u00e9" * 100})
+
+
+def test_websocket_long_close_reason_is_cut_on_a_character_boundary():
+    # Cut at byte 123 it split a 2-byte character: the client failed the
+    # connection (1007, invalid UTF-8) instead of reading the close.
+    with InProcessServer(_long_reason_app) as srv:
+        async def main():
+            async with websockets.connect(f"ws://127.0.0.1:{srv.port}/") as ws:
+                try:
+                    await ws.recv()
+                except websockets.ConnectionClosed as exc:
+                    return exc.rcvd
+        rcvd = asyncio.run(main())
+    assert rcvd is not None and rcvd.code == 4000
+    assert rcvd.reason == "\u00e9" * 61

@@ -96,7 +96,11 @@ def close_payload(code: int | None, reason: str = "") -> bytes:
     if code is None or code == CLOSE_NO_STATUS:
         return b""
     # RFC 6455 section 5.5: control frame payloads are at most 125 bytes.
-    raw_reason = reason.encode("utf-8")[:123]
+    raw_reason = reason.encode("utf-8")
+    if len(raw_reason) > 123:
+        # Cut on a character boundary: a split character is invalid UTF-8 and the
+        # peer must then fail the connection (RFC 6455 section 8.1).
+        raw_reason = raw_reason[:123].decode("utf-8", "ignore").encode("utf-8")
     return struct.pack("!H", code) + raw_reason
 
 
