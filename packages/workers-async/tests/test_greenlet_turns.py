@@ -1,4 +1,4 @@
-"""gevent and eventlet: a client that keeps the worker busy cannot starve the other connections.
+"""gevent (both workers) and eventlet: a client that keeps the worker busy cannot starve the other connections.
 
 Greenlets switch only when one waits. A keep-alive client whose next request is
 already in the socket (pipelining, or a fast client on loopback) never makes the
@@ -39,9 +39,9 @@ def _read_responses(sock, count, first_seen, done):
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("worker", ["gevent", "eventlet"])
+@pytest.mark.parametrize("worker", ["gevent", "gevent_pywsgi", "eventlet"])
 def test_a_pipelining_client_does_not_starve_a_new_connection(worker):
-    pytest.importorskip(worker, reason=f"{worker} is not installed")
+    pytest.importorskip(worker.split("_")[0], reason=f"{worker} is not installed")
     with ServerProcess("-k", worker, "-w", "1", "apps.flask_app:app", cwd=TESTS) as srv:
         busy = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
         first_seen, done = threading.Event(), {}

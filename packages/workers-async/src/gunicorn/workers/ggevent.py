@@ -16,7 +16,7 @@ from gevent.pool import Pool
 from gevent.server import StreamServer
 
 from gunicorn.plugins import require_plugin_api
-from gunicorn.workers.base_async import AsyncWorker
+from gunicorn.workers.base_async import TURN_SECONDS, AsyncWorker
 from gunicorn.workers.http2_modes import wants_http2
 
 require_plugin_api("gunicorn-workers-async", 1)
@@ -154,6 +154,18 @@ class _AccessResponse:
 
 class PyWSGIHandler(pywsgi.WSGIHandler):
     """gevent's own HTTP handler, logging through gunicorn's access log."""
+
+    # (0.0: the first request of a connection ends a turn; later ones every TURN_SECONDS.)
+    _turn_started = 0.0
+
+    def handle_one_request(self):
+        result = super().handle_one_request()
+        # pywsgi's keep-alive loop never waits while the client's next request is
+        # already here: take turns with the other connections, as core's loop does.
+        if time.monotonic() - self._turn_started >= TURN_SECONDS:
+            gevent.sleep(0)
+            self._turn_started = time.monotonic()
+        return result
 
     def log_request(self):
         started = datetime.fromtimestamp(self.time_start)
