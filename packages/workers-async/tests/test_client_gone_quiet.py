@@ -136,3 +136,49 @@ def test_websocket_long_close_reason_is_cut_on_a_character_boundary():
         rcvd = asyncio.run(main())
     assert rcvd is not None and rcvd.code == 4000
     assert rcvd.reason == "\u00e9" * 61
+
+
+def _declared_length_app(declared, parts):
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", declared)]})
+        for i, part in enumerate(parts):
+            await send({"type": "http.response.body", "body": part,
+                        "more_body": i < len(parts) - 1})
+    return app
+
+
+def _warnings(log):
+    return [m for level, m in log.messages if level == "warning"]
+
+
+def test_body_shorter_or_longer_than_its_content_length_is_logged():
+    # uvicorn raises "Response content shorter/longer than Content-Length" into
+    # the app; we already cut the body and close the connection, but said nothing,
+    # so the client's truncated response left no trace on the server.
+    for declared, parts, sent in ((b"10", [b"abc"], 3), (b"2", [b"abc", b"def"], 6)):
+        with InProcessServer(_declared_length_app(declared, parts), lifespan="off") as srv:
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.recv(65536)
+            deadline = time.monotonic() + 5
+            while not _warnings(srv.log) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(_warnings(srv.log)) == 1, srv.log.messages
+            message = _warnings(srv.log)[0]
+            assert f"Content-Length {declared.decode()}" in message and f"{sent} " in message
+
+
+def test_matching_content_length_closing_connection_logs_nothing():
+    with InProcessServer(_declared_length_app(b"3", [b"abc"]), lifespan="off") as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert s.recv(65536).endswith(b"abc")
+            s.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+            s.sendall(b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            s.recv(65536)
+        time.sleep(0.2)
+    assert _warnings(srv.log) == []

@@ -401,6 +401,7 @@ class HTTPConnection(asyncio.Protocol):
             and not server.closing
         )
         if not reusable:
+            cycle.check_declared_length()
             if cycle.body_complete:
                 self.close()
             else:

@@ -441,6 +441,30 @@ class HTTPCycle:
         self.conn.write(out)
         self._finish()
 
+    def check_declared_length(self) -> None:
+        """Warn when the app's body did not match its own Content-Length.
+
+        The writer already cut any excess and the connection closes (RFC 9112
+        section 6.3: the client cannot find the end otherwise); only called for a
+        connection that is not kept, so the hot keep-alive path pays nothing.
+        """
+        if not self._framed or self.request.method == "HEAD" \
+                or self.status in _NO_BODY_STATUS:
+            return
+        for name, value in self.headers:
+            if name.lower() == "content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    return
+                if declared != self.sent:
+                    self.conn.log.warning(
+                        "ASGI app sent %d body bytes for %s %s but declared "
+                        "Content-Length %d; the response is cut short and the "
+                        "connection closed", self.sent, self.request.method,
+                        self.request.uri, declared)
+                return
+
     def _finish(self) -> None:
         self.response_complete = True
         if self._waiter is not None:
