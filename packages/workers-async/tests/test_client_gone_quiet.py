@@ -182,3 +182,34 @@ def test_matching_content_length_closing_connection_logs_nothing():
             s.recv(65536)
         time.sleep(0.2)
     assert _warnings(srv.log) == []
+
+
+def test_failed_startup_that_reraises_is_reported_once():
+    # Starlette sends lifespan.startup.failed with the traceback, then re-raises:
+    # the traceback was logged twice ("Exception in ASGI lifespan" and the failure);
+    # uvicorn reports it once.
+    from inprocess import RecordingLog
+
+    from gunicorn.asgi.lifespan import Lifespan, LifespanFailure
+
+    async def app(scope, receive, send):
+        await receive()
+        try:
+            raise ConnectionError("database unreachable")
+        except ConnectionError:
+            await send({"type": "lifespan.startup.failed",
+                        "message": "ConnectionError: database unreachable"})
+            raise
+
+    log = RecordingLog()
+
+    async def main():
+        ls = Lifespan(app, "auto", log)
+        try:
+            await ls.startup()
+        except LifespanFailure as exc:
+            return str(exc)
+        await asyncio.sleep(0)
+
+    assert "database unreachable" in asyncio.run(main())
+    assert _errors(log) == []

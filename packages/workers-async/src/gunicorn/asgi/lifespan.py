@@ -7,6 +7,11 @@ import asyncio
 from gunicorn.asgi.scope import ASGI_VERSION
 
 
+def _reported_failure(done) -> bool:
+    """Whether the app already sent a ``*.failed`` message for this phase."""
+    return done is not None and done.done() and not done.result()[0]
+
+
 class LifespanFailure(Exception):
     """The application reported ``lifespan.startup.failed`` (or crashed when required)."""
 
@@ -81,7 +86,11 @@ class Lifespan:
             raise
         except BaseException as exc:  # noqa: BLE001 - the app's failure is data here
             self._error = f"{type(exc).__name__}: {exc}"
-            if self._startup_done.done() or self.mode == "on":
+            if _reported_failure(self._startup_done) or _reported_failure(self._shutdown_done):
+                # The app sent *.failed (Starlette: with the traceback) and then
+                # re-raised: the failure is logged once, where it is handled.
+                self.log.debug("ASGI lifespan raised after reporting failure: %s", self._error)
+            elif self._startup_done.done() or self.mode == "on":
                 self.log.exception("Exception in ASGI lifespan")
             else:
                 # auto mode: an app that rejects the lifespan scope simply lacks it.
