@@ -5,7 +5,7 @@ from corpus.inprocess import StubConfig
 
 from gunicorn.http import errors
 from gunicorn.http.connection import HTTP1Connection
-from gunicorn.http.events import Request
+from gunicorn.http.events import Data, EndOfMessage, Request, Response
 from gunicorn.http.parser_options import ParserOptions
 from gunicorn.http.request_head import HeadContext, parse_head
 
@@ -92,3 +92,33 @@ def test_absolute_form_host_on_the_wire():
     conn.receive_data(b"GET http://a/p HTTP/1.1\r\nHost: b\r\n\r\n")
     req = conn.next_event()
     assert isinstance(req, Request) and host_of(req) == ["a"]
+
+
+# RFC 9110 section 9.3.6: "A server MUST NOT send any Transfer-Encoding or
+# Content-Length header fields in a 2xx (Successful) response to CONNECT";
+# RFC 9112 section 6.3: the connection is a tunnel right after that head.
+# Upstream sends the app's Content-Length (and would chunk without one).
+@pytest.mark.parametrize("headers", [
+    [("Content-Length", "2"), ("X-A", "1")],
+    [("X-A", "1")],
+    [("Transfer-Encoding", "chunked"), ("X-A", "1")],
+])
+def test_connect_2xx_has_no_length_and_tunnels(headers):
+    conn = HTTP1Connection(ParserOptions(StubConfig()), ("127.0.0.1", 1))
+    conn.receive_data(b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n")
+    assert isinstance(conn.next_event(), Request)
+    head = conn.send(Response(200, "OK", headers))
+    fields = head.lower()
+    assert b"content-length" not in fields and b"transfer-encoding" not in fields
+    assert b"x-a: 1" in fields
+    assert conn.send(Data(b"ok")) == b"ok"  # tunnel bytes, not a chunk
+    conn.send(EndOfMessage())
+    assert not conn.keep_alive
+
+
+def test_connect_refused_keeps_its_length():
+    conn = HTTP1Connection(ParserOptions(StubConfig()), ("127.0.0.1", 1))
+    conn.receive_data(b"CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n")
+    conn.next_event()
+    head = conn.send(Response(405, "Method Not Allowed", [("Content-Length", "2")]))
+    assert b"Content-Length: 2\r\n" in head

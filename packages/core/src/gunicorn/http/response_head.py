@@ -105,6 +105,13 @@ def _response_shape(status_code, reason, headers, method, version, keep_alive,
         writer = _CLOSE_DELIMITED
         upgrade = True
         keep_alive = False
+    elif method == "CONNECT" and 200 <= status_code < 300:
+        # RFC 9110 section 9.3.6: no Content-Length or Transfer-Encoding in a
+        # 2xx to CONNECT; the connection is a tunnel right after the head
+        # (RFC 9112 section 6.3), so the body goes out raw and ends with it.
+        out = [(n, v) for n, v in out if n.lower() != "content-length"]
+        writer = _CLOSE_DELIMITED
+        keep_alive = False
     elif body_forbidden(method, status_code):
         if content_length is not None and (status_code < 200 or status_code == 204):
             # RFC 9110 section 8.6: no Content-Length in 1xx and 204.
