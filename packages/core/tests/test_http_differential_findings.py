@@ -122,3 +122,43 @@ def test_connect_refused_keeps_its_length():
     conn.next_event()
     head = conn.send(Response(405, "Method Not Allowed", [("Content-Length", "2")]))
     assert b"Content-Length: 2\r\n" in head
+
+
+# RFC 9112 section 3: 414 is for a request-target longer than the server
+# parses; a method longer than any implemented is a method error.  Upstream
+# (and we, before) answered 414 to a 5000-byte method.
+@pytest.mark.parametrize("raw", [
+    b"A" * 5000 + b" / HTTP/1.1\r\nHost: h\r\n\r\n",   # whole head received
+    b"A" * 5000,                                         # no line end yet
+    b"A" * 5000 + b" / HTTP/1.1\r\n",                    # line ended, head not yet
+])
+def test_over_long_method_is_a_method_error(raw):
+    conn = HTTP1Connection(ParserOptions(StubConfig()), ("127.0.0.1", 1))
+    conn.receive_data(raw)
+    with pytest.raises(errors.InvalidRequestMethod) as info:
+        conn.next_event()
+    assert info.value.status_code == 400
+
+
+def test_over_long_method_in_the_full_parser():
+    with pytest.raises(errors.InvalidRequestMethod):
+        parse(b"A" * 5000 + b" / HTTP/1.1\r\nHost: h")
+
+
+@pytest.mark.parametrize("raw", [
+    b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\nHost: h\r\n\r\n",
+    b"GET /" + b"a" * 5000,
+])
+def test_over_long_target_is_still_414(raw):
+    conn = HTTP1Connection(ParserOptions(StubConfig()), ("127.0.0.1", 1))
+    conn.receive_data(raw)
+    with pytest.raises(errors.LimitRequestLine):
+        conn.next_event()
+
+
+def test_over_long_unconventional_method_is_414_when_permitted():
+    opts = ParserOptions(StubConfig(permit_unconventional_http_method=True))
+    conn = HTTP1Connection(opts, ("127.0.0.1", 1))
+    conn.receive_data(b"A" * 5000 + b" / HTTP/1.1\r\nHost: h\r\n\r\n")
+    with pytest.raises(errors.LimitRequestLine):
+        conn.next_event()

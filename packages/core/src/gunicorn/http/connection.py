@@ -26,7 +26,6 @@ from gunicorn.http.errors import (
     InvalidHeader,
     InvalidRequestLine,
     LimitRequestHeaders,
-    LimitRequestLine,
     LocalProtocolError,
     NoMoreData,
     ParseError,
@@ -43,6 +42,7 @@ from gunicorn.http.events import (
 from gunicorn.http.proxy_protocol import NOT_PROXY, read_proxy_header
 from gunicorn.http.receive_buffer import ReceiveBuffer
 from gunicorn.http.request_head import HeadContext, parse_head
+from gunicorn.http.request_line import over_limit_error
 from gunicorn.http.response_head import frame_response, informational_head
 
 IDLE = "IDLE"
@@ -199,7 +199,7 @@ class HTTP1Connection:
         if limit and end > limit:
             line_end = data.find(b"\r\n", 0, end + 2)
             if line_end > limit:
-                raise LimitRequestLine(line_end, limit)
+                raise over_limit_error(data, line_end, opts)
         if end > opts.max_head_size:
             raise LimitRequestHeaders("max buffer headers")
         self.req_number += 1
@@ -240,9 +240,9 @@ class HTTP1Connection:
         line_end = buf.find(b"\r\n")
         if line_end < 0:
             if limit and len(buf) > limit + 1:
-                raise LimitRequestLine(len(buf), limit)
+                raise over_limit_error(buf._data, len(buf), opts)
         elif limit and line_end > limit:
-            raise LimitRequestLine(line_end, limit)
+            raise over_limit_error(buf._data, line_end, opts)
         if _bad_request_line_start(buf._data, line_end):
             raise InvalidRequestLine("control character in request line")
         if buf.has_bare_lf():

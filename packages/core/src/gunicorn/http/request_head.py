@@ -7,7 +7,6 @@ from gunicorn.http.errors import (
     InvalidContentLength,
     InvalidHeader,
     InvalidSchemeHeaders,
-    LimitRequestLine,
     MissingHost,
     UnsupportedTransferCoding,
 )
@@ -19,7 +18,11 @@ from gunicorn.http.field_lines import (
     field_name,
     unfold,
 )
-from gunicorn.http.request_line import absolute_form_host, parse_request_line
+from gunicorn.http.request_line import (
+    absolute_form_host,
+    over_limit_error,
+    parse_request_line,
+)
 
 # Fields that steer framing or connection handling, looked at after the loop.
 FRAMING_FIELDS = frozenset((
@@ -71,7 +74,7 @@ def parse_any_head(head, ctx, req_number=1):
     lines = text.split("\r\n")
     line = lines[0]
     if opts.limit_request_line and len(line) > opts.limit_request_line:
-        raise LimitRequestLine(len(line), opts.limit_request_line)
+        raise over_limit_error(line[:32].encode("latin-1"), len(line), opts)
     method, uri, path, query, fragment, version = parse_request_line(line, opts)
     # absolute-form (RFC 9112 section 3.2.2): its host stands for the Host field.
     target_host = None

@@ -16,8 +16,12 @@ from gunicorn.http.errors import (
     InvalidHTTPVersion,
     InvalidRequestLine,
     InvalidRequestMethod,
+    LimitRequestLine,
     UnsupportedHTTPVersion,
 )
+
+# gunicorn's longest conventional method (check_method), plus the SP after it.
+_METHOD_SCAN = 21
 
 # Methods checked once here rather than by regex on every request.
 _COMMON_METHODS = frozenset((
@@ -42,6 +46,18 @@ def check_method(method, opts):
     if opts.casefold_http_method:
         method = method.upper()
     return method
+
+
+def over_limit_error(start, length, opts):
+    """The error for a request line over limit_request_line, ``start`` its first bytes.
+
+    414 is for a long target (RFC 9112 section 3); a first token already
+    longer than any method we accept is a method error instead (the same
+    section: a method longer than any implemented is not a URI problem).
+    """
+    if not opts.permit_unconventional_http_method and b" " not in start[:_METHOD_SCAN]:
+        return InvalidRequestMethod(bytes(start[:_METHOD_SCAN]).decode("latin-1"))
+    return LimitRequestLine(length, opts.limit_request_line)
 
 
 def parse_version(text, opts):
