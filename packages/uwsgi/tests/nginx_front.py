@@ -77,6 +77,13 @@ http {{
             uwsgi_param SCRIPT_NAME /mount;
             uwsgi_pass {upstream};
         }}
+        location /legacy/ {{
+            # uWSGI's old mount idiom: modifier1 30 strips SCRIPT_NAME from PATH_INFO.
+            include {tmp}/uwsgi_params;
+            uwsgi_param SCRIPT_NAME /legacy;
+            uwsgi_modifier1 30;
+            uwsgi_pass {upstream};
+        }}
         location /slow {{
             include {tmp}/uwsgi_params;
             uwsgi_buffering off;

@@ -156,6 +156,22 @@ def test_script_name_from_nginx(client):
     assert environ["RAW_URI"] == "/mount/sub/page?a=b"
 
 
+def test_legacy_modifier1_30_mount(client):
+    # nginx `uwsgi_modifier1 30;` with `uwsgi_param SCRIPT_NAME`: uWSGI serves it,
+    # and so do we (was 501 for every request).
+    response = client.get("/legacy/sub", params={"a": "b"})
+    assert response.status_code == 200
+    environ = response.json()
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/legacy", "/sub")
+
+
+def test_empty_body_vars_reach_the_environ(client):
+    # nginx sends CONTENT_TYPE and CONTENT_LENGTH empty for a GET: kept, as upstream
+    # gunicorn and uWSGI keep them, for apps reading environ["CONTENT_TYPE"].
+    environ = client.get("/plain").json()
+    assert (environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"]) == ("", "")
+
+
 def test_script_name_from_gunicorn_env():
     with Stack("tcp", "uwsgi_app:app", "-e", "SCRIPT_NAME=/mount") as mounted, \
             httpx.Client(base_url=mounted.url(), timeout=20) as session:

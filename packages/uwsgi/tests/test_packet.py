@@ -36,12 +36,19 @@ def test_modifier2_is_ignored():
     assert read_packet(bytearray(data)).vars == [("A", "b")]
 
 
-@pytest.mark.parametrize("modifier1", [1, 5, 30, 255])
+@pytest.mark.parametrize("modifier1", [1, 5, 31, 255])
 def test_unknown_modifier1_is_refused(modifier1):
     with pytest.raises(UnsupportedModifier) as info:
         parse_header(packet(b"", modifier1=modifier1))
     assert info.value.modifier == modifier1
     assert str(modifier1) in str(info.value)
+
+
+def test_modifier1_30_is_a_wsgi_request():
+    # `uwsgi_modifier1 30;` (uWSGI's "manage PATH_INFO") is the old nginx idiom for
+    # mounting an app under uwsgi_param SCRIPT_NAME; the mount is cut from PATH_INFO
+    # as for any SCRIPT_NAME, so the request is served like modifier1 0.
+    assert parse_header(packet(b"", modifier1=30)).modifier1 == 30
 
 
 def test_errors_are_core_parse_errors():

@@ -41,7 +41,15 @@ def test_nginx_get():
     assert "SERVER_NAME" not in environ
     # the headers are the environ's HTTP_* keys already
     assert environ["HTTP_HOST"] == "h" and environ["HTTP_ACCEPT"] == "*/*"
-    # empty body vars are left out, as for a request without those headers
+    # empty body vars stay as nginx sent them, as upstream gunicorn and uWSGI
+    # keep them (PEP 3333: "may be empty or absent"; apps moving from uWSGI
+    # read environ["CONTENT_TYPE"] directly)
+    assert environ["CONTENT_TYPE"] == "" and environ["CONTENT_LENGTH"] == ""
+    assert ("CONTENT-TYPE", "") not in parts.headers
+
+
+def test_body_vars_nginx_did_not_send_stay_absent():
+    environ = request_parts([("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/")]).environ
     assert "CONTENT_TYPE" not in environ and "CONTENT_LENGTH" not in environ
 
 

@@ -21,7 +21,7 @@ class InvalidUWSGIHeader(UWSGIParseException):
 
 
 class UnsupportedModifier(UWSGIParseException):
-    """modifier1 names a uwsgi request type other than WSGI (0)."""
+    """modifier1 names a uwsgi request type other than WSGI (0, or 30: WSGI with PATH_INFO managed)."""
 
     status_code = 501
     reason = "Not Implemented"

@@ -10,6 +10,11 @@ from gunicorn.uwsgi.errors import InvalidUWSGIHeader, UnsupportedModifier
 HEADER_SIZE = 4
 # modifier1 0 is a WSGI/HTTP request; nginx uwsgi_pass sends it unless uwsgi_modifier1 says otherwise.
 WSGI_MODIFIER = 0
+# modifier1 30 is uWSGI's "manage PATH_INFO" WSGI request (`uwsgi_modifier1 30;`, the
+# old way to mount an app under `uwsgi_param SCRIPT_NAME`): SCRIPT_NAME is cut from
+# PATH_INFO, which this package does for every request, so it is served the same.
+MANAGE_PATH_INFO_MODIFIER = 30
+_WSGI_MODIFIERS = frozenset({WSGI_MODIFIER, MANAGE_PATH_INFO_MODIFIER})
 # datasize is a uint16, so a vars block can never be larger than this.
 MAX_DATASIZE = 0xFFFF
 MAX_VARS = 1000
@@ -49,7 +54,7 @@ def packet_size(data: bytes | bytearray | memoryview, max_datasize: int = MAX_DA
     if len(data) < HEADER_SIZE:
         raise InvalidUWSGIHeader(f"truncated header: {len(data)} of {HEADER_SIZE} bytes")
     modifier1, datasize, _modifier2 = _HEADER.unpack_from(data, 0)
-    if modifier1 != WSGI_MODIFIER:
+    if modifier1 not in _WSGI_MODIFIERS:
         raise UnsupportedModifier(modifier1)
     if datasize > max_datasize:
         raise InvalidUWSGIHeader(f"vars block of {datasize} bytes is over the limit of {max_datasize}")

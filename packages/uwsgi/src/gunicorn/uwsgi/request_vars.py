@@ -146,11 +146,10 @@ def environ_parts(env: dict[str, str], is_ssl: bool = False, script_name: str = 
     _check_field_values(env)
     for var, forwarded, _name in _BODY_VARS:
         value = env.pop(forwarded, None)
-        if not get(var):
-            if value:
-                env[var] = value
-            else:
-                env.pop(var, None)
+        # An empty var nginx sent stays empty (PEP 3333: "may be empty or absent"),
+        # as upstream gunicorn and uWSGI keep it: apps read environ["CONTENT_TYPE"].
+        if value and not get(var):
+            env[var] = value
     for key in _SERVER_FILLED:
         if get(key) == "":
             del env[key]
