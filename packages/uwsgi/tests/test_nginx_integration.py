@@ -172,6 +172,20 @@ def test_empty_body_vars_reach_the_environ(client):
     assert (environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"]) == ("", "")
 
 
+def test_long_target_within_tight_head_limits():
+    # A 3000-byte target fits limit_request_line (4094), and HTTP/1 takes it under
+    # these settings; nginx repeats it in REQUEST_URI, PATH_INFO and QUERY_STRING
+    # and adds its CGI vars, which must not push the packet over the bound.
+    path = "/long/" + "p" * 1500
+    query = "q=" + "v" * 1500
+    with Stack("tcp", "uwsgi_app:app", "--limit-request-fields", "10",
+               "--limit-request-field_size", "100") as limited, \
+            httpx.Client(base_url=limited.url(), timeout=20) as session:
+        response = session.get(f"{path}?{query}")
+        assert response.status_code == 200, limited.server.log
+        assert response.json()["PATH_INFO"] == path
+
+
 def test_script_name_from_gunicorn_env():
     with Stack("tcp", "uwsgi_app:app", "-e", "SCRIPT_NAME=/mount") as mounted, \
             httpx.Client(base_url=mounted.url(), timeout=20) as session:

@@ -54,6 +54,9 @@ CLOSED = "CLOSED"
 ERROR = "ERROR"
 
 DEFAULT_ALLOW_IPS = ("127.0.0.1", "::1")
+# Room for the CGI vars nginx's uwsgi_params add beside the headers (names, lengths
+# and values: REQUEST_METHOD, DOCUMENT_ROOT, REMOTE_ADDR, SERVER_NAME...).
+CGI_VARS_ROOM = 4096
 
 
 @lru_cache(maxsize=1024)
@@ -74,8 +77,11 @@ def _max_datasize(limits: tuple) -> int:
     line, fields, field_size = limits
     cfg = _Limits(line, fields, field_size)
     # The vars block stands in for the request line and headers: it gets the head-size
-    # bound core derives from the same limit_request_* settings for HTTP/1.
-    return min(MAX_DATASIZE, ParserOptions(cfg).max_head_size)
+    # bound core derives from the same limit_request_* settings for HTTP/1, plus
+    # what nginx adds to a head: the target again in PATH_INFO and QUERY_STRING, and
+    # its CGI vars. A request HTTP/1 takes under these settings is never refused.
+    line_room = 2 * (line if line > 0 else MAX_DATASIZE)
+    return min(MAX_DATASIZE, ParserOptions(cfg).max_head_size + line_room + CGI_VARS_ROOM)
 
 
 class _Limits:
