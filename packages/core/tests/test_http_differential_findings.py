@@ -1,4 +1,4 @@
-"""Findings of the differential audit against upstream gunicorn and h11: request targets and Host (RFC 9110, RFC 9112)."""
+"""Findings of the differential audit against upstream gunicorn and h11: targets, Host, CONNECT, over-long methods (RFC 9110, RFC 9112)."""
 
 import pytest
 from corpus.inprocess import StubConfig
