@@ -186,6 +186,13 @@ def test_long_target_within_tight_head_limits():
         assert response.json()["PATH_INFO"] == path
 
 
+def test_repeated_cookie_headers_reach_the_app_as_one_cookie_string(client):
+    # An HTTP/1.1 client sending two Cookie lines: nginx passes two HTTP_COOKIE vars.
+    # Joined with "," the app's cookie parser would see one cookie "a" = "1,b=2".
+    environ = client.get("/c", headers=[("Cookie", "a=1"), ("Cookie", "b=2")]).json()
+    assert environ["headers"]["HTTP_COOKIE"] == "a=1; b=2"
+
+
 def test_script_name_from_gunicorn_env():
     with Stack("tcp", "uwsgi_app:app", "-e", "SCRIPT_NAME=/mount") as mounted, \
             httpx.Client(base_url=mounted.url(), timeout=20) as session:

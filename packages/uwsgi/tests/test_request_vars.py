@@ -60,6 +60,15 @@ def test_repeated_headers_join_in_the_environ():
     assert parts.environ["REMOTE_ADDR"] == "a"
 
 
+def test_repeated_cookie_headers_join_as_one_cookie_string():
+    # RFC 6265 section 5.4 / RFC 9113 section 8.2.3: cookie pairs are separated by
+    # "; " (a "," would make "a=1,b=2" one cookie named a); nginx's own
+    # $http_cookie joins them the same way.
+    parts = request_parts([("HTTP_COOKIE", "a=1"), ("HTTP_COOKIE", "b=2")])
+    assert parts.environ["HTTP_COOKIE"] == "a=1; b=2"
+    assert parts.headers == [("COOKIE", "a=1"), ("COOKIE", "b=2")]
+
+
 def test_a_repeated_host_is_refused_as_http_refuses_it():
     # RFC 9112 section 3.2: more than one Host field line is a 400.
     with pytest.raises(InvalidUWSGIHeader, match="repeated Host"):

@@ -112,7 +112,8 @@ def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False,
     """``environ_parts`` for vars given as ``(name, value)`` pairs, repeats allowed.
 
     The first of a repeated CGI var wins (nginx sends uwsgi_params first); a
-    repeated header stays apart in the header list and is joined with commas in
+    repeated header stays apart in the header list and is joined with commas (Cookie
+    with "; ") in
     the environ, as core does for HTTP/1.1. A repeated Host is refused, as
     HTTP/1.1 refuses it (RFC 9112 section 3.2): nginx never sends one.
     """
@@ -126,7 +127,7 @@ def request_parts(pairs: list[tuple[str, str]], is_ssl: bool = False,
                 # (The body headers go last, once, as environ_parts settles them.)
                 headers.append((header_name(key), value))
             if key in env:
-                env[key] = env[key] + "," + value
+                env[key] = _joined(key, env[key], value)
                 continue
         elif key in env:
             continue
@@ -209,8 +210,18 @@ def _set_header_vars(env: dict, headers: list) -> None:
         key = _BODY_KEYS.get(name)
         if key is None:
             key = "HTTP_" + name.replace("-", "_")
-        # RFC 9110 section 5.3: repeated fields combine with commas.
-        env[key] = env[key] + "," + value if key in env else value
+        env[key] = _joined(key, env[key], value) if key in env else value
+
+
+def _joined(key: str, first: str, value: str) -> str:
+    """Two values of a repeated header as one environ value."""
+    if key == "HTTP_COOKIE":
+        # RFC 6265 section 5.4 (and RFC 9113 section 8.2.3): cookie pairs are
+        # separated by "; ", as nginx's own $http_cookie joins them; a "," would
+        # read as part of the first cookie's value.
+        return first + "; " + value
+    # RFC 9110 section 5.3: repeated fields combine with commas.
+    return first + "," + value
 
 
 def _append_body_headers(env: dict, headers: list) -> None:
