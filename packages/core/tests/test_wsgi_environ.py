@@ -81,6 +81,14 @@ def test_repeated_headers_are_comma_joined():
     assert env["HTTP_X_THING"] == "1,2"
 
 
+def test_repeated_cookie_fields_are_joined_as_one_cookie_string():
+    # Cookie is not a comma list: "a=1,b=2" would read as one cookie "a" whose
+    # value is "1,b=2" (RFC 6265 section 4.2.1; RFC 9113 section 8.2.3 joins
+    # HTTP/2 cookie crumbs with "; " the same way).
+    env = environ_for(b"GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1\r\nCookie: b=2; c=3\r\n\r\n")
+    assert env["HTTP_COOKIE"] == "a=1; b=2; c=3"
+
+
 def test_server_name_from_listener_without_host():
     env = environ_for(b"GET / HTTP/1.0\r\n\r\n", server=("10.1.2.3", 8123))
     assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("10.1.2.3", "8123")

@@ -280,8 +280,11 @@ class ConnectionEnviron:
                     continue
             key = "HTTP_" + name.replace("-", "_")
             if key in environ:
-                # RFC 9110 section 5.3: repeated fields combine with commas.
-                environ[key] = environ[key] + "," + value
+                # RFC 9110 section 5.3: repeated fields combine with commas, but
+                # Cookie is not a list field: its pairs are separated by "; "
+                # (RFC 6265 section 4.2.1, RFC 9113 section 8.2.3).
+                separator = "; " if key == "HTTP_COOKIE" else ","
+                environ[key] = environ[key] + separator + value
             else:
                 environ[key] = value
 
