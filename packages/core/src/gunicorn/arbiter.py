@@ -150,6 +150,7 @@ class Arbiter:
         self.overdue = set()  # pids the stop sent SIGKILL once graceful_timeout ran out
         self.PIPE = []
         self.SIG_QUEUE = []
+        self.CHLD_SEEN = []  # one entry per SIGCHLD, logged (debug) by the main loop
         self.companion_supervisor = CompanionSupervisor(self)
         self.COMPANIONS = self.companion_supervisor.by_pid
 
@@ -204,8 +205,9 @@ class Arbiter:
 
     def _describe_config(self):
         settings = getattr(self.cfg, "settings", None) or {}
+        # definition order (config, bind, workers... first), as upstream lists them
         return "\n".join(f"  {name}: {getattr(setting, 'value', setting)}"
-                         for name, setting in sorted(settings.items()))
+                         for name, setting in settings.items())
 
     # -- start --------------------------------------------------------------
 
@@ -280,7 +282,9 @@ class Arbiter:
             self.wakeup()
 
     def handle_chld(self, sig, frame):
-        """SIGCHLD handler: only wake the main loop, which reaps."""
+        """SIGCHLD handler: only note it and wake the main loop, which reaps."""
+        if len(self.CHLD_SEEN) < self.SIG_QUEUE_LIMIT:
+            self.CHLD_SEEN.append(sig)
         self.wakeup()
 
     handle_cld = handle_chld
@@ -303,12 +307,14 @@ class Arbiter:
             self.control = start_control_server(self)
 
             while True:
+                self.log_chld_seen()
                 self.maybe_promote_master()
                 self.reap_workers()
 
                 sig = self.SIG_QUEUE.pop(0) if self.SIG_QUEUE else None
                 if sig is None:
                     self.sleep()
+                    self.log_chld_seen()
                     if self.control is not None:
                         self.control.run_pending()
                     self.reap_workers()
@@ -588,6 +594,12 @@ class Arbiter:
             if self.pidfile is not None:
                 self.pidfile.rename(self.cfg.pidfile)
             proc._setproctitle(f"master [{self.proc_name}]")
+
+    def log_chld_seen(self):
+        """One debug line per SIGCHLD the main loop woke for (the handler cannot log)."""
+        while self.CHLD_SEEN:
+            self.CHLD_SEEN.pop()
+            self.log.debug("Handling signal: cld")
 
     # -- workers ---------------------------------------------------------------
 
