@@ -25,6 +25,8 @@ def app(environ, start_response):
         return stream(environ, start_response)
     if path.startswith("/slow"):
         return slow(start_response)
+    if path.startswith("/fail-mid-stream"):
+        return fail_mid_stream(start_response)
     if path.startswith("/cookies"):
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2"),
                                   ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
@@ -57,6 +59,13 @@ def stream(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/octet-stream")])
     for index in range(count):
         yield bytes([index % 256]) * 65536
+
+
+def fail_mid_stream(start_response):
+    """Streams one 64 KiB chunk, then the app fails: the response is cut short."""
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    yield b"x" * 65536
+    raise RuntimeError("the app failed mid-body")
 
 
 def slow(start_response):

@@ -11,6 +11,7 @@ import errno
 import logging
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -41,6 +42,8 @@ CLIENT_GONE = {
 # close into a TCP reset (which can destroy the response in flight).
 LINGER_SECONDS = 0.5
 LINGER_BYTES = 1 << 18
+# struct linger {l_onoff = 1, l_linger = 0}: close() resets the connection.
+_LINGER_RESET = struct.pack("ii", 1, 0)
 
 # Linux copies TCP_NODELAY from a listening socket to the sockets it accepts:
 # set it once on the listener instead of once per connection.
@@ -236,6 +239,8 @@ class ServedConnection:
         self.closed = False
         # A parse error was answered while the client may still be sending.
         self.error_sent = False
+        # A close-delimited response was cut: close with a reset, not a FIN.
+        self.reset_on_close = False
 
     @property
     def proto(self):
@@ -401,6 +406,7 @@ class ServedConnection:
             self.log.exception(request_error_message(req))
         if resp.committed:
             # Too late for an error page: closing is the only honest signal.
+            self._cut_short()
             return None
         # Whatever was framed but never written is replaced by the error page.
         self.conn.discard_pending()
@@ -411,6 +417,7 @@ class ServedConnection:
     def _answer_before_exit(self, resp):
         self.conn.broken = True
         if resp.committed:
+            self._cut_short()
             return resp
         try:
             self.conn.discard_pending()
@@ -418,6 +425,16 @@ class ServedConnection:
                                          head_only=resp.is_head)
         except Exception:
             return resp
+
+    def _cut_short(self):
+        """Make a response abandoned after its head look broken to the client.
+
+        A Content-Length or chunked response shows the cut by itself (too few
+        bytes, no last chunk). A close-delimited one (HTTP/1.0, uwsgi) would look
+        complete after a plain close (RFC 9112 section 8), so it is reset instead.
+        """
+        if getattr(self.proto, "response_framing", None) == "close":
+            self.reset_on_close = True
 
     def reply_error(self, exc, req, start):
         """Answer a request that failed before reaching the app (parse errors)."""
@@ -505,7 +522,9 @@ class ServedConnection:
             return
         self.closed = True
         body = self.body
-        if self.conn.peer_closed:
+        if self.reset_on_close:
+            _reset_on_close(self.sock)
+        elif self.conn.peer_closed:
             pass
         elif self.error_sent or (body is not None and body.has_body and not body.complete
                                  and not body.needs_continue):
@@ -537,6 +556,14 @@ class ServedConnection:
                 drained += len(data)
         except (OSError, ValueError):
             pass
+
+
+def _reset_on_close(sock):
+    # SO_LINGER on, with a zero timeout: close() sends RST instead of FIN.
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+    except (OSError, AttributeError, ValueError):
+        pass
 
 
 def _no_delay(sock):
