@@ -72,6 +72,22 @@ def test_client_address_is_the_real_client(stack, client):
         assert environ["REMOTE_ADDR"] == "198.51.100.7"
 
 
+def test_mount_point_and_server_come_from_the_vars(stack, client):
+    # The socket's own address is nginx's link; nginx names the server the client
+    # addressed and the mount point (uwsgi_param SCRIPT_NAME /mount) in its vars.
+    environ = client.get("/mount/sub/page").json()
+    if stack.worker == "asgi":
+        assert environ["root_path"] == "/mount"
+        assert environ["PATH_INFO"] == "/mount/sub/page"  # ASGI: root_path not cut off
+        assert environ["server"][0] == "front.test"
+        assert environ["server"][1] == stack.nginx.port
+    else:
+        assert environ["SCRIPT_NAME"] == "/mount"
+        assert environ["PATH_INFO"] == "/sub/page"
+        assert environ["SERVER_NAME"] == "front.test"
+        assert environ["SERVER_PORT"] == str(stack.nginx.port)
+
+
 def test_body_the_app_never_reads(client):
     # An app answering without reading an upload must not make nginx see a
     # reset (reported as a 502) while it is still sending the body.

@@ -34,6 +34,8 @@ async def app(scope, receive, send):
         "REQUEST_METHOD": scope["method"],
         "wsgi.url_scheme": scope["scheme"],
         "client": list(scope["client"]) if scope.get("client") else None,
+        "server": list(scope["server"]) if scope.get("server") else None,
+        "root_path": scope.get("root_path"),
         "headers": {"HTTP_" + k.decode().upper().replace("-", "_"): v.decode("latin-1")
                     for k, v in scope["headers"]},
         "length": len(body),

@@ -78,6 +78,19 @@ def client_address(request, peer_address):
     return peer_address
 
 
+def _front_end_facts(environ, server, root_path):
+    """``server`` and ``root_path`` from a front end's CGI vars (uwsgi behind nginx).
+
+    The socket's address is the front end's link, not the server the client
+    addressed; nginx names that one, and the mount point, in its vars, which is
+    what the WSGI environ of the same request holds.
+    """
+    name, port = environ.get("SERVER_NAME"), environ.get("SERVER_PORT", "")
+    if name and port.isdigit():
+        server = (name, int(port))
+    return server, environ.get("SCRIPT_NAME") or root_path
+
+
 def _shared_scope(request, headers, client, server, root_path, state, spec_version):
     """The fields http and websocket scopes share; runs for every request."""
     path = request.path or "/"
@@ -104,6 +117,8 @@ def _shared_scope(request, headers, client, server, root_path, state, spec_versi
     # strip a root_path that ``path`` starts with, so either proxy style works.
     if request.extra_environ or request.proxy is not None:
         client = client_address(request, client)
+        if request.environ_complete:
+            server, root_path = _front_end_facts(request.extra_environ, server, root_path)
     scope = {
         "asgi": {"version": ASGI_VERSION, "spec_version": spec_version},
         "http_version": http_version,
