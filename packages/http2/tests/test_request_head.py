@@ -63,6 +63,11 @@ MALFORMED = {
     "space in :authority": [(b":method", b"GET"), (b":path", b"/"), (b":scheme", b"http"),
                             (b":authority", b"a b")],
     "control character in :path": block(path="/a\x01b"),
+    # Section 8.3.1: :path is an absolute-path (and query), or "*" for OPTIONS only;
+    # the absolute-form and authority-form of HTTP/1.1 have no place in it.
+    ":path without a leading slash": block(path="x?y=1"),
+    ":path in absolute form": block(path="http://evil.example/x"),
+    ":path of * for GET": block(path="*"),
 }
 
 

@@ -128,6 +128,11 @@ def build_request(headers, peer_addr, is_ssl, req_number=1, weight=DEFAULT_WEIGH
     if TARGET_INVALID_RE.search(path) is not None:
         # Section 8.3.1 / RFC 9112 section 3.2: a target is printable ASCII.
         raise MalformedRequest("invalid :path")
+    if path[0] != "/" and not (path == "*" and method == "OPTIONS"):
+        # Section 8.3.1: "exactly one valid value" of :path, the absolute-path
+        # (and query) of the target, or "*" for a server-wide OPTIONS; HTTP/1.1's
+        # absolute-form would otherwise reach the app as PATH_INFO unparsed.
+        raise MalformedRequest(":path is not an absolute path")
     # Section 8.3.1: :authority names the target; a host field must agree with it.
     if authority is None:
         if host is None:
