@@ -11,12 +11,12 @@ import errno
 import logging
 import socket
 import ssl
-import struct
 import sys
 import threading
 import time
 from datetime import datetime
 
+from gunicorn.connection_reset import reset_on_close
 from gunicorn.http.error_response import log_parse_error, log_tls_failure
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import ConnectionClosed, Request
@@ -42,8 +42,6 @@ CLIENT_GONE = {
 # close into a TCP reset (which can destroy the response in flight).
 LINGER_SECONDS = 0.5
 LINGER_BYTES = 1 << 18
-# struct linger {l_onoff = 1, l_linger = 0}: close() resets the connection.
-_LINGER_RESET = struct.pack("ii", 1, 0)
 
 # Linux copies TCP_NODELAY from a listening socket to the sockets it accepts:
 # set it once on the listener instead of once per connection.
@@ -240,7 +238,7 @@ class ServedConnection:
         # A parse error was answered while the client may still be sending.
         self.error_sent = False
         # A close-delimited response was cut: close with a reset, not a FIN.
-        self.reset_on_close = False
+        self.response_cut = False
 
     @property
     def proto(self):
@@ -434,7 +432,7 @@ class ServedConnection:
         complete after a plain close (RFC 9112 section 8), so it is reset instead.
         """
         if getattr(self.proto, "response_framing", None) == "close":
-            self.reset_on_close = True
+            self.response_cut = True
 
     def reply_error(self, exc, req, start):
         """Answer a request that failed before reaching the app (parse errors)."""
@@ -522,8 +520,8 @@ class ServedConnection:
             return
         self.closed = True
         body = self.body
-        if self.reset_on_close:
-            _reset_on_close(self.sock)
+        if self.response_cut:
+            reset_on_close(self.sock)
         elif self.conn.peer_closed:
             pass
         elif self.error_sent or (body is not None and body.has_body and not body.complete
@@ -556,14 +554,6 @@ class ServedConnection:
                 drained += len(data)
         except (OSError, ValueError):
             pass
-
-
-def _reset_on_close(sock):
-    # SO_LINGER on, with a zero timeout: close() sends RST instead of FIN.
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-    except (OSError, AttributeError, ValueError):
-        pass
 
 
 def _no_delay(sock):

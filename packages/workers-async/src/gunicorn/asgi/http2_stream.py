@@ -214,6 +214,9 @@ class StreamPort:
             self.closed = True
             self.session.reset_stream(self.stream_id, INTERNAL_ERROR)
 
+    # An HTTP/2 stream shows a cut by RST_STREAM, whatever its framing.
+    abort_cut_response = abort
+
     def close(self) -> None:
         self.abort()
 

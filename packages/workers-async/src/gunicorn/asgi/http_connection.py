@@ -9,6 +9,7 @@ from gunicorn.asgi.http_cycle import ClientDisconnected, HTTPCycle
 from gunicorn.asgi.scope import address, build_http_scope
 from gunicorn.asgi.tls_extension import tls_extension
 from gunicorn.asgi.websocket_handshake import is_websocket_upgrade
+from gunicorn.connection_reset import reset_on_close
 from gunicorn.http.connection import HTTP1Connection, whole_response_sender
 from gunicorn.http.error_response import peer_ip
 from gunicorn.http.errors import NoMoreData, ParseError
@@ -296,6 +297,20 @@ class HTTPConnection(asyncio.Protocol):
     def abort(self) -> None:
         if not self.closed:
             self.transport.abort()
+
+    def abort_cut_response(self) -> None:
+        """Abort a connection whose response broke off after its head.
+
+        A body delimited by the close would look complete after a plain close
+        (RFC 9112 section 8): the connection is reset instead.
+        """
+        if self.closed:
+            return
+        if getattr(self.proto, "response_framing", None) == "close":
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                reset_on_close(sock)
+        self.transport.abort()
 
     def close(self) -> None:
         if not self.closed:

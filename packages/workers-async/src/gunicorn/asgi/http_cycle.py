@@ -536,4 +536,4 @@ class HTTPCycle:
         else:
             # Part of the response is on the wire: only closing tells the client.
             self.disconnected = True
-            self.conn.abort()
+            self.conn.abort_cut_response()
