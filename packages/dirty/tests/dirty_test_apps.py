@@ -76,6 +76,18 @@ class Echo(DirtyApp):
     def fail(self, message):
         raise ValueError(message)
 
+    def unencodable(self):
+        return {1, 2}                      # a set has no TLV encoding
+
+    def unencodable_stream(self):
+        yield 1
+        yield {1, 2}
+
+    def missing_stash_key(self):
+        from gunicorn.dirty import stash
+
+        return stash.get("dirty-test-missing", "nokey")
+
     def sleep(self, seconds):
         time.sleep(seconds)
         return seconds

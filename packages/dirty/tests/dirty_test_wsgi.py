@@ -29,6 +29,7 @@ def app(environ, start_response):
     except DirtyError as exc:
         body = {"error_type": type(exc).__name__, "message": exc.message,
                 "app_error": isinstance(exc, DirtyAppError),
+                "details": sorted(exc.details or {}),
                 "no_workers": isinstance(exc, DirtyNoWorkersAvailableError)}
     body["web_pid"] = os.getpid()
     return _reply(start_response, body)

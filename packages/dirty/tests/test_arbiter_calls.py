@@ -10,6 +10,7 @@ from dirty_server_support import (
     call,
     dirty_server,
 )
+from gunicorn_testsupport import wait_for
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -101,3 +102,37 @@ def stash(srv, op, *args):
                       headers={"Connection": "close"}, timeout=20)
     assert resp.status_code == 200, resp.text
     return resp.json()
+
+
+def test_a_result_that_cannot_be_encoded_is_an_app_error(srv):
+    # upstream: any exception while running or answering an action reaches the
+    # caller as a DirtyAppError (naming the app and action), not a DirtyProtocolError
+    reply = call(srv, ECHO, "unencodable")
+    assert reply["error_type"] == "DirtyAppError", reply
+    assert "set" in reply["message"]
+    assert {"app_path", "action", "traceback"} <= set(reply["details"]), reply
+    reply = call(srv, ECHO, "unencodable_stream", path="/stream")
+    assert reply["error_type"] == "DirtyAppError", reply
+
+
+def test_a_dirty_error_raised_inside_an_action_is_an_app_error(srv):
+    # a stash miss inside the action: the caller sees which action failed
+    reply = call(srv, ECHO, "missing_stash_key")
+    assert reply["error_type"] == "DirtyAppError", reply
+    assert "nokey" in reply["message"]
+
+
+def test_unknown_action_names_the_app(srv):
+    reply = call(srv, ECHO, "no_such_action")
+    assert reply["app_error"], reply
+    assert {"app_path", "action"} <= set(reply["details"]), reply
+
+
+def test_app_errors_are_logged_with_their_traceback(srv):
+    call(srv, ECHO, "fail", "logged-boom")
+    wait_for(lambda: "Error executing dirty_test_apps:Echo.fail: logged-boom" in srv.log,
+             10, message=srv.log)
+    assert "ValueError: logged-boom" in srv.log
+    call(srv, ECHO, "no_such_action")
+    wait_for(lambda: "Error executing dirty_test_apps:Echo.no_such_action" in srv.log,
+             10, message=srv.log)

@@ -232,6 +232,8 @@ class DirtyWorker:
             else:
                 self._send(wire.RESPONSE, msg.request_id, {"result": result})
         except Exception as exc:
+            # the operator sees what failed where it failed, as upstream logs it
+            self.log.error("Error executing %s.%s: %s", import_path, action, exc, exc_info=True)
             self._send(wire.ERROR, msg.request_id, {"error": _app_error(exc, import_path, action)})
 
     def _stream(self, request_id, items):
@@ -276,10 +278,21 @@ def _iterate_async(agen):
 
 
 def _app_error(exc, import_path, action):
-    """The ERROR payload for an exception raised by app code (or its encoding)."""
-    if isinstance(exc, DirtyError):
-        return exc.to_dict()
+    """The ERROR payload for an exception raised by app code (or by encoding its answer).
+
+    Callers catch ``DirtyAppError`` for anything an action did wrong, as upstream
+    promises: a ``DirtyError`` raised inside the action (a stash miss, a result
+    with no TLV encoding) is wrapped too; one that already is a ``DirtyAppError``
+    (an unknown action) keeps its class and gains the app, action and traceback.
+    """
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if isinstance(exc, DirtyAppError):
+        payload = exc.to_dict()
+        details = payload["details"] = dict(payload.get("details") or {})
+        for key, value in (("app_path", import_path), ("action", action), ("traceback", tb)):
+            if details.get(key) is None:
+                details[key] = value
+        return payload
     # the message is the exception's own text, as upstream sends it; the type is in the traceback
     err = DirtyAppError(str(exc) or type(exc).__name__, app_path=import_path, action=action,
                         traceback=tb)
