@@ -100,6 +100,23 @@ def test_fields_keep_their_order_then_cookie_then_host():
                            ("HOST", "example.com")]
 
 
+@pytest.mark.parametrize("authority,host", [
+    ("Example.COM", "example.com"), ("example.com:443", "example.com"),
+    ("example.com", "EXAMPLE.com:443"), ("[::1]:443", "[::1]")])
+def test_a_host_naming_the_same_target_as_authority_is_allowed(authority, host):
+    # RFC 9113 section 8.3.1 rejects a host naming *another* entity; RFC 9110
+    # section 4.2.3: the host is case-insensitive and https's port 443 is the default.
+    req = build_request(block(("host", host), authority=authority), None, True)
+    assert [v for n, v in req.headers if n == "HOST"] == [authority]
+
+
+def test_a_host_with_another_port_still_differs():
+    for authority, host in (("example.com:8443", "example.com"), ("example.com:80", "example.com"),
+                            ("example.com", "example.org")):
+        with pytest.raises(MalformedRequest):
+            build_request(block(("host", host), authority=authority), None, True)
+
+
 def test_host_stands_in_for_a_missing_authority():
     req = build_request(block(("host", "h.example"), authority=None), None, False)
     assert ("HOST", "h.example") in req.headers and req.scheme is None

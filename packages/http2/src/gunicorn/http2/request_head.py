@@ -32,6 +32,19 @@ CONNECTION_SPECIFIC = frozenset(("connection", "proxy-connection", "keep-alive",
                                  "transfer-encoding", "upgrade"))
 
 
+# RFC 9110 section 4.2.3: a port equal to the scheme's default, or empty, names the same origin.
+DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _origin_host(authority, scheme):
+    """``host[:port]`` normalised for comparison: lowercase, without the default port."""
+    host = authority.lower()
+    name, sep, port = host.rpartition(":")
+    if sep and "]" not in port and port in ("", DEFAULT_PORTS.get(scheme)):
+        return name
+    return host
+
+
 class MalformedRequest(ValueError):
     """A request head (or trailer block) that breaks RFC 9113 section 8 (section 8.1.1)."""
 
@@ -138,7 +151,10 @@ def build_request(headers, peer_addr, is_ssl, req_number=1, weight=DEFAULT_WEIGH
         if host is None:
             raise MalformedRequest("neither :authority nor host")
         authority = host
-    elif host is not None and host != authority:
+    elif host is not None and host != authority and (
+            _origin_host(host, scheme) != _origin_host(authority, scheme)):
+        # Only a host naming another entity is malformed (SHOULD in section 8.3.1):
+        # case and a default port do not make it another (RFC 9110 section 4.2.3).
         raise MalformedRequest("host differs from :authority")
     if HOST_RE.fullmatch(authority) is None:
         # Section 8.3.1: host[:port], no userinfo (RFC 9110 section 7.2).
