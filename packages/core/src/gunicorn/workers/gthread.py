@@ -46,6 +46,10 @@ _ACCEPT_EXHAUSTED = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 RECV_SIZE = 65536
 # During a graceful stop, a request head already under way gets this long.
 STOP_HEAD_SECONDS = 2.0
+# During a graceful stop, an idle connection (kept alive, or accepted with no
+# byte yet) stays open this long: a request already on its way is answered,
+# with "Connection: close", instead of being cut off by our close.
+STOP_IDLE_SECONDS = 0.5
 # Pause after accept() failed for lack of descriptors or memory.
 ACCEPT_BACKOFF_SECONDS = 0.5
 
@@ -57,6 +61,8 @@ class ThreadWorker(Worker):
     """``--threads N`` requests at a time per process, up to ``worker_connections`` sockets."""
 
     wsgi_multithread = True
+    # During a graceful stop, idle connections close from this moment on.
+    _idle_grace_until = 0.0
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -494,27 +500,36 @@ class ThreadWorker(Worker):
                 self._close_owned(client)
 
     def _close_expired(self, now):
-        """Close idle connections past their deadline (all idle ones when stopping).
+        """Close connections past their deadline (idle ones too once a stop's grace is over).
+
+        Returns the earliest deadline left (0.0: none).
 
         A kept-alive connection whose next request has already arrived is left
         to the poll that follows, which reads it: the loop runs late under load,
         and closing then would reset a request the client has sent.
         """
-        stopping = self._stopping
+        # Stopping, every idle connection goes once the stop's grace is over.
+        idle_over = self._stopping and now >= self._idle_grace_until
         expired = []
+        earliest = 0.0
         for client in self.clients.values():
             deadline = client.deadline
             # deadline 0.0: lent to a pool thread, not ours to close
-            if deadline and (deadline <= now or (stopping and not client.head_started)):
+            if not deadline:
+                continue
+            if deadline <= now or (idle_over and not client.head_started):
                 expired.append(client)
+            elif not earliest or deadline < earliest:
+                earliest = deadline
         if not expired:
-            return
+            return earliest
         # (Only clients waiting to read: a TLS handshake may be waiting to write.)
         waiting = readable_now([client.fd for client in expired
                                 if not client.head_started and not client.handshaking])
         for client in expired:
             if client.fd not in waiting:
                 self._close_owned(client)
+        return earliest
 
     # -- serving requests (pool threads) ------------------------------------
     def _pool_thread(self):
@@ -553,7 +568,10 @@ class ThreadWorker(Worker):
         proto = client.proto
         while True:
             served.keepalive = self._keepalive_allowed()
-            if not served.handle(req) or not self.alive:
+            # True means the answer promised keep-alive: even if the worker
+            # began to stop since, the client may already be sending its next
+            # request, so the connection goes back for the stop's short grace.
+            if not served.handle(req):
                 self._close_lent(client)
                 return
             # Pipelined requests already buffered are answered in order, here.
@@ -586,7 +604,12 @@ class ThreadWorker(Worker):
 
     def _hand_back(self, client):
         """Give a kept-alive connection back to the main thread's poller."""
-        client.deadline = time.monotonic() + self._keepalive
+        now = time.monotonic()
+        if self._stopping or not self.alive:
+            # Promised keep-alive just before the stop: a short grace only.
+            client.deadline = now + min(self._keepalive, STOP_IDLE_SECONDS)
+        else:
+            client.deadline = now + self._keepalive
         if self.poller.rearm_threadsafe:
             try:
                 if client.registered:
@@ -622,21 +645,26 @@ class ThreadWorker(Worker):
 
     # -- stopping ----------------------------------------------------------
     def _drain(self):
-        """Graceful stop: no new connections, idle ones closed, in-flight ones finished."""
+        """Graceful stop: no new connections, idle ones closed after a short grace, in-flight ones finished."""
         self._stopping = True
         self._set_accepting(False)
         self._wake_on_close = True
         now = time.monotonic()
         head_cap = now + STOP_HEAD_SECONDS
+        idle_cap = self._idle_grace_until = now + STOP_IDLE_SECONDS
         for client in self.clients.values():
-            if client.deadline and client.head_started:
-                client.deadline = min(client.deadline, head_cap)
+            if client.deadline:
+                cap = head_cap if client.head_started else idle_cap
+                client.deadline = min(client.deadline, cap)
         deadline = now + self.cfg.graceful_timeout
-        self._close_expired(now)
+        next_expiry = self._close_expired(now)
         clients = self.clients
         while self.nr_conns > 0 and now < deadline:
             self.notify()
-            for fd in self.poller.poll(min(0.5, deadline - now)):
+            wait = min(0.5, deadline - now)
+            if next_expiry:
+                wait = max(0.0, min(wait, next_expiry - now))
+            for fd in self.poller.poll(wait):
                 client = clients.get(fd)
                 if client is not None:
                     self._on_readable(client)
@@ -647,7 +675,7 @@ class ThreadWorker(Worker):
             if self._returned:
                 self._settle_returned()
             now = time.monotonic()
-            self._close_expired(now)
+            next_expiry = self._close_expired(now)
 
     def _stop_pool(self):
         self._stopping = True

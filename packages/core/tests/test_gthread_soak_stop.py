@@ -1,0 +1,110 @@
+"""gthread under stops and restarts: a request a client already sent is answered, never cut off."""
+
+import queue
+import signal
+import time
+import types
+
+import pytest
+from test_gthread import APP, booted_workers, connect, read_response, server
+
+from gunicorn.http.events import NEED_DATA
+from gunicorn.workers.gthread import STOP_IDLE_SECONDS, ThreadWorker
+
+pytestmark = pytest.mark.timeout(30)
+
+GET = b"GET /again HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.fixture
+def appdir(tmp_path):
+    (tmp_path / "gtapp.py").write_text(APP)
+    return tmp_path
+
+
+def _answered(sock):
+    # (Normally with "Connection: close"; on a loaded machine the TERM may
+    # reach the worker after the request did, and then it need not close.)
+    sock.settimeout(5)
+    head, body = read_response(sock)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert body.startswith(b"/again ")
+
+
+def test_request_on_an_idle_keep_alive_connection_during_a_graceful_stop(appdir):
+    # A client that got a keep-alive answer may send its next request just as
+    # the worker starts to stop (TERM, HUP, max_requests): closing the idle
+    # connection at once resets that request; it is answered instead.
+    with server(appdir, "--keep-alive", "30", "--graceful-timeout", "10") as srv:
+        booted_workers(srv)
+        idle = connect(srv.port)
+        idle.sendall(b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+        read_response(idle)
+        srv.signal(signal.SIGTERM)
+        time.sleep(STOP_IDLE_SECONDS * 0.6)
+        idle.sendall(GET)
+        _answered(idle)
+        assert srv.wait(10) == 0
+        idle.close()
+
+
+def test_request_on_a_fresh_connection_during_a_graceful_stop(appdir):
+    # Accepted just before the stop, its request still on the way (a HUP
+    # under load with --keep-alive 0 reset such requests).
+    with server(appdir, "--keep-alive", "0", "--graceful-timeout", "10") as srv:
+        booted_workers(srv)
+        fresh = connect(srv.port)
+        time.sleep(0.3)  # accepted by the worker
+        srv.signal(signal.SIGTERM)
+        time.sleep(STOP_IDLE_SECONDS * 0.6)
+        fresh.sendall(GET)
+        _answered(fresh)
+        assert srv.wait(10) == 0
+        fresh.close()
+
+
+def test_idle_connections_still_close_soon_after_a_stop(appdir):
+    with server(appdir, "--keep-alive", "30", "--graceful-timeout", "10") as srv:
+        booted_workers(srv)
+        idle = connect(srv.port)
+        idle.sendall(b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+        read_response(idle)
+        started = time.monotonic()
+        srv.signal(signal.SIGTERM)
+        assert srv.wait(10) == 0
+        assert time.monotonic() - started < STOP_IDLE_SECONDS + 2.0
+        idle.close()
+
+
+class _Served:
+    """A request whose answer promised keep-alive while another thread stopped the worker."""
+
+    def __init__(self, worker):
+        self.worker = worker
+        self.keepalive = None
+
+    def handle(self, req):
+        self.worker.alive = False  # e.g. another pool thread reached max_requests
+        return True
+
+
+def test_a_promised_keep_alive_connection_is_handed_back_not_closed():
+    worker = ThreadWorker.__new__(ThreadWorker)
+    worker.alive = True
+    worker._quitting = False
+    worker._stopping = False
+    worker._keepalive = 2
+    worker.max_keepalived = 10
+    worker.nr_conns = 1
+    worker.worker_connections = 100
+    worker._queue = queue.SimpleQueue()
+    handed, closed = [], []
+    worker._hand_back = handed.append
+    worker._close_lent = closed.append
+    client = types.SimpleNamespace(
+        served=None, req=object(), tls=False, sock=None,
+        proto=types.SimpleNamespace(next_event=lambda: NEED_DATA))
+    client.served = _Served(worker)
+    # Not a Request nor a ParseError: _serve hands it straight to handle().
+    worker._serve(client)
+    assert handed == [client] and closed == []
