@@ -2,13 +2,16 @@
 
 import os
 import signal
+import socket
 from types import SimpleNamespace
 
 import pytest
 from test_arbiter import FakeLog, make_cfg
+from test_glogging import fake_cfg, restore_logging  # noqa: F401  (autouse)
 
 from gunicorn.arbiter import Arbiter
 from gunicorn.config import Config
+from gunicorn.instrument.statsd import Statsd
 
 
 @pytest.fixture
@@ -52,3 +55,20 @@ def test_sigchld_notes_are_bounded(arb):
     os.read(arb.PIPE[0], 100)
     arb.log_chld_seen()
     assert 0 < len(arb.log.lines) <= Arbiter.SIG_QUEUE_LIMIT
+
+
+def test_backlog_metric_is_upstreams_histogram(arb):
+    # upstream 27.0.1 sends gunicorn.backlog:N|h (was gunicorn.socket.backlog:N|g here)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(5)
+    try:
+        arb.log = Statsd(fake_cfg(statsd_host=udp.getsockname()))
+        arb.cfg.enable_backlog_metric = True
+        arb.LISTENERS = [SimpleNamespace(get_backlog=lambda: 2),
+                         SimpleNamespace(get_backlog=lambda: 3)]
+        arb.log_backlog()
+        assert udp.recv(4096) == b"gunicorn.backlog:5|h"
+    finally:
+        arb.log.sock.close()
+        udp.close()

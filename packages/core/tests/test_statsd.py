@@ -82,7 +82,7 @@ def test_metric_methods(listener):
     s.histogram("h", 7)
     s.increment("sampled", 1, sampling_rate=0.5)
     assert drain(listener, 6) == [
-        b"g:3|g", b"c:2|c|@1.0", b"c:-1|c|@1.0", b"t:12.5|ms", b"h:7|ms", b"sampled:1|c|@0.5",
+        b"g:3|g", b"c:2|c|@1.0", b"c:-1|c|@1.0", b"t:12.5|ms", b"h:7|h", b"sampled:1|c|@0.5",
     ]
 
 
@@ -119,7 +119,7 @@ def test_access_with_int_status_and_no_access_log(listener):
 @pytest.mark.parametrize("mtype,expected", [
     ("gauge", b"gunicorn.workers:3|g"),
     ("counter", b"gunicorn.workers:3|c|@1.0"),
-    ("histogram", b"gunicorn.workers:3|ms"),
+    ("histogram", b"gunicorn.workers:3|h"),
     ("timer", b"gunicorn.workers:3|ms"),
 ])
 def test_metric_from_log_extra(listener, mtype, expected):

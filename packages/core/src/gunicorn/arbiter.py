@@ -675,7 +675,11 @@ class Arbiter:
         self.cfg.child_exit(self, worker)
 
     def log_backlog(self):
-        """The ``gunicorn.socket.backlog`` gauge, when ``enable_backlog_metric`` is on."""
+        """The ``gunicorn.backlog`` histogram, when ``enable_backlog_metric`` is on.
+
+        Name and type are upstream 27.0.1's (``gunicorn.backlog:N|h``), which
+        dashboards built on it query.
+        """
         if not getattr(self.cfg, "enable_backlog_metric", False):
             return
         counts = [lnr.get_backlog() for lnr in self.LISTENERS if hasattr(lnr, "get_backlog")]
@@ -683,8 +687,8 @@ class Arbiter:
         if counts:
             backlog = sum(counts)
             self.log.debug("socket backlog: %s", backlog,
-                           extra={"metric": "gunicorn.socket.backlog", "value": backlog,
-                                  "mtype": "gauge"})
+                           extra={"metric": "gunicorn.backlog", "value": backlog,
+                                  "mtype": "histogram"})
 
     def manage_workers(self):
         """Spawn or retire workers (oldest first) until there are ``num_workers``."""

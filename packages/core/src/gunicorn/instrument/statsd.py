@@ -177,8 +177,9 @@ class Statsd(Logger):
         self._send("%s%s:%s|ms" % (self.prefix, name, value))
 
     def histogram(self, name, value):
-        # Sent as a timer, which every statsd server aggregates into percentiles.
-        self._send("%s%s:%s|ms" % (self.prefix, name, value))
+        # ``|h``, as upstream 27.0.1 sends it (statsd, DogStatsD and Telegraf
+        # all aggregate it like a timer)
+        self._send("%s%s:%s|h" % (self.prefix, name, value))
 
     def _send(self, msg):
         try:

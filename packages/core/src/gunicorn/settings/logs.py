@@ -221,5 +221,5 @@ class BacklogMetric(_Flag):
     name = "enable_backlog_metric"
     cli = ["--enable-backlog-metric"]
     desc = """\
-        Emit the listen backlog as a statsd gauge (Linux only).
+        Emit the listen backlog as the statsd histogram ``gunicorn.backlog`` (Linux only).
         """
