@@ -8,6 +8,7 @@ import time
 import pytest
 from dirty_server_support import (
     ECHO,
+    LIMITED,
     all_gone,
     booted_workers,
     call,
@@ -22,23 +23,28 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def test_ttin_adds_and_ttou_removes_down_to_the_apps_minimum(tmp_path):
-    # Echo:2 must stay on two workers: TTOU never goes below that
-    with dirty_server(tmp_path, workers=2, apps=(f"{ECHO}:2",)) as srv:
+    # Echo:2 must stay on two workers: TTOU never goes below that; Limited (no :N)
+    # is loaded everywhere, so a third worker has an app to load
+    with dirty_server(tmp_path, workers=2, apps=(f"{ECHO}:2", LIMITED)) as srv:
         status = booted_workers(srv, 2)
         arbiter_pid = status["pid"]
         os.kill(arbiter_pid, signal.SIGTTIN)
         assert len(worker_pids(booted_workers(srv, 3))) == 3
+        # upstream's log lines, which operators grep for
+        assert "SIGTTIN: Increasing dirty workers to 3" in srv.log
         os.kill(arbiter_pid, signal.SIGTTOU)
         two = worker_pids(booted_workers(srv, 2))
+        wait_for(lambda: "SIGTTOU: Decreasing dirty workers to 2" in srv.log, 5, message=srv.log)
         os.kill(arbiter_pid, signal.SIGTTOU)
-        wait_for(lambda: "is the minimum the apps need" in srv.log, 5, message=srv.log)
+        wait_for(lambda: "SIGTTOU: Cannot decrease below 2 dirty workers" in srv.log, 5,
+                 message=srv.log)
         assert worker_pids(booted_workers(srv, 2)) == two
         wait_for(lambda: sorted(children(arbiter_pid)) == two, 5,
                  message="only the two workers left")
         # USR1 to the master is forwarded: the dirty arbiter reopens its logs
         srv.signal(signal.SIGUSR1)
         deadline = time.monotonic() + 5
-        while "Dirty arbiter handling signal: reopen_logs" not in srv.log:
+        while "Dirty arbiter handling signal: usr1" not in srv.log:
             assert time.monotonic() < deadline, srv.log
             time.sleep(0.05)
         assert call(srv, ECHO, "echo", 1)["result"] == 1
@@ -59,6 +65,7 @@ def test_hup_to_the_master_replaces_every_dirty_worker(tmp_path):
             assert time.monotonic() < deadline, srv.log
             time.sleep(0.1)
         assert new_status["pid"] == status["pid"]   # same dirty arbiter
+        assert "Reloading dirty workers" in srv.log
         assert all_gone(old) == []
         assert call(srv, ECHO, "echo", "after hup")["result"] == "after hup"
         # the old workers closed their apps as they left
@@ -166,3 +173,21 @@ def test_killed_dirty_arbiter_is_restarted_and_its_workers_leave(tmp_path):
         assert "Dirty arbiter (pid:%s) exited unexpectedly" % old_arbiter in srv.log
         # its first call after the restart reaches the new arbiter (same socket path)
         assert call(srv, ECHO, "echo", "back")["result"] == "back"
+
+
+def test_no_worker_is_spawned_without_an_app_to_load(tmp_path):
+    # as upstream: when every app is limited and has its N workers, more
+    # dirty_workers (or a TTIN) start no idle process holding no app
+    with dirty_server(tmp_path, workers=3, apps=(f"{ECHO}:2",)) as srv:
+        status = booted_workers(srv, 2)
+        arbiter_pid = status["pid"]
+        os.kill(arbiter_pid, signal.SIGTTIN)
+        wait_for(lambda: "SIGTTIN: Increasing dirty workers to 4" in srv.log, 5, message=srv.log)
+        time.sleep(1.5)   # the arbiter checks its worker count every second
+        assert sorted(children(arbiter_pid)) == worker_pids(booted_workers(srv, 2))
+        assert "with apps: []" not in srv.log
+        # a worker that dies is still replaced, with the app it had
+        victim = worker_pids(status)[0]
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: victim not in worker_pids(booted_workers(srv, 2)), 10, message=srv.log)
+        assert call(srv, ECHO, "echo", 7)["result"] == 7

@@ -156,7 +156,7 @@ class DirtyArbiter:
         self._wake = asyncio.Event()
         self._spawn_lock = asyncio.Lock()
         for sig, name in ARBITER_SIGNALS.items():
-            self.loop.add_signal_handler(sig, self._on_signal, name)
+            self.loop.add_signal_handler(sig, self._on_signal, sig, name)
         self._unlink_socket()
         self._server = await asyncio.start_unix_server(self._client_connected,
                                                        path=self.socket_path)
@@ -241,9 +241,11 @@ class DirtyArbiter:
 
     # -- signals -----------------------------------------------------------------
 
-    def _on_signal(self, name):
-        if name != "reap":
-            self.log.info("Dirty arbiter handling signal: %s", name)
+    def _on_signal(self, sig, name):
+        # TTIN, TTOU and HUP log what they do (upstream's lines, which operators grep)
+        if name not in ("reap", "add_worker", "remove_worker", "reload"):
+            self.log.info("Dirty arbiter handling signal: %s",
+                          signal.Signals(sig).name[3:].lower())
         getattr(self, f"_signal_{name}")()
 
     def _signal_graceful_stop(self):
@@ -253,6 +255,8 @@ class DirtyArbiter:
         self._begin_stop(graceful=False)
 
     def _signal_reload(self):
+        if not self.stopping:
+            self.log.info("Reloading dirty workers")
         self.reload()
 
     def _signal_reopen_logs(self):
@@ -263,14 +267,16 @@ class DirtyArbiter:
         if self.stopping:
             return
         self.num_workers += 1
+        self.log.info("SIGTTIN: Increasing dirty workers to %s", self.num_workers)
         self._wake.set()
 
     def _signal_remove_worker(self):
         if self.num_workers <= self.min_workers:
-            self.log.info("Not removing a dirty worker: %s is the minimum the apps need",
-                          self.min_workers)
+            self.log.warning("SIGTTOU: Cannot decrease below %s dirty workers "
+                             "(the apps' worker counts need them)", self.min_workers)
             return
         self.num_workers -= 1
+        self.log.info("SIGTTOU: Decreasing dirty workers to %s", self.num_workers)
         self._wake.set()
 
     def _signal_reap(self):
@@ -358,6 +364,10 @@ class DirtyArbiter:
                 return
             for _ in range(missing):
                 if self.stopping:
+                    return
+                if not apps_for_new_worker(self.plans, self.active_workers()):
+                    # every app is limited and has its N workers: an extra process
+                    # would hold nothing (upstream starts none either)
                     return
                 await self._spawn()
 
