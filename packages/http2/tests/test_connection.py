@@ -125,6 +125,19 @@ def test_trailers_end_the_response(pair):
     assert trailers and trailers[0].headers == [(b"x-sum", b"1")]
 
 
+def test_trailers_with_nothing_left_to_send_end_the_stream_on_data(pair):
+    # Dropped fields (content-length, connection) leave no trailer section: an
+    # empty HEADERS frame is one nghttp2 rejects as a messaging violation.
+    pair.request()
+    pair.server.send_response(1, 200, [])
+    pair.server.send_data(1, b"x")
+    pair.server.end_stream(1, trailers=[("Content-Length", "1"), ("Connection", "x")])
+    pair.to_client()
+    assert not of(h2.events.TrailersReceived, pair.client_events)
+    ended = of(h2.events.StreamEnded, pair.client_events)
+    assert ended and ended[0].stream_id == 1
+
+
 def test_informational_before_final(pair):
     pair.request()
     pair.server.send_informational(1, 103, [("Link", "</s.css>; rel=preload")])

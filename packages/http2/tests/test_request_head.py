@@ -163,6 +163,13 @@ def test_trailer_block():
         [(b"x-sum", b"1")]
 
 
+def test_trailer_block_drops_content_length():
+    # RFC 9110 section 6.5.1: framing fields never go in trailers; nghttp2 (and so
+    # curl) fails the whole response on a trailer content-length.
+    assert trailer_block([("Content-Length", "5"), ("grpc-status", "0")]) == \
+        [(b"grpc-status", b"0")]
+
+
 def test_preface_is_decided_on_three_bytes():
     assert starts_with_preface(PREFACE) and starts_with_preface(PREFACE + b"\x00")
     assert starts_with_preface(b"PRI") and not starts_with_preface(b"PR")

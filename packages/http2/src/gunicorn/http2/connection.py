@@ -364,7 +364,9 @@ class HTTP2Connection:
             out = self._outbound[stream_id] = OutboundStream()
         out.end = True
         if trailers:
-            out.trailers = trailer_block(trailers)
+            # Fields trailer_block drops may leave nothing: then END_STREAM goes on
+            # DATA, as an empty trailer HEADERS frame fails the response in nghttp2.
+            out.trailers = trailer_block(trailers) or None
         self._pump(stream_id)
 
     def queued_bytes(self, stream_id):

@@ -11,6 +11,9 @@ from gunicorn.http.dates import http_date
 CONNECTION_SPECIFIC = frozenset((
     "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
 ))
+# RFC 9110 section 6.5.1: a field that frames the message has no place in trailers
+# (nghttp2, and so curl, fail the whole response on a trailer content-length).
+NOT_IN_TRAILERS = CONNECTION_SPECIFIC | {"content-length"}
 _SERVER = (b"server", SERVER.encode("latin-1"))
 
 
@@ -40,6 +43,6 @@ def response_block(status_code, headers, add_date=True):
 
 
 def trailer_block(trailers):
-    """A trailer section: no pseudo-headers, no connection-specific fields."""
+    """A trailer section: no pseudo-headers, connection-specific fields or content-length."""
     return [_field(name, value) for name, value in trailers
-            if name.lower() not in CONNECTION_SPECIFIC and not name.startswith(":")]
+            if name.lower() not in NOT_IN_TRAILERS and not name.startswith(":")]
