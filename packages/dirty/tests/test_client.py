@@ -527,3 +527,32 @@ def test_fork_child_does_not_share_the_parents_socket(clean_globals, sock_path):
         assert os.waitstatus_to_exitcode(status) == 0
         assert parent.execute(APP, "parent") == ["parent", [], {}]
     assert server.connections == 2
+
+
+def test_async_stream_left_by_break_is_stopped(sock_path):
+    # `break` out of `async for` does not call aclose(): dropping the iterator
+    # must still tell the arbiter, or an endless stream keeps flowing into this
+    # shared connection for as long as the client lives
+    def handler(msg, reply):
+        if msg.type == wire.END:
+            return
+        if msg.payload["action"] == "gen":
+            streaming_handler(msg, reply)
+        else:
+            echo_handler(msg, reply)
+
+    async def main(client):
+        got = []
+        async for item in client.stream_async(APP, "gen", 20):
+            got.append(item)
+            break
+        await asyncio.sleep(0.1)    # the END goes out on the shared connection
+        result = await client.execute_async(APP, "after")
+        await client.close_async()
+        return got, result
+
+    with FakeArbiter(sock_path, handler) as server:
+        got, _ = run(main(DirtyClient(sock_path, timeout=5)))
+    assert got == ["item0"]
+    request, stop = server.received[:2]
+    assert (stop.type, stop.request_id) == (wire.END, request.request_id)

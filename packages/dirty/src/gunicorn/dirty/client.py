@@ -522,6 +522,24 @@ class DirtyAsyncStream:
         """Stop the stream: the worker stops producing; chunks on the way are dropped."""
         self._finish(stop_stream=True)
 
+    def __del__(self):
+        # `break` out of `async for` never calls aclose(): a stream dropped
+        # unfinished is stopped here, or its chunks would keep coming over the
+        # shared connection into a queue nobody reads
+        if self._done or self._conn is None:
+            return
+        loop = self._conn.loop
+        if loop.is_closed():
+            return
+        if _running_loop() is loop:
+            self._finish(stop_stream=True)
+        else:   # collected in another thread: the transport belongs to its loop
+            self._done = True
+            try:
+                loop.call_soon_threadsafe(self._conn.stop, self._request_id)
+            except RuntimeError:   # the loop closed meanwhile
+                pass
+
     async def __aenter__(self):
         return self
 
