@@ -556,3 +556,21 @@ def test_async_stream_left_by_break_is_stopped(sock_path):
     assert got == ["item0"]
     request, stop = server.received[:2]
     assert (stop.type, stop.request_id) == (wire.END, request.request_id)
+
+
+def test_client_is_a_context_manager(sock_path):
+    # upstream's DirtyClient works in `with` and `async with`: connect, then close
+    async def main():
+        async with DirtyClient(sock_path, timeout=5) as client:
+            assert client._aconn is not None     # connected on entry
+            result = await client.execute_async(APP, "a")
+        assert client._aconn is None
+        return result
+
+    with FakeArbiter(sock_path, echo_handler) as server:
+        with DirtyClient(sock_path, timeout=5) as client:
+            assert client._sock is not None
+            assert client.execute(APP, "s") == ["s", [], {}]
+        assert client._sock is None
+        assert run(main()) == ["a", [], {}]
+    assert server.connections == 2

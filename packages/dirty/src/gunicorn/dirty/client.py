@@ -183,6 +183,22 @@ class DirtyClient:
     def __repr__(self):
         return f"<DirtyClient {self.socket_path!r} timeout={self.timeout!r}>"
 
+    # `with DirtyClient(path) as client:` / `async with ...`, as upstream allows:
+    # connected on entry, closed on exit
+    def __enter__(self):
+        self.connect()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    async def __aenter__(self):
+        await self.connect_async()
+        return self
+
+    async def __aexit__(self, *exc_info):
+        await self.close_async()
+
     def _next_request_id(self):
         with self._id_lock:
             self._last_id = self._last_id + 1 if self._last_id < _MAX_REQUEST_ID else 1
