@@ -177,11 +177,52 @@ def _adopt(fd, conf, log):
 
 
 def check_tls_files(conf):
-    """Fail at start (one ``Error:`` line naming the setting), not on the first TLS handshake."""
-    for setting in ("certfile", "keyfile"):
+    """Fail at start (one ``Error:`` line naming the setting), not on the first TLS handshake.
+
+    Beyond the files existing, the context is built once here, through the
+    ``ssl_context`` hook as the workers will: a key that does not match the
+    certificate, an encrypted key, a bad cipher list, CA file or ``cert_reqs``
+    would otherwise let the server start and then fail every connection.
+    """
+    for setting in ("certfile", "keyfile", "ca_certs"):
         path = getattr(conf, setting, None)
         if path and not os.path.exists(path):
             raise RuntimeError(f"Invalid value for {setting}: {path!r} does not exist")
+    if not (getattr(conf, "certfile", None) or getattr(conf, "keyfile", None)):
+        return  # TLS is off (Config.is_ssl says the same)
+    if not conf.certfile:
+        raise RuntimeError("Invalid value for certfile: None: keyfile is set, certfile is required")
+    try:
+        context = ssl_context(conf)
+    except Exception as exc:  # noqa: BLE001  (any failure here is a configuration error)
+        setting = getattr(exc, "tls_setting", None)
+        reason = _reason(exc)
+        if setting == "keyfile" and not _holds_certificates(conf.certfile):
+            setting = "certfile"
+        elif setting == "certfile" and not conf.keyfile and _holds_certificates(conf.certfile):
+            reason += " (no private key in it: set keyfile)"
+        if setting is None:
+            raise RuntimeError(f"ssl_context hook failed: {_reason(exc)}") from None
+        raise RuntimeError(f"Invalid value for {setting}: {getattr(conf, setting)!r}: "
+                           f"{reason}") from None
+    if not isinstance(context, ssl.SSLContext):
+        raise RuntimeError("ssl_context hook must return an ssl.SSLContext, "
+                           f"not {type(context).__name__}")
+
+
+def _holds_certificates(path):
+    """Whether ``path`` parses as PEM certificates (tells a bad certfile from a bad keyfile)."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except (ssl.SSLError, OSError, ValueError):
+        return False
+    return True
+
+
+def _reason(exc):
+    if len(exc.args) == 1 and isinstance(exc.args[0], str):
+        return exc.args[0]  # SSLError("...") would show as a tuple
+    return str(exc) or type(exc).__name__
 
 
 def _bind(addr, conf, log):
@@ -274,6 +315,26 @@ def _alpn_protocols(conf):
     return [_ALPN_IDS[p] for p in protocols if p in _ALPN_IDS]
 
 
+class EncryptedKeyError(ssl.SSLError):
+    """The key file needs a passphrase, and no setting can supply one."""
+
+
+def _refuse_passphrase():
+    # Without a callback OpenSSL prompts on the terminal: a worker would block
+    # on a tty (or fail every handshake without one) instead of refusing once.
+    raise EncryptedKeyError("the key is encrypted; decrypt it, or load it with its "
+                            "passphrase in an ssl_context hook")
+
+
+def _naming(setting, step, *args, **kwargs):
+    """Run one step of building the context; a failure carries the setting it came from."""
+    try:
+        return step(*args, **kwargs)
+    except Exception as exc:
+        exc.tls_setting = setting
+        raise
+
+
 def ssl_context(conf):
     """The server's ``SSLContext``, built by the ``ssl_context`` hook.
 
@@ -282,11 +343,14 @@ def ssl_context(conf):
     """
 
     def default_ssl_context_factory():
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=conf.ca_certs)
-        context.load_cert_chain(certfile=conf.certfile, keyfile=conf.keyfile)
-        context.verify_mode = conf.cert_reqs
+        context = _naming("ca_certs", ssl.create_default_context, ssl.Purpose.CLIENT_AUTH,
+                          cafile=conf.ca_certs)
+        # a key inside the certificate file is found when keyfile is unset
+        _naming("keyfile" if conf.keyfile else "certfile", context.load_cert_chain,
+                certfile=conf.certfile, keyfile=conf.keyfile, password=_refuse_passphrase)
+        _naming("cert_reqs", setattr, context, "verify_mode", conf.cert_reqs)
         if conf.ciphers:
-            context.set_ciphers(conf.ciphers)
+            _naming("ciphers", context.set_ciphers, conf.ciphers)
         alpn = _alpn_protocols(conf)
         if alpn:
             context.set_alpn_protocols(alpn)
