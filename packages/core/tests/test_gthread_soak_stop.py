@@ -2,6 +2,7 @@
 
 import queue
 import signal
+import socket
 import time
 import types
 
@@ -108,3 +109,53 @@ def test_a_promised_keep_alive_connection_is_handed_back_not_closed():
     # Not a Request nor a ParseError: _serve hands it straight to handle().
     worker._serve(client)
     assert handed == [client] and closed == []
+
+
+def test_new_clients_are_refused_during_a_graceful_stop(appdir):
+    # Queued behind a listener nobody accepts from any more, a client would
+    # send its request and be reset when the worker exits; refused is clean.
+    with server(appdir, "--graceful-timeout", "10") as srv:
+        booted_workers(srv)
+        busy = connect(srv.port)
+        busy.sendall(b"GET /slow?1.5 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)  # the slow request is in the app
+        srv.signal(signal.SIGTERM)
+        time.sleep(0.5)
+        with pytest.raises(ConnectionRefusedError):
+            connect(srv.port, timeout=2).close()
+        busy.settimeout(5)
+        head, _ = read_response(busy)
+        assert head.startswith(b"HTTP/1.1 200")
+        assert srv.wait(10) == 0
+        busy.close()
+
+
+def test_clients_already_queued_are_accepted_before_the_listener_closes():
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    queued = [socket.create_connection(listener.getsockname(), timeout=5) for _ in range(3)]
+    worker = ThreadWorker.__new__(ThreadWorker)
+    worker.nr_conns = 0
+    worker.worker_connections = 2
+    worker.clients = {}
+    worker._acceptors = {}
+    worker._accepting = False
+    worker._first_byte_seconds = 5.0
+    worker._listener_fds = {listener.fileno(): listener}
+    accepted = []
+
+    def new_client(sock, _listener, _addr):
+        accepted.append(sock)
+        return types.SimpleNamespace(fd=sock.fileno(), deadline=0.0)
+
+    worker._new_client = new_client
+    worker._on_readable = lambda client: None
+    try:
+        worker._release_listeners()
+        # Up to the connection cap, then our copy of the listener is closed.
+        assert len(accepted) == 2 and worker.nr_conns == 2
+        assert listener.fileno() == -1 and worker._listener_fds == {}
+    finally:
+        for sock in queued + accepted:
+            sock.close()
+        listener.close()

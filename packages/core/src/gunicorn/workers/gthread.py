@@ -251,23 +251,24 @@ class ThreadWorker(Worker):
         self._wake_on_close = not enabled or self._stopping
 
     def _accept(self, listener):
+        """Accept one connection; False when none was waiting (or none can be taken)."""
         try:
             sock, addr = (self._acceptors.get(id(listener)) or listener.accept)()
         except OSError as exc:
             if exc.errno in _ACCEPT_RETRY:
-                return
+                return False
             if exc.errno in _ACCEPT_EXHAUSTED:
                 self.log.error("Cannot accept a connection: %s", exc)
                 self._accept_backoff_until = time.monotonic() + ACCEPT_BACKOFF_SECONDS
                 self._set_accepting(False)
-                return
+                return False
             raise
         try:
             client = self._new_client(sock, listener, addr)
         except OSError as exc:
             self.log.debug("Connection lost while setting it up: %s", exc)
             _close_quietly(sock)
-            return
+            return True
         self.nr_conns += 1
         if self.nr_conns >= self.worker_connections:
             self._set_accepting(False)
@@ -275,6 +276,7 @@ class ThreadWorker(Worker):
         client.deadline = time.monotonic() + self._first_byte_seconds
         # The request often arrives with the connection: read before polling.
         self._on_readable(client)
+        return True
 
     def _wait_for_bytes(self, client, write=False):
         """Have the poller report ``client`` once it can be read (or written)."""
@@ -648,6 +650,7 @@ class ThreadWorker(Worker):
         """Graceful stop: no new connections, idle ones closed after a short grace, in-flight ones finished."""
         self._stopping = True
         self._set_accepting(False)
+        self._release_listeners()
         self._wake_on_close = True
         now = time.monotonic()
         head_cap = now + STOP_HEAD_SECONDS
@@ -676,6 +679,21 @@ class ThreadWorker(Worker):
                 self._settle_returned()
             now = time.monotonic()
             next_expiry = self._close_expired(now)
+
+    def _release_listeners(self):
+        """Take the clients the kernel already queued for us, then close our listener copies.
+
+        A client in the accept queue believes itself connected and has likely
+        sent its request: it is answered (with "Connection: close") instead of
+        being reset when the listener goes away.  Once the master and every
+        worker have closed their copies, new clients are refused outright
+        rather than queued for nobody and reset at exit.
+        """
+        for listener in list(self._listener_fds.values()):
+            while self.nr_conns < self.worker_connections and self._accept(listener):
+                pass
+            _close_quietly(listener)
+        self._listener_fds = {}
 
     def _stop_pool(self):
         self._stopping = True
