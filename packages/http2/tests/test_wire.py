@@ -136,6 +136,26 @@ def test_client_reset_mid_response_leaves_the_connection_usable(h2c):
     assert status == 200 and body == b"y" * 1000
 
 
+def test_client_reset_mid_upload_is_no_complete_body_for_the_app(h2c, tmp_path):
+    # RFC 9110 section 8.6: a message cut short is incomplete. The reset upload
+    # must not read as a short, complete body (the app would act on it).
+    mark = tmp_path / "outcome"
+    with RawH2Client(h2c.port) as c:
+        sid = c.request("/read-into?%s" % mark, method="POST",
+                        headers=[("content-length", "100000")], body=b"a" * 30000, end=False)
+        time.sleep(0.3)
+        c.conn.reset_stream(sid, ErrorCodes.CANCEL)
+        c.flush()
+        for _ in range(150):
+            if mark.exists() and mark.read_text():
+                break
+            time.sleep(0.1)
+        assert mark.read_text() == "error NoMoreData"
+        status, _, _, _ = c.response(c.request("/sized"))
+        assert status == 200
+    assert "Error handling request POST /read-into" not in h2c.log
+
+
 def test_garbage_after_the_preface_gets_goaway_protocol_error(h2c):
     with RawH2Client(h2c.port) as c:
         c.sock.sendall(b"\x00\x00\x04\x09\x00\x00\x00\x00\x01garbage-garbage")

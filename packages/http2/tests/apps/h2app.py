@@ -63,6 +63,18 @@ def app(environ, start_response):
         time.sleep(1.0)
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"slept"]
+    if path == "/read-into":
+        # Reads the whole body, then writes what it got (or what went wrong) to the file.
+        try:
+            outcome = "read %d" % len(environ["wsgi.input"].read())
+        except Exception as exc:
+            outcome = "error %s" % type(exc).__name__
+            raise
+        finally:
+            with open(query, "w") as mark:
+                mark.write(outcome)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [outcome.encode()]
     if path == "/trailers":
         def body():
             yield b"with trailers"

@@ -7,6 +7,7 @@ Writes return once the flow-control window took the bytes, waiting for the
 peer's WINDOW_UPDATEs while it is closed.
 """
 
+from gunicorn.http.errors import NoMoreData
 from gunicorn.http.events import (
     ConnectionClosed,
     Data,
@@ -63,7 +64,12 @@ class StreamWire:
         """The next piece of the request body: ``Data``, ``EndOfMessage`` or ``ConnectionClosed``."""
         event = self.server.next_body_event(self.stream_id, self.inbox)
         if type(event) is ConnectionClosed:
+            # The stream was reset (or the connection lost) before END_STREAM: the
+            # body is incomplete (RFC 9110 section 8.6), never a short complete one.
+            # Core's adapter logs NoMoreData from the app at debug level, as a
+            # client gone mid-request.
             self.peer_closed = True
+            raise NoMoreData(b"", self.req)
         return event
 
     def receive_more(self):
