@@ -140,8 +140,9 @@ def test_longest_prefix_wins_and_the_rest_are_args():
 def test_help_lists_every_command_with_text(table):
     commands = run(table, FakeArbiter(), "help")["commands"]
     for name in ("show all", "show workers", "show dirty", "show config", "show stats",
-                 "show listeners", "worker add", "worker remove", "worker kill", "dirty add",
-                 "dirty remove", "reload", "reopen", "shutdown", "help"):
+                 "show listeners", "worker add [N]", "worker remove [N]", "worker kill <PID>",
+                 "dirty add [N]", "dirty remove [N]", "reload", "reopen",
+                 "shutdown [graceful|quick]", "help"):
         assert commands[name], name
 
 
@@ -159,7 +160,9 @@ def test_show_all_lists_master_and_workers(table):
     types = [p["type"] for p in data["processes"]]
     assert types == ["arbiter", "web", "web"]
     assert data["arbiter"]["pid"] == 4242
-    assert data["web_workers"] == 2 and data["dirty_workers"] == 0
+    assert [w["pid"] for w in data["web_workers"]] == [p["pid"] for p in data["processes"][1:]]
+    assert data["web_worker_count"] == 2 and data["dirty_worker_count"] == 0
+    assert data["dirty_arbiter"] is None and data["dirty_workers"] == []
 
 
 def test_show_dirty_without_dirty_arbiter(table):
@@ -170,15 +173,15 @@ def test_show_dirty_without_dirty_arbiter(table):
 
 def test_show_config_is_json_friendly(table):
     data = run(table, FakeArbiter(), "show config")
-    assert data["config"]["workers"] == 2
-    assert data["config"]["bind"] == ["127.0.0.1:8000"]
-    assert isinstance(data["config"]["on_exit"], str)
+    assert data["workers"] == 2
+    assert data["bind"] == ["127.0.0.1:8000"]
+    assert isinstance(data["on_exit"], str)
 
 
 def test_show_stats_and_listeners(table):
     arbiter = FakeArbiter()
     stats = run(table, arbiter, "show stats")
-    assert stats["pid"] == 4242 and stats["workers"] == 2 and stats["reloads"] == 0
+    assert stats["pid"] == 4242 and stats["workers_current"] == 2 and stats["reloads"] == 0
     listeners = run(table, arbiter, "show listeners")
     assert listeners == {"count": 1, "listeners": [
         {"address": "http://127.0.0.1:8000", "fd": 5, "type": "tcp"}]}
@@ -229,6 +232,7 @@ def test_worker_kill(table, signals):
 
 @pytest.mark.parametrize("text", ["dirty add", "dirty remove 2"])
 def test_dirty_commands_without_dirty_arbiter(table, signals, text):
+    # gunicorn-dirty's handlers (installed here) answer with an error reply
     with pytest.raises(CommandError, match="not running"):
         run(table, FakeArbiter(), text)
     assert signals == []

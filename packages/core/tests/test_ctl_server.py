@@ -26,12 +26,17 @@ def control_path(srv):
 
 
 def gunicornc(srv, text, check=True):
-    """Run ``gunicornc -c TEXT -j`` against ``srv``; the parsed reply."""
+    """Run ``gunicornc -c TEXT -j`` against ``srv``; the reply as ``{"status", "data"|"error"}``.
+
+    ``-j`` prints the reply's data (status 0), or ``Error: ...`` on stderr (status 1).
+    """
     proc = subprocess.run(gunicornc_command() + ["-c", text, "-j"], env=srv.env,
                           capture_output=True, text=True, timeout=20)
     if check:
         assert proc.returncode == 0, (proc.stdout, proc.stderr, srv.log)
-    return json.loads(proc.stdout) if proc.stdout.strip() else None
+    if proc.returncode == 0:
+        return {"status": "ok", "data": json.loads(proc.stdout)}
+    return {"status": "error", "error": proc.stderr.strip().removeprefix("Error: ")}
 
 
 def control_ready(srv):
@@ -89,33 +94,33 @@ def test_unknown_command_is_an_error(shared):
     proc = subprocess.run(gunicornc_command() + ["-c", "make coffee"], env=shared.env,
                           capture_output=True, text=True, timeout=20)
     assert proc.returncode != 0
-    assert "unknown command" in proc.stdout
+    assert "unknown command" in proc.stderr
 
 
 def test_show_dirty_without_dirty_arbiter(shared):
     assert gunicornc(shared, "show dirty")["data"]["enabled"] is False
     reply = gunicornc(shared, "dirty add", check=False)
-    assert reply == {"id": 1, "status": "error", "error": "not running"}
+    assert reply == {"status": "error", "error": "not running"}
 
 
 def test_show_listeners_config_stats_all(shared):
     listeners = gunicornc(shared, "show listeners")["data"]
     assert listeners["count"] == 1
     assert listeners["listeners"][0]["address"] == f"http://127.0.0.1:{shared.port}"
-    config = gunicornc(shared, "show config")["data"]["config"]
+    config = gunicornc(shared, "show config")["data"]
     assert config["workers"] == 1 and config["graceful_timeout"] == 2
     stats = gunicornc(shared, "show stats")["data"]
     assert stats["pid"] == shared.pid and stats["uptime"] >= 0
     everything = gunicornc(shared, "show all")["data"]
     assert everything["arbiter"]["pid"] == shared.pid
-    assert everything["web_workers"] == len(shared.worker_pids())
+    assert everything["web_worker_count"] == len(shared.worker_pids())
 
 
 def test_human_output(shared):
     proc = subprocess.run(gunicornc_command() + ["-c", "show workers"], env=shared.env,
                           capture_output=True, text=True, timeout=20)
     assert proc.returncode == 0
-    assert proc.stdout.splitlines()[0].split()[:2] == ["PID", "AGE"]
+    assert proc.stdout.splitlines()[0].split() == ["PID", "AGE", "BOOTED", "LAST_BEAT"]
 
 
 def test_reload_replaces_workers(shared):

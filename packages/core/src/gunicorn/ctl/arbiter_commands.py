@@ -52,7 +52,7 @@ def _control(arbiter):
 
 def _heartbeat_age(worker):
     try:
-        return round(max(0.0, time.monotonic() - worker.tmp.last_update()), 3)
+        return round(max(0.0, time.monotonic() - worker.tmp.last_update()), 2)
     except (AttributeError, OSError, ValueError):
         return None
 
@@ -100,23 +100,30 @@ def show_dirty(arbiter, args):
 
 def show_all(arbiter, args):
     """Every process: the arbiter, web workers, dirty arbiter and dirty workers"""
-    processes = [{"pid": arbiter.pid, "type": "arbiter", "role": "master"}]
-    web = _workers(arbiter)
-    processes += [{"pid": w["pid"], "type": "web", "role": "worker", "age": w["age"],
-                   "booted": w["booted"]} for w in web]
-    dirty = {}
+    master = {"pid": arbiter.pid, "type": "arbiter", "role": "master"}
+    web = [{"pid": w["pid"], "type": "web", "age": w["age"], "booted": w["booted"],
+            "last_heartbeat": w["last_heartbeat"]} for w in _workers(arbiter)]
+    dirty_master = None
+    dirty_workers = []
     if _dirty_pid(arbiter):
         dirty = _dirty_status(arbiter)
-        processes.append({"pid": dirty.get("pid"), "type": "dirty_arbiter",
-                          "role": "dirty arbiter"})
+        dirty_master = {"pid": dirty.get("pid") or _dirty_pid(arbiter),
+                        "type": "dirty_arbiter", "role": "dirty master"}
+        dirty_workers = [w for w in dirty.get("workers", []) if isinstance(w, dict)]
+    # upstream's shape (lists plus counts); ``processes`` is ours, one flat list
+    processes = [master] + [dict(w, role="worker") for w in web]
+    if dirty_master is not None:
+        processes.append(dirty_master)
         processes += [{"pid": w.get("pid"), "type": "dirty", "role": "dirty worker"}
-                      for w in dirty.get("workers", [])]
+                      for w in dirty_workers]
     return {
-        "arbiter": {"pid": arbiter.pid, "type": "arbiter", "role": "master"},
+        "arbiter": master,
+        "web_workers": web,
+        "web_worker_count": len(web),
+        "dirty_arbiter": dirty_master,
+        "dirty_workers": dirty_workers,
+        "dirty_worker_count": len(dirty_workers),
         "processes": processes,
-        "web_workers": len(web),
-        "dirty_workers": len(dirty.get("workers", [])),
-        "count": len(processes),
     }
 
 
@@ -145,30 +152,56 @@ def _jsonable(value):
     return str(value)
 
 
+# the settings upstream's ``show config`` reports, in its order; the rest follow sorted
+CONFIG_FIRST = (
+    "bind", "workers", "worker_class", "threads", "timeout", "graceful_timeout",
+    "keepalive", "max_requests", "max_requests_jitter", "worker_connections",
+    "preload_app", "daemon", "pidfile", "proc_name", "reload", "dirty_workers",
+    "dirty_apps", "dirty_timeout", "control_socket", "control_socket_disable",
+)
+
+
+def _setting_value(arbiter, name, settings):
+    if name == "worker_class":
+        # the class the master runs (after gthread/sync resolution), as text
+        worker_class = getattr(arbiter, "worker_class", None)
+        if worker_class is not None:
+            return str(worker_class)
+    try:
+        value = getattr(arbiter.cfg, name)
+    except Exception:
+        setting = settings.get(name)
+        value = getattr(setting, "value", setting)
+    return _jsonable(value)
+
+
 def show_config(arbiter, args):
-    """The effective settings"""
+    """The effective settings, flat: name -> value"""
     settings = getattr(arbiter.cfg, "settings", None) or {}
-    config = {}
-    for name, setting in sorted(settings.items()):
-        config[name] = _jsonable(getattr(setting, "value", setting))
-    return {"config": config, "count": len(config)}
+    names = [name for name in CONFIG_FIRST if name in settings]
+    names += sorted(name for name in settings if name not in CONFIG_FIRST)
+    return {name: _setting_value(arbiter, name, settings) for name in names}
 
 
 def show_stats(arbiter, args):
-    """Uptime, pid, reloads, worker counts"""
+    """Uptime, pid, worker counts, reloads"""
     control = _control(arbiter)
     started = getattr(control, "started_at", None)
+    current = len(_items(arbiter.WORKERS))
     return {
+        "uptime": round(time.time() - started, 2) if started else None,
         "pid": arbiter.pid,
-        "version": __version__,
-        "uptime": round(time.time() - started, 3) if started else None,
-        "started_at": started,
+        "workers_current": current,
+        "workers_target": arbiter.num_workers,
+        "workers_spawned": int(getattr(arbiter, "worker_age", 0) or 0),
+        "workers_killed": getattr(control, "workers_gone", 0),
         "reloads": getattr(control, "reload_count", 0),
-        "workers": len(_items(arbiter.WORKERS)),
-        "target_workers": arbiter.num_workers,
+        "dirty_arbiter_pid": _dirty_pid(arbiter) or None,
+        # ours, beyond upstream's keys
+        "version": __version__,
+        "started_at": started,
         "worker_class": getattr(arbiter.cfg, "worker_class_str", None),
         "listeners": len(list(arbiter.LISTENERS)),
-        "dirty_arbiter_pid": _dirty_pid(arbiter) or None,
         "companions": len(_items(getattr(arbiter, "COMPANIONS", {}))),
     }
 
@@ -198,7 +231,7 @@ def _not_stopping(arbiter):
 
 
 def worker_add(arbiter, args):
-    """worker add [N]: N more web workers (default 1)"""
+    """Start N more web workers (default 1)"""
     count = _count_arg(args, "worker add")
     _not_stopping(arbiter)
 
@@ -212,7 +245,7 @@ def worker_add(arbiter, args):
 
 
 def worker_remove(arbiter, args):
-    """worker remove [N]: N fewer web workers (default 1, never below 1)"""
+    """Stop N web workers (default 1; never below 1)"""
     count = _count_arg(args, "worker remove")
     _not_stopping(arbiter)
 
@@ -228,7 +261,7 @@ def worker_remove(arbiter, args):
 
 
 def worker_kill(arbiter, args):
-    """worker kill <PID>: SIGTERM to that web worker (the master replaces it)"""
+    """SIGTERM to one web worker (the master replaces it)"""
     if len(args) != 1:
         raise CommandError("usage: worker kill <PID>")
     try:
@@ -236,11 +269,11 @@ def worker_kill(arbiter, args):
     except ValueError:
         raise CommandError(f"invalid pid: {args[0]!r}")
     if pid not in dict(_items(arbiter.WORKERS)):
-        return {"success": False, "error": f"worker {pid} not found"}
+        return {"success": False, "error": f"Worker {pid} not found"}
     try:
         send_signal(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return {"success": False, "error": f"worker {pid} not found"}
+    except OSError as exc:
+        return {"success": False, "error": f"Worker {pid}: {exc.strerror or exc}"}
     return {"success": True, "killed": pid}
 
 
@@ -250,26 +283,34 @@ def _signal_dirty(arbiter, args, name, sig):
     count = _count_arg(args, name)
     pid = _dirty_pid(arbiter)
     if not pid:
-        raise CommandError("not running")
+        return None
     for i in range(count):
         if i:
             time.sleep(DIRTY_SIGNAL_GAP)
         try:
             send_signal(pid, sig)
         except ProcessLookupError:
-            raise CommandError("not running")
+            return None
     return {"requested": count, "pid": pid}
 
 
+# as upstream: no dirty arbiter is a reply saying so (success false), not an error
+NOT_RUNNING = {"success": False, "error": "Dirty arbiter not running"}
+
+
 def dirty_add(arbiter, args):
-    """dirty add [N]: N more dirty workers"""
+    """Start N more dirty workers (default 1)"""
     data = _signal_dirty(arbiter, args, "dirty add", signal.SIGTTIN)
+    if data is None:
+        return dict(NOT_RUNNING)
     return {"added": data["requested"], "pid": data["pid"]}
 
 
 def dirty_remove(arbiter, args):
-    """dirty remove [N]: N fewer dirty workers"""
+    """Stop N dirty workers (default 1)"""
     data = _signal_dirty(arbiter, args, "dirty remove", signal.SIGTTOU)
+    if data is None:
+        return dict(NOT_RUNNING)
     return {"removed": data["requested"], "pid": data["pid"]}
 
 
@@ -295,7 +336,7 @@ def reopen(arbiter, args):
 
 
 def shutdown(arbiter, args):
-    """shutdown [graceful|quick]: stop the server (SIGTERM, or SIGINT for quick)"""
+    """Stop the server (graceful: SIGTERM, quick: SIGINT)"""
     if len(args) > 1:
         raise CommandError("usage: shutdown [graceful|quick]")
     mode = args[0] if args else "graceful"
@@ -304,6 +345,14 @@ def shutdown(arbiter, args):
     send_signal(arbiter.pid, signal.SIGTERM if mode == "graceful" else signal.SIGINT)
     return {"status": "shutting_down", "mode": mode}
 
+
+# the argument syntax ``help`` shows in place of the bare name, as upstream does
+worker_add.usage = "worker add [N]"
+worker_remove.usage = "worker remove [N]"
+worker_kill.usage = "worker kill <PID>"
+dirty_add.usage = "dirty add [N]"
+dirty_remove.usage = "dirty remove [N]"
+shutdown.usage = "shutdown [graceful|quick]"
 
 CORE_COMMANDS = {
     "show all": show_all,

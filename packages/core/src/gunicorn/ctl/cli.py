@@ -12,7 +12,7 @@ from gunicorn.ctl.render import render
 from gunicorn.settings.control import default_control_socket
 
 PROMPT = "gunicorn> "
-EXIT_WORDS = {"quit", "exit"}
+EXIT_WORDS = {"quit", "exit", "q"}
 
 
 def build_parser():
@@ -20,12 +20,12 @@ def build_parser():
         prog="gunicornc",
         description="Control a running gunicorn master through its control socket.")
     parser.add_argument("-s", "--socket", metavar="PATH", default=None,
-                        help="control socket path (default: %(default)s, i.e. "
-                             "$XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl)")
+                        help="control socket path (default: $XDG_RUNTIME_DIR/gunicorn.ctl, "
+                             "else ~/.gunicorn/gunicorn.ctl)")
     parser.add_argument("-c", "--command", metavar="TEXT", default=None,
                         help="run one command (e.g. \"show workers\") and exit")
     parser.add_argument("-j", "--json", action="store_true",
-                        help="print the raw JSON reply")
+                        help="print the reply's data as JSON (for scripts)")
     parser.add_argument("-v", "--version", action="version",
                         version=f"gunicornc (gunicorn {__version__})")
     return parser
@@ -36,27 +36,25 @@ def socket_path(value):
     return os.path.abspath(os.path.expanduser(value or default_control_socket()))
 
 
-def failed(reply):
-    """Does ``reply`` report a failure (an error reply, or ``success: false``)?"""
-    if reply.get("status") != "ok":
-        return True
-    data = reply.get("data")
-    return isinstance(data, dict) and data.get("success") is False
-
-
-def show(reply, text, as_json, out):
+def show(data, text, as_json, out):
+    """Print the ``data`` of an ok reply: JSON as sent (``-j``), else laid out."""
     if as_json:
-        out.write(json.dumps(reply, indent=2, sort_keys=True, default=str) + "\n")
+        out.write(json.dumps(data, indent=2, default=str) + "\n")
         return
     try:
         words = shlex.split(text)
     except ValueError:
         words = []
-    out.write(render(words, reply) + "\n")
+    out.write(render(words, data) + "\n")
 
 
 def run_one(client, text, as_json, out, err):
-    """Send ``text``; print the reply; return the exit status for it."""
+    """Send ``text``; print the reply; return the exit status for it.
+
+    As upstream's gunicornc: an error reply is ``Error: ...`` on ``err`` and
+    status 1; any ok reply, even one whose data says ``success: false``,
+    prints its data and is status 0.
+    """
     try:
         reply = client.request(text)
     except ValueError as exc:  # the line itself does not split (unclosed quote)
@@ -64,36 +62,60 @@ def run_one(client, text, as_json, out, err):
         return 1
     except ControlClientError as exc:
         err.write(f"Error: {exc}\n")
-        return 1  # as upstream's gunicornc: every failure is status 1
-    show(reply, text, as_json, out)
-    return 1 if failed(reply) else 0
+        return 1
+    if reply.get("status") != "ok":
+        err.write(f"Error: {reply.get('error') or 'unknown error'}\n")
+        return 1
+    data = reply.get("data")
+    show({} if data is None else data, text, as_json, out)
+    return 0
 
 
 def interactive(client, as_json, out, err):
-    """A prompt that reads commands until ``quit``, ``exit`` or end of input."""
+    """A prompt that reads commands until ``quit``, ``exit``, ``q`` or end of input.
+
+    A failed command prints its error and the prompt goes on (status 0 at
+    the end); only a connection that cannot be made again ends it with 1.
+    """
     try:
         import readline  # noqa: F401 - line editing and history for input()
     except ImportError:
         pass
-    out.write(f"gunicornc (gunicorn {__version__}) on {client.path}; "
-              "'help' lists commands, 'quit' leaves\n")
-    status = 0
+    out.write(f"Connected to {client.path}\n"
+              "Type 'help' for available commands, 'quit' to exit.\n\n")
     while True:
+        out.flush()
         try:
             line = input(PROMPT)
         except EOFError:
             out.write("\n")
-            return status
-        except KeyboardInterrupt:
-            out.write("\n")
-            continue
+            return 0
         text = line.strip()
         if not text:
             continue
-        if text in EXIT_WORDS:
-            return status
-        status = run_one(client, text, as_json, out, err)
-        out.flush()
+        if text.lower() in EXIT_WORDS:
+            return 0
+        try:
+            reply = client.request(text)
+        except ValueError as exc:
+            out.write(f"Error: {exc}\n\n")
+            continue
+        except ControlClientError as exc:
+            out.write(f"Error: {exc}\n")
+            try:
+                client.close()
+                client.connect()
+            except ControlClientError:
+                out.write("Connection lost. Exiting.\n")
+                return 1
+            out.write("\n")
+            continue
+        if reply.get("status") != "ok":
+            out.write(f"Error: {reply.get('error') or 'unknown error'}\n\n")
+            continue
+        data = reply.get("data")
+        show({} if data is None else data, text, as_json, out)
+        out.write("\n")
 
 
 def main(argv=None):
@@ -106,10 +128,11 @@ def main(argv=None):
         sys.stderr.write(f"Error: {exc} (is gunicorn running with a control socket?)\n")
         return 1
     try:
-        if args.command is not None:
+        if args.command:  # as upstream, an empty -c means the prompt
             return run_one(client, args.command, args.json, sys.stdout, sys.stderr)
         return interactive(client, args.json, sys.stdout, sys.stderr)
     except KeyboardInterrupt:
+        sys.stdout.write("\n")
         return 130
     finally:
         client.close()

@@ -32,7 +32,7 @@ def help_text(handler):
 
 def command_key(name):
     """``"stash.show"`` / ``"stash show"`` -> ``("stash", "show")``."""
-    return tuple(word for word in name.replace(".", " ").split() if word)
+    return tuple(word.lower() for word in name.replace(".", " ").split() if word)
 
 
 class CommandTable:
@@ -40,14 +40,21 @@ class CommandTable:
 
     def __init__(self, commands=None):
         self._handlers = {}
+        self._usages = {}  # key -> "worker add [N]"; a replacement without one keeps core's
         for name, handler in (commands or {}).items():
             self.add(name, handler)
 
     def add(self, name, handler):
-        key = command_key(name) if isinstance(name, str) else tuple(name)
+        key = command_key(name) if isinstance(name, str) else tuple(w.lower() for w in name)
         if not key:
             raise ValueError(f"empty command name {name!r}")
+        self._set(key, handler)
+
+    def _set(self, key, handler):
         self._handlers[key] = handler
+        usage = getattr(handler, "usage", None)
+        if usage:
+            self._usages[key] = str(usage)
 
     def names(self):
         return sorted(" ".join(key) for key in self._handlers)
@@ -56,21 +63,23 @@ class CommandTable:
         return command_key(name) in self._handlers
 
     def help(self):
-        """``{"show workers": "List ...", ...}``"""
-        return {" ".join(key): help_text(handler)
+        """``{"show workers": "List ...", "worker add [N]": ...}``: usage -> help line."""
+        return {self._usages.get(key) or " ".join(key): help_text(handler)
                 for key, handler in sorted(self._handlers.items())}
 
     def lookup(self, words):
         """``(handler, remaining_args)`` for ``words``; CommandError when none matches."""
         if not words:
             raise CommandError("empty command")
+        # command words match in any case (``SHOW WORKERS``), as upstream; args keep theirs
+        folded = [word.lower() for word in words]
         for size in range(len(words), 0, -1):
-            handler = self._handlers.get(tuple(words[:size]))
+            handler = self._handlers.get(tuple(folded[:size]))
             if handler is not None:
                 return handler, list(words[size:])
         text = " ".join(words)
         subcommands = sorted(key[1] for key in self._handlers
-                             if len(key) > 1 and key[0] == words[0])
+                             if len(key) > 1 and key[0] == folded[0])
         if subcommands:
             raise CommandError(f"unknown command: {text} "
                                f"(expected {words[0]} {'|'.join(subcommands)})")
@@ -102,7 +111,7 @@ class CommandTable:
                 if log is not None:
                     log.warning("Ignoring control command %r: core defines it", ep.name)
                 continue
-            self._handlers[key] = handler
+            self._set(key, handler)
 
 
 def default_table(log=None):

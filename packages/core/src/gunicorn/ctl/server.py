@@ -116,6 +116,7 @@ class ControlServer:
         self.table = table if table is not None else default_table(arbiter.log)
         self.started_at = None
         self.reload_count = 0
+        self.workers_gone = 0  # web workers that left (killed or exited), for show stats
         self._cfg = getattr(arbiter, "cfg", None)
         self._owner_pid = os.getpid()
         self._sock = None
@@ -292,6 +293,7 @@ class ControlServer:
         workers = getattr(self.arbiter, "WORKERS", {})
         for pid in [pid for pid in self._first_heartbeat if pid not in workers]:
             del self._first_heartbeat[pid]
+            self.workers_gone += 1
         for pid, worker in workers.items():
             if pid not in self._first_heartbeat:
                 try:
