@@ -362,9 +362,63 @@ def ssl_context(conf):
     return hook(conf, default_ssl_context_factory)
 
 
+class TLSContextCache:
+    """The server ``SSLContext`` of one worker, rebuilt when its files change on disk.
+
+    Upstream 27.0.1 builds a context per connection in the sync and gthread
+    workers, so a renewed certificate is served without a restart; this keeps
+    that for the cost of a ``stat()`` per file per connection instead of
+    parsing the key again. When the files are caught mid-renewal (the new
+    certificate written, its key not yet) the previous context stays in use
+    and the rebuild is tried again on the next connection.
+    """
+
+    def __init__(self, conf, adjust=None):
+        self.conf = conf
+        self.adjust = adjust  # called on each new context (e.g. to narrow ALPN)
+        self._context = None
+        self._stamp = None
+
+    def _files_stamp(self):
+        stamp = []
+        for setting in ("certfile", "keyfile", "ca_certs"):
+            path = getattr(self.conf, setting, None)
+            if not path:
+                continue
+            try:
+                st = os.stat(path)
+            except OSError:
+                stamp.append(None)
+            else:
+                stamp.append((st.st_ino, st.st_mtime_ns, st.st_size))
+        return tuple(stamp)
+
+    def get(self):
+        stamp = self._files_stamp()
+        if self._context is not None and stamp == self._stamp:
+            return self._context
+        try:
+            context = ssl_context(self.conf)
+            if self.adjust is not None:
+                self.adjust(context)
+        except Exception:
+            if self._context is None:
+                raise
+            return self._context
+        self._context, self._stamp = context, stamp
+        return context
+
+
+# conf id -> (conf, its TLSContextCache): one context per worker for ssl_wrap_socket
+_WRAP_CACHES = {}
+
+
 def ssl_wrap_socket(sock, conf):
     """Wrap an accepted connection in server-side TLS."""
-    return ssl_context(conf).wrap_socket(
+    entry = _WRAP_CACHES.get(id(conf))
+    if entry is None or entry[0] is not conf:
+        entry = _WRAP_CACHES[id(conf)] = (conf, TLSContextCache(conf))
+    return entry[1].get().wrap_socket(
         sock, server_side=True,
         suppress_ragged_eofs=conf.suppress_ragged_eofs,
         do_handshake_on_connect=conf.do_handshake_on_connect)
