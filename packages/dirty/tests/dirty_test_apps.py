@@ -86,7 +86,7 @@ class Echo(DirtyApp):
     def missing_stash_key(self):
         from gunicorn.dirty import stash
 
-        return stash.get("dirty-test-missing", "nokey")
+        return stash.table("dirty-test-missing")["nokey"]
 
     def sleep(self, seconds):
         time.sleep(seconds)

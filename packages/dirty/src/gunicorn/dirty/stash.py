@@ -42,15 +42,6 @@ __all__ = [
 set_stash_socket_path = set_dirty_socket_path
 get_stash_socket_path = get_dirty_socket_path
 
-class _NoDefault:
-    """``get()`` was given no default: a missing key raises, as upstream's get does."""
-
-    def __repr__(self):
-        return "<no default>"
-
-
-_NO_DEFAULT = _NoDefault()
-
 # items(): a key deleted between keys() and get()
 _GONE = object()
 
@@ -88,15 +79,17 @@ class StashClient:
         """Store ``value`` under ``key`` (the table is created if needed)."""
         self._call(STASH_PUT, table, key=key, value=value)
 
-    def get(self, table, key, default=_NO_DEFAULT):
-        """The value under ``key``; when the key or table is missing, ``default`` if one
-        is given, else StashKeyNotFoundError (a StashError and a KeyError), as upstream."""
+    def get(self, table, key, default=None):
+        """The value under ``key``; ``default`` when the key or table is missing, as
+        upstream documents it (its own client raises there, a bug)."""
         try:
-            return self._call(STASH_GET, table, key=key)
+            return self.fetch(table, key)
         except (StashKeyNotFoundError, StashTableNotFoundError):
-            if default is _NO_DEFAULT:
-                raise
             return default
+
+    def fetch(self, table, key):
+        """The value under ``key``, or StashKeyNotFoundError (a StashError and a KeyError)."""
+        return self._call(STASH_GET, table, key=key)
 
     def delete(self, table, key):
         """Remove ``key``; True if it was there."""
@@ -163,7 +156,7 @@ class StashTable:
         return f"<StashTable {self._name!r}>"
 
     def __getitem__(self, key):
-        return self._client.get(self._name, key)
+        return self._client.fetch(self._name, key)
 
     def __setitem__(self, key, value):
         self._client.put(self._name, key, value)
@@ -184,8 +177,8 @@ class StashTable:
         except StashTableNotFoundError:
             return 0
 
-    def get(self, key, default=_NO_DEFAULT):
-        """As ``stash.get``: a missing key raises unless a default is given."""
+    def get(self, key, default=None):
+        """As ``stash.get``: ``default`` for a missing key."""
         return self._client.get(self._name, key, default)
 
     def keys(self, pattern=None):
@@ -216,9 +209,8 @@ def put(table, key, value):
     _thread_stash().put(table, key, value)
 
 
-def get(table, key, default=_NO_DEFAULT):
-    """The value under ``key`` in ``table``; missing: ``default`` if given, else
-    StashKeyNotFoundError (as upstream, which raises even with a default)."""
+def get(table, key, default=None):
+    """The value under ``key`` in ``table``; ``default`` when it is missing."""
     return _thread_stash().get(table, key, default)
 
 
