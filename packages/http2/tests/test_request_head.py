@@ -158,6 +158,18 @@ def test_response_block_lowercases_and_drops_connection_fields():
     assert response_block(103, [("Link", "<a>")]) == [(b":status", b"103"), (b"link", b"<a>")]
 
 
+@pytest.mark.parametrize("status", [103, 204])
+def test_no_content_length_on_1xx_and_204(status):
+    # RFC 9110 section 8.6: a server MUST NOT send Content-Length with 1xx or 204.
+    names = [n for n, _ in response_block(status, [("Content-Length", "0"), ("X-A", "1")])]
+    assert b"content-length" not in names and b"x-a" in names
+
+
+def test_content_length_stays_on_304():
+    # ...but a 304 may carry the length of the representation it stands for.
+    assert (b"content-length", b"1234") in response_block(304, [("Content-Length", "1234")])
+
+
 def test_trailer_block():
     assert trailer_block([("X-Sum", "1"), ("Connection", "x"), (":status", "1")]) == \
         [(b"x-sum", b"1")]

@@ -25,9 +25,11 @@ def response_block(status_code, headers, add_date=True):
     """``[(b":status", b"200"), ...]`` for a final or 1xx response with ``headers``."""
     block = [(b":status", str(status_code).encode("ascii"))]
     has_server = has_date = False
+    # RFC 9110 section 8.6: no Content-Length on a 1xx or 204 response.
+    no_length = status_code < 200 or status_code == 204
     for name, value in headers:
         lname = name.lower()
-        if lname in CONNECTION_SPECIFIC:
+        if lname in CONNECTION_SPECIFIC or (no_length and lname == "content-length"):
             continue
         if lname == "server":
             has_server = True
