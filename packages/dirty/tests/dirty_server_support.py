@@ -54,13 +54,20 @@ def gunicornc_command():
     return [sys.executable, "-m", "gunicorn.ctl.cli"]
 
 
-def gunicornc(srv, text, check=True):
-    """``gunicornc -j -c TEXT`` against ``srv``: the parsed reply."""
+def gunicornc(srv, text):
+    """``gunicornc -j -c TEXT`` against ``srv``: the reply's data (``-j`` prints it alone)."""
     proc = subprocess.run(gunicornc_command() + ["-j", "-c", text], env=srv.env,
                           capture_output=True, text=True, timeout=20)
-    if check:
-        assert proc.returncode == 0, (proc.stdout, proc.stderr, srv.log)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr, srv.log)
     return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+
+def gunicornc_error(srv, text):
+    """``gunicornc -j -c TEXT`` for a command that fails: its stderr line (status 1)."""
+    proc = subprocess.run(gunicornc_command() + ["-j", "-c", text], env=srv.env,
+                          capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 1, (proc.stdout, proc.stderr, srv.log)
+    return proc.stderr.strip()
 
 
 def control_path(srv):

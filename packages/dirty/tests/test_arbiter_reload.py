@@ -67,7 +67,7 @@ def test_hup_applies_new_dirty_workers_apps_and_timeout(tmp_path):
         assert all_gone(old) == []
 
         # gunicornc, as a user would check it
-        shown = gunicornc(srv, "show dirty")["data"]
+        shown = gunicornc(srv, "show dirty")
         assert len(shown["workers"]) == 3 and shown["target_workers"] == 3
         # the new app answers, from one of the new workers (Single: workers = 1)
         assert call(srv, SINGLE, "whoami")["result"] in worker_pids(status3)

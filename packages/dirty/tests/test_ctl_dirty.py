@@ -11,6 +11,7 @@ from dirty_server_support import (
     control_ready,
     dirty_server,
     gunicornc,
+    gunicornc_error,
     worker_pids,
 )
 
@@ -28,7 +29,7 @@ def srv(tmp_path_factory):
 def test_show_dirty_lists_the_arbiter_workers_and_apps(srv):
     status = booted_workers(srv, 2)
     reply = gunicornc(srv, "show dirty")   # the CLI, as a user would run it
-    assert reply["status"] == "ok" and reply["data"]["pid"] == status["pid"]
+    assert reply["pid"] == status["pid"]
     assert status["enabled"] is True
     assert status["pid"] in children(srv.pid)
     assert worker_pids(status) == children(status["pid"])
@@ -43,8 +44,7 @@ def test_dirty_add_and_remove_through_manage(tmp_path):
     with dirty_server(tmp_path, workers=1) as srv:
         first = worker_pids(booted_workers(srv, 1))
         added = gunicornc(srv, "dirty add 2")
-        assert added["status"] == "ok", added
-        assert added["data"]["spawned"] == 2 and added["data"]["target_workers"] == 3
+        assert added["spawned"] == 2 and added["target_workers"] == 3, added
         three = worker_pids(booted_workers(srv, 3))
         assert set(first) < set(three)
         # new workers serve
@@ -52,25 +52,26 @@ def test_dirty_add_and_remove_through_manage(tmp_path):
         assert seen == set(three)
 
         removed = gunicornc(srv, "dirty remove")
-        assert removed["data"]["removed"] == 1 and removed["data"]["target_workers"] == 2
+        assert removed["removed"] == 1 and removed["target_workers"] == 2
         two = worker_pids(booted_workers(srv, 2))
         assert all_gone(sorted(set(three) - set(two))) == []
 
         # never below one worker
-        floor = gunicornc(srv, "dirty remove 5")["data"]
+        floor = gunicornc(srv, "dirty remove 5")
         assert floor["removed"] == 1 and floor["target_workers"] == 1 and "reason" in floor
         booted_workers(srv, 1)
 
 
 def test_show_all_lists_dirty_processes(srv):
     status = booted_workers(srv, 2)
-    data = gunicornc(srv, "show all")["data"]
+    data = gunicornc(srv, "show all")
     by_type = {}
     for p in data["processes"]:
         by_type.setdefault(p["type"], []).append(p["pid"])
     assert by_type["dirty_arbiter"] == [status["pid"]]
     assert sorted(by_type["dirty"]) == worker_pids(status)
-    assert data["dirty_workers"] == 2
+    assert data["dirty_arbiter"]["pid"] == status["pid"]
+    assert sorted(w["pid"] for w in data["dirty_workers"]) == worker_pids(status)
 
 
 BAD_COUNTS = [
@@ -83,8 +84,8 @@ BAD_COUNTS = [
 def test_bad_counts_are_error_replies(srv):
     before = worker_pids(booted_workers(srv, 2))
     for command, message in BAD_COUNTS:
-        reply = gunicornc(srv, command, check=False)
-        assert reply["status"] == "error" and message in reply["error"], (command, reply)
+        error = gunicornc_error(srv, command)
+        assert message in error, (command, error)
     # nothing changed
     assert worker_pids(booted_workers(srv, 2)) == before
 
@@ -93,6 +94,14 @@ def test_without_dirty_arbiter_show_dirty_is_disabled_and_add_fails(tmp_path):
     with dirty_server(tmp_path, workers=0) as srv:
         control_ready(srv)
         srv_status = gunicornc(srv, "show dirty")
-        assert srv_status["data"]["enabled"] is False
-        reply = gunicornc(srv, "dirty add", check=False)
-        assert reply["status"] == "error" and reply["error"] == "not running"
+        assert srv_status["enabled"] is False
+        # as upstream: a reply saying so (status 0), not an error
+        assert gunicornc(srv, "dirty add") == {"success": False,
+                                               "error": "Dirty arbiter not running"}
+
+
+def test_help_lists_the_dirty_commands_as_upstream(srv):
+    shown = gunicornc(srv, "help")["commands"]
+    assert shown["show dirty"] == "List dirty workers and apps"
+    assert shown["dirty add [N]"] == "Spawn N dirty workers (default 1)"
+    assert shown["dirty remove [N]"] == "Remove N dirty workers (default 1)"

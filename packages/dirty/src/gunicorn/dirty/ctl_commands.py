@@ -79,19 +79,29 @@ def show_dirty(arbiter, args):
     }
 
 
+# as upstream (and core's fallback): no dirty arbiter is a reply saying so, not an error
+NOT_RUNNING = {"success": False, "error": "Dirty arbiter not running"}
+
+
 def _manage(arbiter, args, name, op):
     count = _count(args, name)
     path = _socket_path(arbiter)
     if path is None:
-        raise CommandError("not running")
+        return dict(NOT_RUNNING)
     return ask_dirty_arbiter(path, wire.MANAGE, {"op": op, "count": count})
 
 
 def dirty_add(arbiter, args):
-    """dirty add [N]: start N more dirty workers (default 1)"""
+    """Start N more dirty workers (default 1)"""
     return _manage(arbiter, args, "dirty add", wire.MANAGE_ADD)
 
 
 def dirty_remove(arbiter, args):
-    """dirty remove [N]: stop N dirty workers (default 1; never below what the apps need)"""
+    """Stop N dirty workers (default 1; never below what the apps need)"""
     return _manage(arbiter, args, "dirty remove", wire.MANAGE_REMOVE)
+
+
+# `help` lines as upstream's gunicornc lists them
+show_dirty.help = "List dirty workers and apps"
+dirty_add.help = "Spawn N dirty workers (default 1)"
+dirty_remove.help = "Remove N dirty workers (default 1)"
