@@ -48,6 +48,7 @@ def test_timeout_answers_the_client_and_replaces_the_worker(tmp_path):
         assert set(after).isdisjoint(before)
         assert call(srv, ECHO, "echo", "next")["result"] == "next"
         assert "timed out after 1s" in srv.log
+        assert f"[CRITICAL] DIRTY WORKER TIMEOUT (pid:{before[0]})" in srv.log
 
 
 def test_timeout_restarts_with_each_chunk_so_a_slow_stream_is_not_cut(tmp_path):

@@ -227,6 +227,8 @@ class CallRelay:
         call.client.send_error(call.client_id, DirtyTimeoutError(
             f"Dirty task {call.app_path}.{call.action} timed out after {timeout}s",
             timeout=timeout))
+        # upstream's line for a dirty worker killed for being late, as web workers' WORKER TIMEOUT
+        self.log.critical("DIRTY WORKER TIMEOUT (pid:%s)", call.link.pid)
         self.log.warning("Dirty worker %s: %s.%s timed out after %ss; replacing the worker",
                          call.link.pid, call.app_path, call.action, timeout)
         # the worker may still be busy with it: drop the link so its late reply
