@@ -229,6 +229,41 @@ def test_term_during_app_closes_keepalive_connection():
     assert len(responses) == 1 and responses[0][1]["connection"] == "close"
 
 
+def test_a_stop_after_the_head_promised_keep_alive_keeps_the_promise():
+    # Another thread (max_requests reached, a HUP) may stop the worker while this
+    # response is on its way. Its head already said keep-alive: closing after it
+    # would reset the next request the client may already have sent. The driver
+    # says the connection may go on; the worker then gives it a short grace.
+    worker = FakeWorker(None)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", "4")])
+        yield b"ab"
+        worker.alive = False
+        yield b"cd"
+    worker.wsgi = app
+    sock = PieceSocket(GET * 2)
+    served = ServedConnection(worker, sock, None, ("127.0.0.1", 40000), keepalive=True)
+    assert served.handle(served.next_request()) is True
+    code, headers, body = parse_responses(sock.out)[0]
+    assert (code, headers["connection"], body) == (200, "keep-alive", b"abcd")
+
+
+def test_max_requests_is_logged_once_when_threads_race():
+    from gunicorn.wsgi.serve import serve_settings
+
+    worker = FakeWorker(hello)
+    worker.max_requests = 3
+    settings = serve_settings(worker)
+    settings.count_lock = __import__("threading").Lock()
+    raw = GET * 5
+    sock, worker = serve_bytes(hello, raw, keepalive=True, worker=worker)
+    worker.alive = True  # as if a second pool thread had not seen the stop yet
+    serve_bytes(hello, raw, keepalive=True, worker=worker)
+    notes = [m for m in worker.log.levels("info") if m.startswith("Autorestarting")]
+    assert len(notes) == 1, notes
+
+
 def test_keepalive_idle_timeout_applied_and_restored():
     seen = []
 

@@ -161,13 +161,18 @@ class ServeSettings:
         return server, False
 
     def count_request(self, worker):
-        """``worker.nr += 1``, safely when pool threads share the worker."""
+        """``worker.nr += 1``, safely when pool threads share the worker; the new count.
+
+        Each count is returned to exactly one caller, so one request alone
+        sees the count reach ``max_requests``.
+        """
         lock = self.count_lock
         if lock is None:
             worker.nr += 1
-        else:
-            with lock:
-                worker.nr += 1
+            return worker.nr
+        with lock:
+            worker.nr += 1
+            return worker.nr
 
     @property
     def protocol_class(self):
@@ -316,10 +321,13 @@ class ServedConnection:
                 req.force_close()
             if settings.count_lock is None:
                 worker.nr += 1
+                count = worker.nr
             else:
-                settings.count_request(worker)
-            if worker.nr >= worker.max_requests:
-                if worker.alive:
+                count = settings.count_request(worker)
+            if count >= worker.max_requests:
+                # (Logged by the one request that reached the limit, not by
+                # every pool thread that passes it before the worker stops.)
+                if count == worker.max_requests and worker.alive:
                     log.info("Autorestarting worker after current request.")
                 worker.alive = False
                 req.force_close()
@@ -376,7 +384,10 @@ class ServedConnection:
             resp.must_close = True
 
     def _may_continue(self, req, resp, body):
-        if not (self.keepalive and self.worker.alive) or resp.must_close \
+        # The worker may have begun to stop since the head went out: a head that
+        # promised keep-alive is kept (_before_head decided at that moment), or
+        # the client's next request, maybe already sent, would meet a reset.
+        if not self.keepalive or resp.must_close \
                 or self.conn.broken or req.should_close() \
                 or not getattr(self.proto, "keep_alive", False):
             return False
