@@ -199,3 +199,24 @@ def test_text_layouts():
                                        "  (none)", "", "DIRTY ARBITER", "  (not running)"]
     # words after the command (a number) still pick the command's layout
     assert render(["worker", "add", "2"], {"added": 2}) == '{\n  "added": 2\n}'
+
+
+# -- wire and stopping -------------------------------------------------------------------
+
+def test_request_carries_the_whole_line_with_default_json_separators():
+    from gunicorn.ctl.framing import encode_frame, make_request
+
+    frame = encode_frame(make_request(1, "worker add 2"))
+    assert frame[4:] == b'{"id": 1, "command": "worker add 2", "args": []}'
+
+
+def test_reload_is_refused_while_the_master_stops(monkeypatch):
+    from gunicorn.ctl.commands import CommandError
+
+    sent = []
+    monkeypatch.setattr(arbiter_commands, "send_signal", lambda pid, sig: sent.append(sig))
+    arbiter = FakeArbiter()
+    arbiter.stopping = True
+    with pytest.raises(CommandError, match="shutting down"):
+        core_table().run(arbiter, ["reload"])
+    assert sent == []

@@ -88,9 +88,9 @@ def test_decoder_refuses_input_after_an_error():
         decoder.feed(encode_frame({"id": 1}))
 
 
-def test_make_request_splits_shell_style():
-    assert make_request(3, 'worker add "2"') == {"id": 3, "command": "worker",
-                                                 "args": ["add", "2"]}
+def test_make_request_sends_the_line_as_upstream():
+    assert make_request(3, ' worker add "2" ') == {"id": 3, "command": 'worker add "2"',
+                                                   "args": []}
     assert make_request(4, "   ") == {"id": 4, "command": "", "args": []}
     with pytest.raises(ValueError):
         make_request(5, 'show "workers')

@@ -99,8 +99,8 @@ def test_unknown_command_is_an_error(shared):
 
 def test_show_dirty_without_dirty_arbiter(shared):
     assert gunicornc(shared, "show dirty")["data"]["enabled"] is False
-    reply = gunicornc(shared, "dirty add", check=False)
-    assert reply == {"status": "error", "error": "not running"}
+    reply = gunicornc(shared, "dirty add")
+    assert reply["data"] == {"success": False, "error": "Dirty arbiter not running"}
 
 
 def test_show_listeners_config_stats_all(shared):

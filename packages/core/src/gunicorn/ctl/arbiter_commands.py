@@ -324,6 +324,8 @@ def _no_args(args, name):
 def reload(arbiter, args):
     """Reload the configuration and replace the workers (SIGHUP)"""
     _no_args(args, "reload")
+    # a HUP to a master in its graceful stop would be lost; say so instead
+    _not_stopping(arbiter)
     send_signal(arbiter.pid, signal.SIGHUP)
     return {"status": "reloading"}
 

@@ -23,7 +23,8 @@ class FramingError(Exception):
 
 def encode_frame(message):
     """The frame carrying ``message`` (a dict)."""
-    payload = json.dumps(message, separators=(",", ":"), default=str).encode("utf-8")
+    # json.dumps' default separators, as upstream puts them on the wire
+    payload = json.dumps(message, default=str).encode("utf-8")
     if len(payload) > MAX_MESSAGE:
         raise FramingError(f"message of {len(payload)} bytes exceeds {MAX_MESSAGE}")
     return HEADER.pack(len(payload)) + payload
@@ -84,11 +85,14 @@ class FrameDecoder:
 # -- message shapes -----------------------------------------------------------
 
 def make_request(request_id, text):
-    """The request for a command line such as ``"worker add 2"`` (split shell-style)."""
-    words = shlex.split(text)
-    if not words:
-        return {"id": request_id, "command": "", "args": []}
-    return {"id": request_id, "command": words[0], "args": words[1:]}
+    """The request for a command line such as ``"worker add 2"``.
+
+    As upstream's client, the whole line goes in ``command`` (the server
+    splits it shell-style) and ``args`` is empty; a line that does not split
+    (an unclosed quote) raises ValueError here, before anything is sent.
+    """
+    shlex.split(text)
+    return {"id": request_id, "command": text.strip(), "args": []}
 
 
 def request_words(request):
