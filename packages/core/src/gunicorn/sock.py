@@ -424,6 +424,45 @@ def ssl_wrap_socket(sock, conf):
         do_handshake_on_connect=conf.do_handshake_on_connect)
 
 
+# what close_after_tls_failure reads (never waits for) before closing
+_REFUSED_DRAIN_BYTES = 1 << 16
+
+
+def close_after_tls_failure(conn):
+    """Close a connection whose TLS handshake failed with a FIN, not a reset.
+
+    The client's unread bytes (plain HTTP sent to the TLS port, or a request
+    sent right after its part of the handshake) would make ``close()`` answer
+    with RST, which can destroy the alert in flight and shows as "connection
+    reset" instead of "empty reply" (upstream 27.0.1 closes cleanly). Only
+    bytes already received are read: this never blocks, so any worker may
+    call it from its event loop.
+    """
+    try:
+        # the TLS layer is broken: work on the TCP socket under it (stdlib,
+        # gevent and eventlet TLS sockets alike), borrowing the fd, not owning it
+        raw = socket.socket(fileno=conn.fileno())
+    except (OSError, ValueError):
+        raw = None
+    if raw is not None:
+        try:
+            raw.shutdown(socket.SHUT_WR)
+            drained = 0
+            while drained < _REFUSED_DRAIN_BYTES:
+                data = raw.recv(65536, socket.MSG_DONTWAIT)
+                if not data:
+                    break
+                drained += len(data)
+        except OSError:
+            pass  # nothing more received yet (EAGAIN), or the peer is gone
+        finally:
+            raw.detach()
+    try:
+        conn.close()
+    except OSError:
+        pass
+
+
 def get_negotiated_protocol(ssl_socket):
     """The ALPN protocol the client chose (``"h2"``, ``"http/1.1"``) or None."""
     selected = getattr(ssl_socket, "selected_alpn_protocol", None)
