@@ -2,6 +2,8 @@
 
 import os
 import signal
+import stat
+import tempfile
 import threading
 import time
 
@@ -18,6 +20,8 @@ from dirty_server_support import (
     worker_pids,
 )
 from gunicorn_testsupport import wait_for
+
+from gunicorn.dirty.pidfile import remove_pidfile, write_pidfile
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -191,3 +195,37 @@ def test_no_worker_is_spawned_without_an_app_to_load(tmp_path):
         os.kill(victim, signal.SIGKILL)
         wait_for(lambda: victim not in worker_pids(booted_workers(srv, 2)), 10, message=srv.log)
         assert call(srv, ECHO, "echo", 7)["result"] == 7
+
+
+def test_pid_file_at_upstreams_well_known_path(tmp_path):
+    # upstream's docs: `kill -TTIN $(cat /tmp/gunicorn-dirty-<proc_name>.pid)`
+    name = f"dirtypid-{os.getpid()}-{tmp_path.name}"
+    path = os.path.join(tempfile.gettempdir(), f"gunicorn-dirty-{name}.pid")
+    with dirty_server(tmp_path, "--name", name, workers=1) as srv:
+        status = booted_workers(srv, 1)
+        with open(path) as f:
+            assert int(f.read()) == status["pid"]
+        assert stat.S_IMODE(os.lstat(path).st_mode) == 0o600
+        with open(path) as f:
+            os.kill(int(f.read()), signal.SIGTTIN)
+        booted_workers(srv, 2)
+        srv.signal(signal.SIGTERM)
+        assert srv.wait(20) == 0
+    assert not os.path.exists(path)
+
+
+def test_pid_file_is_never_written_through_a_symlink(tmp_path):
+    target = tmp_path / "target"
+    target.write_text("keep")
+    link = tmp_path / "gunicorn-dirty-x.pid"
+    link.symlink_to(target)
+    assert write_pidfile(str(link), 123) is False
+    assert target.read_text() == "keep"
+    plain = tmp_path / "plain.pid"
+    assert write_pidfile(str(plain), 123) is True
+    assert write_pidfile(str(plain), 456) is True     # ours: replaced
+    assert plain.read_text() == "456\n"
+    remove_pidfile(str(plain), 123)                   # names another pid: kept
+    assert plain.exists()
+    remove_pidfile(str(plain), 456)
+    assert not plain.exists()

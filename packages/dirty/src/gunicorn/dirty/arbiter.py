@@ -11,6 +11,7 @@ from gunicorn.dirty import wire
 from gunicorn.dirty.app import APP_LOAD_ERROR
 from gunicorn.dirty.calls import CallRelay, ClientLink
 from gunicorn.dirty.errors import DirtyConnectionError, DirtyError, DirtyProtocolError
+from gunicorn.dirty.pidfile import remove_pidfile, write_pidfile
 from gunicorn.dirty.process_signals import (
     ARBITER_SIGNALS,
     fork_with_signals_reset,
@@ -86,10 +87,11 @@ class DirtyArbiter:
     returns the exit status. Hooks receive this object as ``arbiter``.
     """
 
-    def __init__(self, cfg, socket_path, log, master_pid=None):
+    def __init__(self, cfg, socket_path, log, master_pid=None, pidfile=None):
         self.cfg = cfg
         self.socket_path = socket_path
         self.log = log
+        self.pidfile = pidfile       # upstream's well-known path (``pidfile.py``), or None
         self.master_pid = master_pid if master_pid is not None else os.getppid()
         self.pid = None
         self.num_workers = cfg.dirty_workers
@@ -125,6 +127,16 @@ class DirtyArbiter:
         reset_inherited_signals()
         proc._setproctitle(f"dirty-arbiter [{self.cfg.proc_name}]")
         self.log.info("Dirty arbiter starting (pid: %s)", self.pid)
+        if self.pidfile and not write_pidfile(self.pidfile, self.pid):
+            self.log.warning("Dirty arbiter pid file %s not written: it is not a plain "
+                             "file of this user", self.pidfile)
+        try:
+            return self._run()
+        finally:
+            if self.pidfile:
+                remove_pidfile(self.pidfile, self.pid)
+
+    def _run(self):
         self.cfg.on_dirty_starting(self)
         try:
             self._use_apps(plan_apps(self.cfg.dirty_apps))

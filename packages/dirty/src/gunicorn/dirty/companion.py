@@ -10,6 +10,7 @@ import tempfile
 from gunicorn.companions import Companion
 from gunicorn.dirty.app import APP_LOAD_ERROR, parse_dirty_app_spec
 from gunicorn.dirty.errors import DirtyAppError
+from gunicorn.dirty.pidfile import pidfile_path
 from gunicorn.dirty.reload_settings import discard_settings, write_settings
 from gunicorn.errors import HaltServer
 from gunicorn.process import set_owner_process
@@ -68,7 +69,10 @@ class DirtyCompanion(Companion):
 
         # a new arbiter starts from the master's current config: older news is moot
         discard_settings(self.socket_path)
-        dirty = DirtyArbiter(arbiter.cfg, self.socket_path, arbiter.log, master_pid=os.getpid())
+        # the master's proc_name, which a USR2 child suffixes with ".2": each has its own file
+        proc_name = getattr(arbiter, "proc_name", None) or arbiter.cfg.proc_name
+        dirty = DirtyArbiter(arbiter.cfg, self.socket_path, arbiter.log, master_pid=os.getpid(),
+                             pidfile=pidfile_path(proc_name))
         pid = fork_with_signals_reset()
         if pid == 0:
             _become_dirty_arbiter(dirty, arbiter)
