@@ -220,3 +220,16 @@ def test_reload_is_refused_while_the_master_stops(monkeypatch):
     with pytest.raises(CommandError, match="shutting down"):
         core_table().run(arbiter, ["reload"])
     assert sent == []
+
+
+class TtyInput(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_prompt_on_a_terminal_keeps_upstreams_history_file(served, capsys, monkeypatch, tmp_path):
+    pytest.importorskip("readline", reason="history needs readline")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(sys, "stdin", TtyInput("empty\n"))
+    assert gunicornc(served, capsys)[0] == 0
+    assert (tmp_path / ".gunicornc_history").exists()

@@ -77,10 +77,41 @@ def interactive(client, as_json, out, err):
     A failed command prints its error and the prompt goes on (status 0 at
     the end); only a connection that cannot be made again ends it with 1.
     """
+    history = _History()
     try:
-        import readline  # noqa: F401 - line editing and history for input()
-    except ImportError:
-        pass
+        return _prompt(client, as_json, out)
+    finally:
+        history.save()
+
+
+class _History:
+    """Line editing for the prompt, with upstream's history file (a terminal only)."""
+
+    PATH = "~/.gunicornc_history"
+
+    def __init__(self):
+        self.readline = None
+        if not sys.stdin.isatty():
+            return
+        try:
+            import readline
+        except ImportError:
+            return
+        self.readline = readline
+        try:
+            readline.read_history_file(os.path.expanduser(self.PATH))
+        except OSError:
+            pass
+
+    def save(self):
+        if self.readline is not None:
+            try:
+                self.readline.write_history_file(os.path.expanduser(self.PATH))
+            except OSError:
+                pass
+
+
+def _prompt(client, as_json, out):
     out.write(f"Connected to {client.path}\n"
               "Type 'help' for available commands, 'quit' to exit.\n\n")
     while True:
