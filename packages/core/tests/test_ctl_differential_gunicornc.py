@@ -233,3 +233,18 @@ def test_prompt_on_a_terminal_keeps_upstreams_history_file(served, capsys, monke
     monkeypatch.setattr(sys, "stdin", TtyInput("empty\n"))
     assert gunicornc(served, capsys)[0] == 0
     assert (tmp_path / ".gunicornc_history").exists()
+
+
+def test_workers_killed_leaves_out_worker_kill_and_prefers_the_arbiters_count(monkeypatch):
+    monkeypatch.setattr(arbiter_commands, "send_signal", lambda pid, sig: None)
+    arbiter = FakeArbiter(workers=2)
+    server = ControlServer(arbiter, "/nonexistent/g.ctl", table=core_table())
+    arbiter.control = server
+    server._note_heartbeats()
+    first, second = sorted(arbiter.WORKERS)
+    assert core_table().run(arbiter, ["worker", "kill", str(first)])["success"] is True
+    del arbiter.WORKERS[first], arbiter.WORKERS[second]
+    server._note_heartbeats()
+    assert core_table().run(arbiter, ["show", "stats"])["workers_killed"] == 1
+    arbiter.workers_killed = 7
+    assert core_table().run(arbiter, ["show", "stats"])["workers_killed"] == 7

@@ -183,6 +183,13 @@ def show_config(arbiter, args):
     return {name: _setting_value(arbiter, name, settings) for name in names}
 
 
+def _workers_killed(arbiter, control):
+    counted = getattr(arbiter, "workers_killed", None)  # the arbiter's own count, if kept
+    if isinstance(counted, int):
+        return counted
+    return getattr(control, "workers_gone", 0)
+
+
 def show_stats(arbiter, args):
     """Uptime, pid, worker counts, reloads"""
     control = _control(arbiter)
@@ -194,7 +201,7 @@ def show_stats(arbiter, args):
         "workers_current": current,
         "workers_target": arbiter.num_workers,
         "workers_spawned": int(getattr(arbiter, "worker_age", 0) or 0),
-        "workers_killed": getattr(control, "workers_gone", 0),
+        "workers_killed": _workers_killed(arbiter, control),
         "reloads": getattr(control, "reload_count", 0),
         "dirty_arbiter_pid": _dirty_pid(arbiter) or None,
         # ours, beyond upstream's keys
@@ -270,6 +277,9 @@ def worker_kill(arbiter, args):
         raise CommandError(f"invalid pid: {args[0]!r}")
     if pid not in dict(_items(arbiter.WORKERS)):
         return {"success": False, "error": f"Worker {pid} not found"}
+    control = _control(arbiter)
+    if control is not None and hasattr(control, "killed_by_command"):
+        control.killed_by_command.add(pid)
     try:
         send_signal(pid, signal.SIGTERM)
     except OSError as exc:

@@ -116,7 +116,11 @@ class ControlServer:
         self.table = table if table is not None else default_table(arbiter.log)
         self.started_at = None
         self.reload_count = 0
-        self.workers_gone = 0  # web workers that left (killed or exited), for show stats
+        # web workers that left, for show stats' workers_killed when the arbiter
+        # keeps no count of its own; those ``worker kill`` signalled are not
+        # counted (upstream counts only the master's own TERM/KILL)
+        self.workers_gone = 0
+        self.killed_by_command = set()
         self._cfg = getattr(arbiter, "cfg", None)
         self._owner_pid = os.getpid()
         self._sock = None
@@ -293,7 +297,10 @@ class ControlServer:
         workers = getattr(self.arbiter, "WORKERS", {})
         for pid in [pid for pid in self._first_heartbeat if pid not in workers]:
             del self._first_heartbeat[pid]
-            self.workers_gone += 1
+            if pid in self.killed_by_command:
+                self.killed_by_command.discard(pid)
+            else:
+                self.workers_gone += 1
         for pid, worker in workers.items():
             if pid not in self._first_heartbeat:
                 try:
