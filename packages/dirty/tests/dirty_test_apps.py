@@ -131,3 +131,16 @@ class Broken(DirtyApp):
 
     def close(self):
         pass
+
+
+class WithStashes(DirtyApp):
+    """Declares the stash tables it uses: the arbiter creates them at start."""
+
+    stashes = ["dirty-test-sessions", "dirty-test-counters"]
+
+    def whoami(self):
+        return os.getpid()
+
+
+class BadStashes(DirtyApp):
+    stashes = "one-string-not-a-list"

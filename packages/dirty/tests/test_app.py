@@ -183,3 +183,13 @@ def test_load_many_and_worker_limits(app_module):
     assert app_worker_limit(f"{app_module}:Duck") is None
     with pytest.raises(DirtyAppError, match="workers must be"):
         app_worker_limit(f"{app_module}:BadWorkers")
+
+
+def test_stash_tables_an_app_declares():
+    from gunicorn.dirty.app import app_stash_tables
+
+    assert app_stash_tables("dirty_test_apps:WithStashes") == ["dirty-test-sessions",
+                                                               "dirty-test-counters"]
+    assert app_stash_tables("dirty_test_apps:Echo") == []
+    with pytest.raises(DirtyAppError, match="stashes must be a list"):
+        app_stash_tables("dirty_test_apps:BadStashes")

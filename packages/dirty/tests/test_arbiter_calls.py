@@ -136,3 +136,13 @@ def test_app_errors_are_logged_with_their_traceback(srv):
     call(srv, ECHO, "no_such_action")
     wait_for(lambda: "Error executing dirty_test_apps:Echo.no_such_action" in srv.log,
              10, message=srv.log)
+
+
+def test_stash_tables_an_app_declares_exist_from_the_start(tmp_path):
+    # upstream's docs: `stashes = [...]` on a DirtyApp, "auto-created on startup"
+    with dirty_server(tmp_path, workers=1, apps=(ECHO, "dirty_test_apps:WithStashes")) as srv:
+        booted_workers(srv, 1)
+        tables = stash(srv, "tables")["result"]
+        assert tables == ["dirty-test-sessions", "dirty-test-counters"], tables
+        info = stash(srv, "info", "dirty-test-counters")
+        assert info["result"] == {"table": "dirty-test-counters", "size": 0}, info

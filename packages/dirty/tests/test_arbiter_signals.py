@@ -40,7 +40,7 @@ def test_ttin_adds_and_ttou_removes_down_to_the_apps_minimum(tmp_path):
         two = worker_pids(booted_workers(srv, 2))
         wait_for(lambda: "SIGTTOU: Decreasing dirty workers to 2" in srv.log, 5, message=srv.log)
         os.kill(arbiter_pid, signal.SIGTTOU)
-        wait_for(lambda: "SIGTTOU: Cannot decrease below 2 dirty workers" in srv.log, 5,
+        wait_for(lambda: "SIGTTOU: Cannot decrease below 2 workers (required by app specs)" in srv.log, 5,
                  message=srv.log)
         assert worker_pids(booted_workers(srv, 2)) == two
         wait_for(lambda: sorted(children(arbiter_pid)) == two, 5,

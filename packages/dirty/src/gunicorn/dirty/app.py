@@ -148,6 +148,20 @@ def get_app_workers_attribute(import_path):
     return getattr(cls, "workers", None)
 
 
+def app_stash_tables(import_path):
+    """The stash tables the app's class declares in ``stashes`` (upstream's docs:
+    created when the dirty arbiter starts); ``[]`` when it declares none."""
+    tables = getattr(_import_class(import_path), "stashes", None)
+    if tables is None:
+        return []
+    if isinstance(tables, str) or not all(isinstance(t, str) for t in tables):
+        raise DirtyAppError(
+            f"{import_path}.stashes must be a list of table names, got {tables!r}",
+            app_path=import_path,
+        )
+    return list(tables)
+
+
 def app_worker_limit(spec):
     """How many dirty workers should load the app of ``spec``: its ``:N``, else the class's
     ``workers`` attribute, else None (all of them)."""

@@ -145,6 +145,7 @@ class DirtyArbiter:
                            exc.message)
             return APP_LOAD_ERROR
         self.stash = StashStore()
+        self._ensure_app_stashes()
         asyncio.run(self._main())
         if self.orphaned:
             discard_settings(self.socket_path)
@@ -154,6 +155,12 @@ class DirtyArbiter:
                 pass
         self.log.info("Dirty arbiter exiting (pid: %s)", self.pid)
         return 0
+
+    def _ensure_app_stashes(self):
+        # tables the apps declare in ``stashes`` exist before any call (upstream's docs)
+        for plan in self.plans:
+            for table in plan.stashes:
+                self.stash.apply({"op": wire.STASH_ENSURE, "table": table})
 
     def _use_apps(self, plans):
         self.plans = plans
@@ -284,8 +291,9 @@ class DirtyArbiter:
 
     def _signal_remove_worker(self):
         if self.num_workers <= self.min_workers:
-            self.log.warning("SIGTTOU: Cannot decrease below %s dirty workers "
-                             "(the apps' worker counts need them)", self.min_workers)
+            # the line upstream's docs quote
+            self.log.warning("SIGTTOU: Cannot decrease below %s workers (required by app specs)",
+                             self.min_workers)
             return
         self.num_workers -= 1
         self.log.info("SIGTTOU: Decreasing dirty workers to %s", self.num_workers)
@@ -347,6 +355,8 @@ class DirtyArbiter:
                           getattr(self.cfg, name), old[name])
         self.num_workers = self.cfg.dirty_workers
         self._use_apps(plans)
+        if self.stash is not None:
+            self._ensure_app_stashes()
         self.relay.drop_unconfigured()
 
     def retire(self, link):

@@ -2,7 +2,7 @@
 
 import itertools
 
-from gunicorn.dirty.app import app_worker_limit, parse_dirty_app_spec
+from gunicorn.dirty.app import app_stash_tables, app_worker_limit, parse_dirty_app_spec
 
 # a running count of picks: each worker remembers when it was last chosen
 _PICKS = itertools.count(1)
@@ -11,11 +11,12 @@ _PICKS = itertools.count(1)
 class AppPlan:
     """One ``dirty_apps`` entry: its import path and how many workers load it (None: all)."""
 
-    __slots__ = ("import_path", "limit")
+    __slots__ = ("import_path", "limit", "stashes")
 
-    def __init__(self, import_path, limit):
+    def __init__(self, import_path, limit, stashes=()):
         self.import_path = import_path
         self.limit = limit
+        self.stashes = list(stashes)   # stash tables the app declares (``stashes``)
 
     def __repr__(self):
         return f"AppPlan({self.import_path!r}, limit={self.limit!r})"
@@ -31,7 +32,8 @@ def plan_apps(specs):
     for spec in specs:
         import_path, _ = parse_dirty_app_spec(spec)
         if import_path not in plans:
-            plans[import_path] = AppPlan(import_path, app_worker_limit(spec))
+            plans[import_path] = AppPlan(import_path, app_worker_limit(spec),
+                                         app_stash_tables(import_path))
     return list(plans.values())
 
 
