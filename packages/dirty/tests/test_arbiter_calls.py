@@ -134,8 +134,8 @@ def test_app_errors_are_logged_with_their_traceback(srv):
              10, message=srv.log)
     assert "ValueError: logged-boom" in srv.log
     call(srv, ECHO, "no_such_action")
-    wait_for(lambda: "Error executing dirty_test_apps:Echo.no_such_action" in srv.log,
-             10, message=srv.log)
+    line = "Error executing dirty_test_apps:Echo.no_such_action: Unknown action: no_such_action\n"
+    wait_for(lambda: line in srv.log, 10, message=srv.log)
 
 
 def test_stash_tables_an_app_declares_exist_from_the_start(tmp_path):

@@ -233,7 +233,8 @@ class DirtyWorker:
                 self._send(wire.RESPONSE, msg.request_id, {"result": result})
         except Exception as exc:
             # the operator sees what failed where it failed, as upstream logs it
-            self.log.error("Error executing %s.%s: %s", import_path, action, exc, exc_info=True)
+            text = exc.message if isinstance(exc, DirtyError) else exc   # without its details
+            self.log.error("Error executing %s.%s: %s", import_path, action, text, exc_info=True)
             self._send(wire.ERROR, msg.request_id, {"error": _app_error(exc, import_path, action)})
 
     def _stream(self, request_id, items):
