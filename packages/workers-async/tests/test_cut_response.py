@@ -1,6 +1,7 @@
 """asgi: a response the app abandons after its head must look broken to the client (RFC 9112 section 8)."""
 
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,36 @@ def test_chunked_response_cut_by_the_app_ends_in_a_plain_close(server):
     assert ending == "eof", data
     assert data.startswith(b"HTTP/1.1 200 OK\r\n") and b"first part" in data
     assert not data.endswith(b"0\r\n\r\n")
+
+
+SLOW_STREAM = '''
+import asyncio
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain")]})
+    for _ in range(50):
+        await send({"type": "http.response.body", "body": b"x" * 10, "more_body": True})
+        await asyncio.sleep(0.05)
+    await send({"type": "http.response.body", "body": b""})
+'''
+
+
+def test_a_response_the_client_leaves_is_still_in_the_access_log(tmp_path):
+    # As for any other answered request (and as upstream logs it): an operator
+    # must see requests whose client went away mid-response.
+    (tmp_path / "slow_stream.py").write_text(SLOW_STREAM)
+    with ServerProcess("-k", "asgi", "--asgi-lifespan", "off", "--access-logfile", "-",
+                       "slow_stream:app", cwd=tmp_path) as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+            sock.sendall(b"GET /left-early HTTP/1.1\r\nHost: h\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        deadline = time.monotonic() + 10
+        while "GET /left-early" not in srv.log and time.monotonic() < deadline:
+            time.sleep(0.1)
+        log = srv.log
+    line = next((row for row in log.splitlines() if "GET /left-early" in row), None)
+    assert line is not None, log
+    assert '" 200 ' in line, line

@@ -227,9 +227,14 @@ class StreamPort:
         if self.grace_timer is not None:
             self.grace_timer.cancel()
             self.grace_timer = None
-        if not cycle.response_complete and not self.closed:
-            # The app returned or failed mid-response (HTTPCycle logged it).
-            self.abort()
+        if not cycle.response_complete:
+            # Cut short (a reset stream, the app failed mid-body): logged, hooked
+            # and counted all the same, as stream_answered() does for the rest.
+            session = self.session
+            session.server.request_done(cycle, session.peer, session.sockname)
+            if not self.closed:
+                # The app returned or failed mid-response (HTTPCycle logged it).
+                self.abort()
         self.session.stream_finished(self)
 
     # -- events from the session ----------------------------------------------------

@@ -446,6 +446,10 @@ class HTTPConnection(asyncio.Protocol):
 
     def cycle_finished(self, cycle: HTTPCycle) -> None:
         """The app's coroutine returned (maybe after the response completed)."""
+        if not cycle.response_complete:
+            # Cut short (the client left, the app failed mid-body): logged, hooked
+            # and counted all the same, as response_complete() does for the rest.
+            self.server.request_done(cycle, self.peer, self.sockname)
         if self._grace_timer is not None:
             self._grace_timer.cancel()
             self._grace_timer = None
