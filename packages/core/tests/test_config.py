@@ -447,6 +447,16 @@ def test_umask_and_control_socket_mode_accept_literals(cfg):
     assert (cfg.umask, cfg.control_socket_mode) == (0o22, 0o640)
 
 
+@pytest.mark.parametrize("text, value", [
+    ("0022", 0o22), ("0660", 0o660), ("0", 0), ("0o600", 0o600), ("0x12", 0x12), ("18", 18)])
+def test_umask_and_control_socket_mode_take_leading_zero_octal(cfg, text, value):
+    # "0022" is what shells, systemd units and upstream's docs ("Set to 0660") write.
+    args = cfg.parser().parse_args(["-m", text, "--control-socket-mode", text])
+    cfg.set("umask", args.umask)
+    cfg.set("control_socket_mode", args.control_socket_mode)
+    assert (cfg.umask, cfg.control_socket_mode) == (value, value)
+
+
 def test_ssl_version_non_default_warns(cfg, capsys):
     cfg.set("ssl_version", 2)
     assert capsys.readouterr().err == ""

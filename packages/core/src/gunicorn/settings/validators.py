@@ -373,7 +373,15 @@ def validate_dirty_apps(val):
 
 
 def auto_int(text):
-    """argparse ``type`` for ints that may be written in octal or hex (e.g. umask)."""
+    """argparse ``type`` for ints that may be written in octal or hex (e.g. umask).
+
+    A leading zero followed by digits is octal, as in C and a shell's umask
+    (``--umask 0022``, ``--control-socket-mode 0660``), as upstream reads it;
+    Python's own literals (``0o22``, ``0x12``, ``18``) work too.
+    """
+    text = text.strip()
+    if len(text) > 1 and text[0] == "0" and text[1:].isdigit():
+        return int(text[1:], 8)
     return int(text, 0)
 
 
