@@ -397,3 +397,21 @@ def test_failed_reload_puts_back_a_tracer_and_survives_a_deleted_directory(monke
         assert sys.gettrace() is previous
     finally:
         sys.settrace(previous)
+
+
+def test_workers_killed_counts_term_and_kill_sent(arb):
+    # gunicornc's show stats reports it; as upstream, only TERM and KILL count.
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        arb.kill_worker(child.pid, signal.SIGCONT)
+        assert arb.workers_killed == 0
+        arb.kill_worker(child.pid, signal.SIGTERM)
+        assert arb.workers_killed == 1
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

@@ -137,6 +137,8 @@ class Arbiter:
         self.pidfile = None
         self.systemd = False
         self.worker_age = 0
+        # Workers sent TERM or KILL by this master (gunicornc's show stats).
+        self.workers_killed = 0
         self.reexec_pid = 0
         self.master_pid = 0
         self.master_name = "Master"
@@ -792,6 +794,9 @@ class Arbiter:
                     self.cfg.worker_exit(self, worker)
                 except OSError:
                     pass
+        else:
+            if sig in (signal.SIGTERM, signal.SIGKILL):
+                self.workers_killed += 1
 
     def stop_control(self):
         """Close the control socket (gunicorn.ctl) and remove its file."""
