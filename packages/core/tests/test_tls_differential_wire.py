@@ -117,3 +117,56 @@ def test_plain_http_on_the_tls_port(pki, worker):
         assert status == b"HTTP/1.1 200 OK" and seen["scheme"] == "https"
         assert server.worker_pids() == pids
         assert "Traceback" not in server.log
+
+
+def _raw_answer(port, data):
+    """What a plain client reads after sending ``data``: bytes, or "reset"."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(data)
+        try:
+            return raw.recv(4096)
+        except ConnectionResetError:
+            return "reset"
+
+
+@pytest.mark.parametrize("worker", ["sync", "gthread"])
+def test_plain_http_on_the_tls_port_gets_a_clean_close_not_a_reset(pki, worker):
+    # curl then says "Empty reply from server", as with upstream, not
+    # "Connection reset by peer" (the unread request made close() send RST).
+    with _server(pki, worker, ssl.CERT_NONE) as server:
+        assert _get(server.port, _client(pki, with_cert=False))[0] == b"HTTP/1.1 200 OK"
+        for _ in range(3):
+            assert _raw_answer(server.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 20) == b""
+
+
+def _serial_served(port, pki):
+    ctx = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            return tls.getpeercert()["serialNumber"]
+
+
+@pytest.mark.parametrize("worker", ["sync", "gthread"])
+def test_a_renewed_certificate_is_served_without_a_restart(pki, tmp_path, worker):
+    # certbot-style renewal: the files are replaced in place; upstream builds a
+    # context per connection, so the new certificate goes out at once.
+    for name in ("server.pem", "server.key"):
+        (tmp_path / name).write_bytes((pki / name).read_bytes())
+    with ServerProcess("-k", worker, "-w", "1", "--no-control-socket", "--chdir", str(pki),
+                       "--certfile", str(tmp_path / "server.pem"),
+                       "--keyfile", str(tmp_path / "server.key"), "app:app", cwd=pki) as server:
+        first = _serial_served(server.port, pki)
+        renewed = tmp_path / "renewed"
+        renewed.mkdir()
+        (renewed / "san.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        _openssl(renewed, "req", *ec, "-keyout", "server.key", "-out", "server.csr",
+                 "-subj", "/CN=server2")
+        _openssl(renewed, "x509", "-req", "-in", "server.csr", "-CA", str(pki / "ca.pem"),
+                 "-CAkey", str(pki / "ca.key"), "-CAcreateserial", "-CAserial",
+                 str(renewed / "ca.srl"), "-out", "server.pem", "-days", "2",
+                 "-extfile", "san.cnf")
+        for name in ("server.key", "server.pem"):
+            (renewed / name).replace(tmp_path / name)
+        wait_for(lambda: _serial_served(server.port, pki) != first, 10,
+                 message=f"the renewed certificate\n{server.log}")

@@ -15,6 +15,7 @@ import ssl
 import time
 
 from gunicorn.http.error_response import log_tls_failure
+from gunicorn.sock import close_after_tls_failure
 from gunicorn.workers.base import Worker
 from gunicorn.workers.http2_modes import h2c_modes, load_http2_plugin, wants_http2
 from gunicorn.wsgi.serve import ServedConnection, client_gone_message, protocol_class
@@ -142,6 +143,7 @@ class AsyncWorker(Worker):
         except ssl.SSLError as exc:
             # the handshake failed (plain HTTP on a TLS port...), or TLS broke later
             log_tls_failure(self.log, addr, exc)
+            close_after_tls_failure(client)
         except OSError as exc:
             message = client_gone_message(exc)
             if message is None:

@@ -22,6 +22,7 @@ from datetime import datetime
 from gunicorn.http.error_response import log_tls_failure
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import NEED_DATA, Request
+from gunicorn.sock import close_after_tls_failure
 from gunicorn.workers.acceptor import acceptor
 from gunicorn.workers.base import Worker
 from gunicorn.workers.connection_threads import ConnectionThreads
@@ -87,7 +88,7 @@ class ThreadWorker(Worker):
         self._listener_fds = {}
         self._acceptors = {}
         self._pool_threads = set()
-        self._ssl_context = None
+        self._tls_contexts = None
         self._is_ssl = cfg.is_ssl
         keepalive = cfg.keepalive or 0
         timeout = cfg.timeout or 0
@@ -290,12 +291,14 @@ class ThreadWorker(Worker):
         fd = sock.fileno()
         if self._is_ssl:
             sock.setblocking(False)
-            context = self._ssl_context
-            if context is None:
-                from gunicorn import sock as gsock
+            contexts = self._tls_contexts
+            if contexts is None:
+                from gunicorn.sock import TLSContextCache
 
-                context = self._ssl_context = gsock.ssl_context(self.cfg)
-            tls = context.wrap_socket(
+                # Rebuilt when the files change: a renewed certificate is served
+                # without a restart, as upstream's context per connection does.
+                contexts = self._tls_contexts = TLSContextCache(self.cfg)
+            tls = contexts.get().wrap_socket(
                 sock, server_side=True, do_handshake_on_connect=False,
                 suppress_ragged_eofs=self.cfg.suppress_ragged_eofs)
             served = ServedConnection(self, tls, listener, addr, keepalive=True)
@@ -347,6 +350,7 @@ class ThreadWorker(Worker):
             return
         except ssl.SSLError as exc:
             log_tls_failure(self.log, client.served.addr, exc)
+            close_after_tls_failure(client.sock)
             self._close_owned(client)
             return
         except OSError as exc:

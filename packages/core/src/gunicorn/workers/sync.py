@@ -9,6 +9,7 @@ import time
 import types
 
 from gunicorn.http.error_response import log_tls_failure
+from gunicorn.sock import close_after_tls_failure
 from gunicorn.workers.acceptor import acceptor
 from gunicorn.workers.base import Worker
 from gunicorn.workers.http2_modes import wants_http2
@@ -135,7 +136,7 @@ class SyncWorker(Worker):
             ServedConnection(self, client, listener, addr, keepalive=False).serve()
         except ssl.SSLError as exc:
             log_tls_failure(self.log, addr, exc)
-            _close(client)
+            close_after_tls_failure(client)
         except OSError as exc:
             message = client_gone_message(exc)
             if message is None:
@@ -148,19 +149,21 @@ class SyncWorker(Worker):
         return wants_http2(self.cfg)
 
     def wrap_tls(self, client):
-        """Server-side TLS over ``client``, with one SSLContext per worker."""
-        context = getattr(self, "_ssl_context", None)
-        if context is None:
-            from gunicorn import sock as gsock
+        """Server-side TLS over ``client``; the context is rebuilt when its files change."""
+        contexts = getattr(self, "_tls_contexts", None)
+        if contexts is None:
+            from gunicorn.sock import TLSContextCache
 
-            context = self._ssl_context = gsock.ssl_context(self.cfg)
-            if self.wants_http2():
-                # Never let ALPN pick a protocol this worker cannot speak.
-                context.set_alpn_protocols(["http/1.1"])
-        return context.wrap_socket(
+            contexts = self._tls_contexts = TLSContextCache(self.cfg, adjust=self._narrow_alpn)
+        return contexts.get().wrap_socket(
             client, server_side=True,
             suppress_ragged_eofs=self.cfg.suppress_ragged_eofs,
             do_handshake_on_connect=self.cfg.do_handshake_on_connect)
+
+    def _narrow_alpn(self, context):
+        if self.wants_http2():
+            # Never let ALPN pick a protocol this worker cannot speak.
+            context.set_alpn_protocols(["http/1.1"])
 
 
 def _close(sock):

@@ -21,6 +21,7 @@ from gunicorn.http.error_response import log_parse_error, log_tls_failure
 from gunicorn.http.errors import NoMoreData, ParseError
 from gunicorn.http.events import ConnectionClosed, Request
 from gunicorn.settings.server_hooks import PostRequest, PreRequest
+from gunicorn.sock import close_after_tls_failure
 from gunicorn.wsgi.connection import ClientConnection, is_tls_socket
 from gunicorn.wsgi.environ import ConnectionEnviron, EnvironSettings
 from gunicorn.wsgi.error_page import reason_for, render_error
@@ -273,6 +274,9 @@ class ServedConnection:
             return None
         except ssl.SSLError as exc:
             log_tls_failure(self.log, self.addr, exc)
+            # A clean close, not the reset the client's unread bytes would cause.
+            self.closed = True
+            close_after_tls_failure(self.sock)
             return None
         except OSError as exc:
             message = client_gone_message(exc)
