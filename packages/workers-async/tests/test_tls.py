@@ -73,3 +73,20 @@ def test_handshake_on_connect_failure_is_one_warning(cert):
         wait_for(lambda: "[WARNING] Invalid request from ip=127.0.0.1:" in srv.log,
                  message="the TLS warning")
         assert "Traceback" not in srv.log
+
+
+def test_a_stalled_handshake_is_dropped_after_the_worker_timeout(cert):
+    # A client that connects and never finishes its handshake holds a slot:
+    # bounded like a plain connection's first request (asyncio's default: 60 s).
+    import socket
+    import time
+
+    certfile, keyfile = cert
+    with ServerProcess("-k", "asgi", "--timeout", "2", "--certfile", str(certfile),
+                       "--keyfile", str(keyfile), "--asgi-lifespan", "off",
+                       "apps.bare_app:app", cwd=TESTS) as srv:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=20) as raw:
+            raw.sendall(b"\x16\x03\x01")  # the start of a ClientHello, then silence
+            started = time.monotonic()
+            assert raw.recv(4096) == b""
+            assert time.monotonic() - started < 10

@@ -160,8 +160,12 @@ class ASGIServer:
 
     async def _attach(self, conn) -> None:
         try:
+            # A client that stalls mid-handshake holds a connection slot: bounded
+            # by the worker timeout, as a plain connection's first request is
+            # (asyncio's own default is 60 s).
             await self._loop.connect_accepted_socket(
-                lambda: HTTPConnection(self), conn, ssl=self.ssl_context)
+                lambda: HTTPConnection(self), conn, ssl=self.ssl_context,
+                ssl_handshake_timeout=self.first_request_wait)
         except Exception as exc:  # a failed TLS handshake is the client's problem
             self._attach_failed(conn, exc)
 
