@@ -146,3 +146,11 @@ def test_stash_tables_an_app_declares_exist_from_the_start(tmp_path):
         assert tables == ["dirty-test-sessions", "dirty-test-counters"], tables
         info = stash(srv, "info", "dirty-test-counters")
         assert info["result"] == {"table": "dirty-test-counters", "size": 0}, info
+
+
+def test_a_call_made_while_the_arbiter_imports_its_apps_waits(tmp_path):
+    # the arbiter listens before it imports the apps' modules: a web worker's
+    # first call connects and waits for a worker instead of failing to connect
+    with dirty_server(tmp_path, workers=1, apps=("dirty_test_slow_import:SlowImport",)) as srv:
+        reply = call(srv, "dirty_test_slow_import:SlowImport", "echo", "early")
+        assert reply.get("result") == "early", reply

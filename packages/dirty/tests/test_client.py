@@ -31,6 +31,12 @@ from gunicorn.dirty.errors import (
 APP = "myapp:Models"
 
 
+@pytest.fixture(autouse=True)
+def _short_connect_retry(monkeypatch):
+    # tests of a missing socket need not wait the full start-up allowance
+    monkeypatch.setattr(client_mod, "CONNECT_RETRY_FOR", 0.2)
+
+
 @pytest.fixture
 def sock_path():
     directory = short_socket_dir()
@@ -574,3 +580,34 @@ def test_client_is_a_context_manager(sock_path):
         assert client._sock is None
         assert run(main()) == ["a", [], {}]
     assert server.connections == 2
+
+
+def test_connecting_waits_for_an_arbiter_that_is_starting(sock_path, monkeypatch):
+    # the master forks the dirty arbiter just after the first web workers, and
+    # restarts a dead one 1 s later: a call meanwhile waits for the socket
+    monkeypatch.setattr(client_mod, "CONNECT_RETRY_FOR", 3.0)
+    server = FakeArbiter(sock_path, echo_handler)
+    starter = threading.Timer(0.5, server.__enter__)
+    starter.start()
+    try:
+        started = time.monotonic()
+        assert DirtyClient(sock_path, timeout=5).execute(APP, "late") == ["late", [], {}]
+        assert time.monotonic() - started >= 0.4
+
+        async def main():
+            client = DirtyClient(sock_path, timeout=5)
+            try:
+                return await client.execute_async(APP, "a")
+            finally:
+                await client.close_async()
+
+        assert run(main()) == ["a", [], {}]
+    finally:
+        starter.join()
+        server.__exit__(None, None, None)
+    # nobody listening at all: the error comes once the retry time is over
+    monkeypatch.setattr(client_mod, "CONNECT_RETRY_FOR", 0.3)
+    started = time.monotonic()
+    with pytest.raises(DirtyConnectionError, match="cannot connect"):
+        DirtyClient(sock_path + ".none", timeout=5).execute(APP, "x")
+    assert 0.25 <= time.monotonic() - started < 2

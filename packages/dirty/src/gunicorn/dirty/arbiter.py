@@ -109,6 +109,7 @@ class DirtyArbiter:
         self.loop = None
         self._age = 0
         self._server = None
+        self._listener = None        # bound in run(), served by _server once the loop runs
         self._client_socks = set()
         self._draining = set()     # links of reaped workers, read to their end
         self._clients = set()
@@ -138,9 +139,19 @@ class DirtyArbiter:
 
     def _run(self):
         self.cfg.on_dirty_starting(self)
+        # listen before importing the apps' modules (a heavy import takes seconds):
+        # the web workers' first calls connect and wait in the backlog meanwhile,
+        # instead of failing because the socket is not there yet
+        try:
+            self._listener = self._bind()
+        except OSError:
+            self._listener = None    # tried again, and reported, once the apps are checked
         try:
             self._use_apps(plan_apps(self.cfg.dirty_apps))
         except DirtyError as exc:
+            if self._listener is not None:
+                self._listener.close()
+                self._unlink_socket()
             self.log.error("Dirty arbiter cannot load its apps (setting dirty_apps): %s",
                            exc.message)
             return APP_LOAD_ERROR
@@ -176,9 +187,10 @@ class DirtyArbiter:
         self._spawn_lock = asyncio.Lock()
         for sig, name in ARBITER_SIGNALS.items():
             self.loop.add_signal_handler(sig, self._on_signal, sig, name)
-        self._unlink_socket()
+        if self._listener is None:
+            self._listener = self._bind()
         self._server = await asyncio.start_unix_server(self._client_connected,
-                                                       path=self.socket_path)
+                                                       sock=self._listener)
         self.log.info("Dirty arbiter listening on %s", self.socket_path)
         watchdog = self.loop.create_task(self._watch_master())
         try:
@@ -192,6 +204,17 @@ class DirtyArbiter:
         finally:
             watchdog.cancel()
         await self._shutdown()
+
+    def _bind(self):
+        self._unlink_socket()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(self.socket_path)
+            sock.listen(socket.SOMAXCONN)
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
     def _unlink_socket(self):
         try:

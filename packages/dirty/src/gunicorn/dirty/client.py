@@ -35,6 +35,18 @@ SOCKET_ENV = "GUNICORN_DIRTY_SOCKET"
 
 _MAX_REQUEST_ID = 2**64 - 1
 
+# The socket is missing or refuses for a moment while the dirty arbiter starts
+# (the master forks it just after the first web workers) or restarts after a
+# crash (1 s later): connecting retries that long, within the call's timeout.
+CONNECT_RETRY_FOR = 3.0
+CONNECT_RETRY_EVERY = 0.05
+_NOT_LISTENING = (FileNotFoundError, ConnectionRefusedError)
+
+
+def _retry_until(timeout):
+    limit = CONNECT_RETRY_FOR if timeout is None else min(CONNECT_RETRY_FOR, timeout)
+    return time.monotonic() + limit
+
 
 def _request_payload(app_path, action, args, kwargs):
     return {"app_path": app_path, "action": action, "args": list(args), "kwargs": dict(kwargs)}
@@ -223,17 +235,25 @@ class DirtyClient:
                 self._sock = self._open_socket()
 
     def _open_socket(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(_effective_timeout(self.timeout))
-        try:
-            sock.connect(self.socket_path)
-        except TimeoutError:
-            sock.close()
-            raise self._timeout_error("connecting to the dirty arbiter")
-        except OSError as exc:
-            sock.close()
-            raise self._connection_error("cannot connect to the", exc)
-        return sock
+        timeout = _effective_timeout(self.timeout)
+        retry_until = _retry_until(timeout)
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(timeout)
+            try:
+                sock.connect(self.socket_path)
+                return sock
+            except TimeoutError:
+                sock.close()
+                raise self._timeout_error("connecting to the dirty arbiter")
+            except _NOT_LISTENING as exc:
+                sock.close()
+                if time.monotonic() >= retry_until:
+                    raise self._connection_error("cannot connect to the", exc)
+                time.sleep(CONNECT_RETRY_EVERY)
+            except OSError as exc:
+                sock.close()
+                raise self._connection_error("cannot connect to the", exc)
 
     def close(self):
         """Close the blocking connection (the next call opens a new one)."""
@@ -388,14 +408,21 @@ class DirtyClient:
                 return
             self._discard_async()
             timeout = _effective_timeout(self.timeout)
-            try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_unix_connection(self.socket_path), timeout
-                )
-            except asyncio.TimeoutError:
-                raise self._timeout_error("connecting to the dirty arbiter")
-            except OSError as exc:
-                raise self._connection_error("cannot connect to the", exc)
+            retry_until = _retry_until(timeout)
+            while True:
+                try:
+                    reader, writer = await asyncio.wait_for(
+                        asyncio.open_unix_connection(self.socket_path), timeout
+                    )
+                    break
+                except asyncio.TimeoutError:
+                    raise self._timeout_error("connecting to the dirty arbiter")
+                except _NOT_LISTENING as exc:
+                    if time.monotonic() >= retry_until:
+                        raise self._connection_error("cannot connect to the", exc)
+                    await asyncio.sleep(CONNECT_RETRY_EVERY)
+                except OSError as exc:
+                    raise self._connection_error("cannot connect to the", exc)
             self._aconn = _AsyncConnection(reader, writer)
 
     def _discard_async(self):
