@@ -141,3 +141,16 @@ def test_a_settings_file_that_cannot_be_written_is_logged_not_raised(tmp_path, c
         companion._pass_settings()
     assert "keeps its settings after the reload: cannot pass them on" in caplog.text
     assert list(real.iterdir()) == []
+
+
+def test_a_tmpdir_too_long_for_a_unix_socket_falls_back_to_tmp(tmp_path):
+    # AF_UNIX paths stop at ~107 bytes: a long TMPDIR used to make the dirty
+    # arbiter fail to bind, restarted every second forever
+    long_dir = tmp_path / ("d" * 60) / ("e" * 60)
+    long_dir.mkdir(parents=True)
+    with dirty_server(tmp_path, workers=1, env={"TMPDIR": str(long_dir)}) as srv:
+        booted_workers(srv, 1)
+        assert call(srv, ECHO, "echo", "short")["result"] == "short"
+        socket_path = httpx.get(srv.url("/env")).json()["socket"]
+        assert len(os.fsencode(socket_path)) <= 103, socket_path
+        assert "too long for a unix socket" in srv.log

@@ -16,6 +16,8 @@ from gunicorn.errors import HaltServer
 from gunicorn.process import set_owner_process
 
 SOCKET_ENV = "GUNICORN_DIRTY_SOCKET"
+# sun_path holds 108 bytes on Linux and 104 on macOS, the final NUL included
+MAX_SOCKET_PATH = 103
 SOCKET_NAME = "arbiter.sock"
 
 
@@ -59,6 +61,13 @@ class DirtyCompanion(Companion):
         check_app_specs(arbiter.cfg.dirty_apps)
         self.socket_dir = tempfile.mkdtemp(prefix="gunicorn-dirty-")
         self.socket_path = os.path.join(self.socket_dir, SOCKET_NAME)
+        if len(os.fsencode(self.socket_path)) > MAX_SOCKET_PATH:
+            # the arbiter could never bind there: use the system's short /tmp instead
+            arbiter.log.warning("Dirty arbiter socket %s is too long for a unix socket "
+                                "(set TMPDIR shorter); using /tmp", self.socket_path)
+            os.rmdir(self.socket_dir)
+            self.socket_dir = tempfile.mkdtemp(prefix="gunicorn-dirty-", dir="/tmp")
+            self.socket_path = os.path.join(self.socket_dir, SOCKET_NAME)
         os.environ[SOCKET_ENV] = self.socket_path
 
     def start(self, arbiter):
