@@ -144,3 +144,10 @@ class WithStashes(DirtyApp):
 
 class BadStashes(DirtyApp):
     stashes = "one-string-not-a-list"
+
+
+class NotAnApp:
+    """Neither a DirtyApp nor shaped like one (no init/close)."""
+
+    def __call__(self, action):
+        return action

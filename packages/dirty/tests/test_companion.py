@@ -74,6 +74,8 @@ def test_workers_without_apps_start_no_arbiter_and_warn(tmp_path):
     ("no_such_module_here:App", "no module named 'no_such_module_here'"),
     # the module exists, the class does not: the dirty arbiter finds out, the master stops
     ("dirty_test_apps:Missing", "the dirty arbiter could not load its apps"),
+    # a class that is no dirty app: found at start too, not by workers failing forever
+    ("dirty_test_apps:NotAnApp", "the dirty arbiter could not load its apps"),
 ])
 def test_bad_dirty_app_stops_the_server_at_start(tmp_path, spec, reason):
     proc = run_gunicorn(str(HERE), "-b", f"127.0.0.1:{free_port()}", "--dirty-workers", "1",

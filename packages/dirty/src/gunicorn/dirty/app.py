@@ -148,6 +148,31 @@ def get_app_workers_attribute(import_path):
     return getattr(cls, "workers", None)
 
 
+def check_app_class(import_path):
+    """Raise DirtyAppError unless ``import_path`` names a class shaped like a dirty app.
+
+    The arbiter asks this at start, so an entry that can never load stops the
+    server once instead of every dirty worker failing to boot, forever.
+    """
+    cls = _import_class(import_path)
+    if not isinstance(cls, type):
+        raise DirtyAppError(
+            f"{import_path} is not a class (got {type(cls).__name__})", app_path=import_path
+        )
+    if issubclass(cls, DirtyApp):
+        return
+    # a duck-typed app: its class defines __call__ (not only type's), init and close
+    calls = any("__call__" in vars(k) for k in cls.__mro__[:-1])
+    missing = ([] if calls else ["__call__"]) + [
+        m for m in _REQUIRED_METHODS if not callable(getattr(cls, m, None))]
+    if missing:
+        raise DirtyAppError(
+            f"{import_path} is not a dirty app: subclass gunicorn.dirty.DirtyApp or define "
+            f"{', '.join(missing)}",
+            app_path=import_path,
+        )
+
+
 def app_stash_tables(import_path):
     """The stash tables the app's class declares in ``stashes`` (upstream's docs:
     created when the dirty arbiter starts); ``[]`` when it declares none."""

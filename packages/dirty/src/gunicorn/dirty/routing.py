@@ -2,7 +2,12 @@
 
 import itertools
 
-from gunicorn.dirty.app import app_stash_tables, app_worker_limit, parse_dirty_app_spec
+from gunicorn.dirty.app import (
+    app_stash_tables,
+    app_worker_limit,
+    check_app_class,
+    parse_dirty_app_spec,
+)
 
 # a running count of picks: each worker remembers when it was last chosen
 _PICKS = itertools.count(1)
@@ -32,6 +37,7 @@ def plan_apps(specs):
     for spec in specs:
         import_path, _ = parse_dirty_app_spec(spec)
         if import_path not in plans:
+            check_app_class(import_path)
             plans[import_path] = AppPlan(import_path, app_worker_limit(spec),
                                          app_stash_tables(import_path))
     return list(plans.values())
