@@ -1,7 +1,7 @@
 """A response the app abandons after its head must look broken to the client (RFC 9112 section 8)."""
 
-import socket
 
+from gunicorn_testsupport import raw_exchange
 from test_sync_worker import Running
 
 
@@ -15,33 +15,18 @@ def stream_then_fail(environ, start_response):
     return body()
 
 
-def read_all(port, request):
-    """Everything the server sends, and how the connection ended ("eof" or "reset")."""
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(request)
-        data = b""
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except ConnectionResetError:
-                return data, "reset"
-            if not chunk:
-                return data, "eof"
-            data += chunk
-
-
 def test_close_delimited_response_cut_by_the_app_ends_in_a_reset():
     # HTTP/1.0 without Content-Length: the body ends where the connection does,
     # so a plain close would tell the client the partial body is all there is.
     with Running(stream_then_fail) as r:
-        data, ending = read_all(r.port(), b"GET / HTTP/1.0\r\n\r\n")
+        data, ending = raw_exchange(r.port(), b"GET / HTTP/1.0\r\n\r\n")
     assert ending == "reset", data
 
 
 def test_chunked_response_cut_by_the_app_ends_in_a_plain_close():
     # Chunked framing shows the cut itself (no last chunk): no reset needed.
     with Running(stream_then_fail) as r:
-        data, ending = read_all(r.port(), b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        data, ending = raw_exchange(r.port(), b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
     assert ending == "eof"
     assert data.startswith(b"HTTP/1.1 200 OK\r\n") and b"first part" in data
     assert not data.endswith(b"0\r\n\r\n")

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gunicorn_testsupport import ServerProcess
+from gunicorn_testsupport import ServerProcess, raw_exchange
 
 TESTS = Path(__file__).parent
 pytestmark = pytest.mark.timeout(60)
@@ -21,21 +21,6 @@ async def app(scope, receive, send):
 '''
 
 
-def read_all(port, request):
-    """Everything the server sends, and how the connection ended ("eof" or "reset")."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(request)
-        data = b""
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except ConnectionResetError:
-                return data, "reset"
-            if not chunk:
-                return data, "eof"
-            data += chunk
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cut")
@@ -45,12 +30,12 @@ def server(tmp_path_factory):
 
 
 def test_close_delimited_response_cut_by_the_app_ends_in_a_reset(server):
-    data, ending = read_all(server.port, b"GET / HTTP/1.0\r\n\r\n")
+    data, ending = raw_exchange(server.port, b"GET / HTTP/1.0\r\n\r\n")
     assert ending == "reset", data
 
 
 def test_chunked_response_cut_by_the_app_ends_in_a_plain_close(server):
-    data, ending = read_all(server.port, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+    data, ending = raw_exchange(server.port, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
     assert ending == "eof", data
     assert data.startswith(b"HTTP/1.1 200 OK\r\n") and b"first part" in data
     assert not data.endswith(b"0\r\n\r\n")

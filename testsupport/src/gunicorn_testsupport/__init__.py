@@ -3,9 +3,10 @@
 from gunicorn_testsupport.server import (
     ServerProcess,
     free_port,
+    raw_exchange,
     raw_request,
     run_gunicorn,
     wait_for,
 )
 
-__all__ = ["ServerProcess", "free_port", "raw_request", "run_gunicorn", "wait_for"]
+__all__ = ["ServerProcess", "free_port", "raw_exchange", "raw_request", "run_gunicorn", "wait_for"]

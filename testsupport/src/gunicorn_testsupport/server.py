@@ -62,6 +62,25 @@ def raw_request(port: int, data: bytes, timeout: float = 5.0, host="127.0.0.1",
         return b"".join(chunks)
 
 
+def raw_exchange(port: int, data: bytes, timeout: float = 10.0, host="127.0.0.1"):
+    """Send ``data``, read until the server closes: ``(bytes, "eof" or "reset")``.
+
+    Tells a clean close from a TCP reset, which is how a server marks a
+    response cut short when its body is delimited by the close.
+    """
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                return b"".join(chunks), "reset"
+            if not chunk:
+                return b"".join(chunks), "eof"
+            chunks.append(chunk)
+
+
 class ServerProcess:
     """A ``gunicorn`` master started with ``args`` on a free loopback port.
 
