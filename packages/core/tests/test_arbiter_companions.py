@@ -26,6 +26,7 @@ SIDECAR = textwrap.dedent('''
 
         def prepare(self, arbiter):
             _w("prepare", os.getpid())
+            os.environ["SIDECAR_SOCKET"] = "/run/sidecar.sock"
 
         def start(self, arbiter):
             pid = os.fork()
@@ -96,6 +97,23 @@ def test_companion_started_signalled_respawned_and_stopped(tmp_path):
         assert srv.wait() == 0
     assert ["SIGTERM", str(second)] in _lines(tmp_path, "stop")
     wait_gone(second)
+
+
+def test_companion_prepared_before_when_ready(tmp_path):
+    # What a companion exports (the dirty socket path) is there for when_ready.
+    _project(tmp_path)
+    (tmp_path / "ready_conf.py").write_text(textwrap.dedent('''
+        import os
+
+        def when_ready(server):
+            with open(os.path.join(os.environ["MARKER_DIR"], "companion.log"), "a") as f:
+                f.write("when_ready %s\\n" % os.environ.get("SIDECAR_SOCKET"))
+    '''))
+    with server(tmp_path, "-w", "1", "-c", "ready_conf.py", env={"SIDECAR": "1"}) as srv:
+        wait_for(lambda: _lines(tmp_path, "when_ready"), message=f"when_ready\n{srv.log}")
+        assert _lines(tmp_path, "when_ready") == [["/run/sidecar.sock"]]
+        srv.signal(signal.SIGTERM)
+        assert srv.wait() == 0
 
 
 def test_companion_disabled_by_config(tmp_path):

@@ -249,6 +249,13 @@ class Arbiter:
         if check_config is not None:
             check_config(self.cfg, self.log)
 
+        # Companions export what hooks and workers need (the dirty arbiter's
+        # socket path) before when_ready, where upstream has it set already.
+        try:
+            self.prepare_companions()
+        except HaltServer as inst:
+            # (e.g. a bad dirty_apps spec: one reason line, the exit status it names)
+            self.halt(reason=inst.reason, exit_status=inst.exit_status)
         self.cfg.when_ready(self)
 
     def _inherited_fds(self):
@@ -299,7 +306,6 @@ class Arbiter:
         proc._setproctitle(f"master [{self.proc_name}]")
 
         try:
-            self.prepare_companions()
             self.manage_workers()
             self.start_companions()
             # Imported only now (after the first fork): asyncio and the rest of
