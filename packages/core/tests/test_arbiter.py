@@ -81,14 +81,20 @@ def make_cfg(**overrides):
     return cfg
 
 
-@pytest.fixture
-def arb(monkeypatch):
+def arbiter_for_tests(monkeypatch):
+    """An Arbiter over make_cfg() with a wake-up pipe (close ``a.PIPE`` after)."""
     # the constructor exports SERVER_SOFTWARE; keep it out of the other tests
     monkeypatch.setenv("SERVER_SOFTWARE", "")
     cfg = make_cfg()
     app = SimpleNamespace(cfg=cfg, wsgi=lambda: None, reload=lambda: None)
     a = Arbiter(app)
     a.PIPE = os.pipe()
+    return a
+
+
+@pytest.fixture
+def arb(monkeypatch):
+    a = arbiter_for_tests(monkeypatch)
     yield a
     for fd in a.PIPE:
         os.close(fd)

@@ -6,7 +6,7 @@ import socket
 from types import SimpleNamespace
 
 import pytest
-from test_arbiter import FakeLog, make_cfg
+from test_arbiter import FakeLog, arbiter_for_tests
 from test_glogging import fake_cfg, restore_logging  # noqa: F401  (autouse)
 
 from gunicorn.arbiter import Arbiter
@@ -16,11 +16,7 @@ from gunicorn.instrument.statsd import Statsd
 
 @pytest.fixture
 def arb(monkeypatch):
-    monkeypatch.setenv("SERVER_SOFTWARE", "")
-    cfg = make_cfg()
-    app = SimpleNamespace(cfg=cfg, wsgi=lambda: None, reload=lambda: None)
-    a = Arbiter(app)
-    a.PIPE = os.pipe()
+    a = arbiter_for_tests(monkeypatch)
     a.log.lines.clear()  # the constructor's own debug lines
     yield a
     for fd in a.PIPE:
