@@ -23,6 +23,16 @@ def appdir(tmp_path):
     return tmp_path
 
 
+def _sent_during_the_stop_is_answered(srv, sock):
+    """TERM, then a request on ``sock`` within the stop's grace: answered, clean exit."""
+    srv.signal(signal.SIGTERM)
+    time.sleep(STOP_IDLE_SECONDS * 0.6)
+    sock.sendall(GET)
+    _answered(sock)
+    assert srv.wait(10) == 0
+    sock.close()
+
+
 def _answered(sock):
     # (Normally with "Connection: close"; on a loaded machine the TERM may
     # reach the worker after the request did, and then it need not close.)
@@ -41,12 +51,7 @@ def test_request_on_an_idle_keep_alive_connection_during_a_graceful_stop(appdir)
         idle = connect(srv.port)
         idle.sendall(b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
         read_response(idle)
-        srv.signal(signal.SIGTERM)
-        time.sleep(STOP_IDLE_SECONDS * 0.6)
-        idle.sendall(GET)
-        _answered(idle)
-        assert srv.wait(10) == 0
-        idle.close()
+        _sent_during_the_stop_is_answered(srv, idle)
 
 
 def test_request_on_a_fresh_connection_during_a_graceful_stop(appdir):
@@ -56,12 +61,7 @@ def test_request_on_a_fresh_connection_during_a_graceful_stop(appdir):
         booted_workers(srv)
         fresh = connect(srv.port)
         time.sleep(0.3)  # accepted by the worker
-        srv.signal(signal.SIGTERM)
-        time.sleep(STOP_IDLE_SECONDS * 0.6)
-        fresh.sendall(GET)
-        _answered(fresh)
-        assert srv.wait(10) == 0
-        fresh.close()
+        _sent_during_the_stop_is_answered(srv, fresh)
 
 
 def test_idle_connections_still_close_soon_after_a_stop(appdir):

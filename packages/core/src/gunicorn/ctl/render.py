@@ -20,6 +20,11 @@ def _text(value, default="?"):
     return default if value is None else str(value)
 
 
+def _web_worker_row(worker):
+    return (f"{_text(worker.get('pid')):<10} {_text(worker.get('age')):<6} "
+            f"{_yes_no(worker.get('booted')):<8} {_heartbeat(worker)}")
+
+
 def _uptime(seconds):
     if not seconds:
         return "unknown"
@@ -38,9 +43,7 @@ def render_workers(data):
     if not workers:
         return "No workers running"
     lines = [f"{'PID':<10} {'AGE':<6} {'BOOTED':<8} LAST_BEAT", "-" * 40]
-    for w in workers:
-        lines.append(f"{_text(w.get('pid')):<10} {_text(w.get('age')):<6} "
-                     f"{_yes_no(w.get('booted')):<8} {_heartbeat(w)}")
+    lines += [_web_worker_row(w) for w in workers]
     lines += ["", f"Total: {data.get('count', len(workers))} workers"]
     return "\n".join(lines)
 
@@ -120,9 +123,7 @@ def render_all(data):
     lines.append(f"WEB WORKERS ({data.get('web_worker_count', 0)})")
     if web:
         lines += [f"  {'PID':<10} {'AGE':<6} {'BOOTED':<8} LAST_BEAT", "  " + "-" * 38]
-        for w in web:
-            lines.append(f"  {_text(w.get('pid')):<10} {_text(w.get('age')):<6} "
-                         f"{_yes_no(w.get('booted')):<8} {_heartbeat(w)}")
+        lines += ["  " + _web_worker_row(w) for w in web]
     else:
         lines.append("  (none)")
     lines += ["", "DIRTY ARBITER"]

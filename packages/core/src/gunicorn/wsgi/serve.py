@@ -162,16 +162,13 @@ class ServeSettings:
         return server, False
 
     def count_request(self, worker):
-        """``worker.nr += 1``, safely when pool threads share the worker; the new count.
+        """``worker.nr += 1`` under ``count_lock`` (pool threads share the worker); the new count.
 
         Each count is returned to exactly one caller, so one request alone
-        sees the count reach ``max_requests``.
+        sees the count reach ``max_requests``. (Without pool threads the
+        request loop counts inline, without the call.)
         """
-        lock = self.count_lock
-        if lock is None:
-            worker.nr += 1
-            return worker.nr
-        with lock:
+        with self.count_lock:
             worker.nr += 1
             return worker.nr
 
